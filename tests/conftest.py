@@ -1,0 +1,28 @@
+"Shared fixtures: the `petvit` command as a user runs it, and a demo dataset made by it."
+import os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def petvit(*args, cwd=None, timeout=600):
+    "Run the installed `petvit` console script; return the CompletedProcess (text)"
+    exe = shutil.which('petvit', path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+    assert exe, 'the petvit console script is not installed: pip install -e .'
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          env={**os.environ, 'WANDB_MODE': 'disabled'})
+
+@pytest.fixture(scope='session')
+def demo_dir(tmp_path_factory):
+    "A 300-image demo dataset written by `petvit demo-data` (shared, do not modify: copy it)"
+    d = tmp_path_factory.mktemp('data')/'demo'
+    r = petvit('demo-data', d, '--n', 300)
+    assert r.returncode == 0, r.stderr
+    return d
+
+@pytest.fixture
+def demo_copy(demo_dir, tmp_path):
+    "A private copy of the demo dataset, free to break"
+    d = tmp_path/'demo'
+    shutil.copytree(demo_dir, d)
+    return d

@@ -1,0 +1,44 @@
+"The repository's own promises: README commands, notebooks/library sync, version in one place."
+import configparser, filecmp, re, shutil, subprocess, sys
+from pathlib import Path
+import petvit
+from conftest import ROOT, petvit as run_petvit
+
+def _settings(): 
+    c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT/'settings.ini')
+    return c['DEFAULT']
+
+def _readme_commands():
+    return re.findall(r'```sh\n(python3 -m venv[^\n]*)\n```', (ROOT/'README.md').read_text())
+
+def test_readme_has_the_two_fresh_machine_commands():
+    cmds = _readme_commands()
+    assert len(cmds) == 2, cmds
+    assert 'petvit' in cmds[0] and 'nbdev_test' in cmds[1] and 'pytest' in cmds[1]
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (ROOT/'.ci'/'run').read_text().splitlines()
+    assert _readme_commands()[1] in ci
+
+def test_readme_is_rendered_from_index_notebook():
+    r = subprocess.run([sys.executable, ROOT/'tools'/'make_readme.py', '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+def test_library_in_sync_with_notebooks(tmp_path):
+    "nbdev_export of the committed notebooks reproduces the committed library exactly"
+    for p in ('nbs', 'petvit'): shutil.copytree(ROOT/p, tmp_path/p)
+    for p in ('settings.ini', 'setup.py', 'README.md'): shutil.copy(ROOT/p, tmp_path/p)
+    r = subprocess.run([Path(sys.executable).parent/'nbdev_export'], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cmp = filecmp.dircmp(ROOT/'petvit', tmp_path/'petvit', ignore=['__pycache__'])
+    assert not (cmp.diff_files or cmp.left_only or cmp.right_only), \
+        f'run nbdev_export: library differs from notebooks in {cmp.diff_files + cmp.left_only + cmp.right_only}'
+
+def test_version_in_one_place():
+    version = _settings()['version']
+    assert petvit.__version__ == version
+    assert run_petvit('--version').stdout.strip() == f'petvit {version}'
+
+def test_runtime_requirements_declared():
+    reqs = {re.split(r'[<>=!~ ]', r)[0].lower() for r in _settings()['requirements'].split()}
+    assert {'fastai', 'timm', 'torch', 'torchvision', 'wandb', 'pandas', 'matplotlib', 'scikit-learn', 'pillow'} <= reqs

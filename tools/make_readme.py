@@ -1,0 +1,42 @@
+"""Render README.md from nbs/index.ipynb (what `nbdev_readme` does, without Quarto).
+
+Markdown cells are copied; code cells become ```python blocks followed by their text output;
+cells marked `#| hide` are left out. `--check` exits 1 when README.md differs from the rendering.
+"""
+import json, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def _directives(src): return [l.strip() for l in src.splitlines() if l.startswith('#|')]
+
+def _text_output(outputs):
+    parts = []
+    for o in outputs:
+        if o.get('output_type') == 'stream' and o.get('name') == 'stdout': parts.append(''.join(o['text']))
+        elif 'data' in o and 'text/plain' in o['data']: parts.append(''.join(o['data']['text/plain']))
+    return '\n'.join(p.rstrip('\n') for p in parts)
+
+def render(nb_path=ROOT/'nbs'/'index.ipynb'):
+    "README text from the index notebook"
+    nb = json.loads(Path(nb_path).read_text(encoding='utf-8'))
+    blocks = ['<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file -->']
+    for c in nb['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'markdown': blocks.append(src.strip('\n')); continue
+        if any(d.replace(' ', '') in ('#|hide', '#|include:false') for d in _directives(src)): continue
+        code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
+        blocks.append(f'```python\n{code}\n```')
+        out = _text_output(c.get('outputs', []))
+        if out: blocks.append(f'```\n{out}\n```')
+    return '\n\n'.join(blocks) + '\n'
+
+if __name__ == '__main__':
+    readme = ROOT/'README.md'
+    if '--check' in sys.argv:
+        if readme.read_text(encoding='utf-8') != render():
+            sys.exit('README.md is out of date with nbs/index.ipynb: run `python tools/make_readme.py`')
+        print('README.md matches nbs/index.ipynb')
+    else:
+        readme.write_text(render(), encoding='utf-8')
+        print(f'wrote {readme}')
