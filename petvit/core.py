@@ -59,6 +59,15 @@ class PetConfig:
     n_folds:int = 5              # stratified K-fold on Sturges-binned Pawpularity
     dup_threshold:int = 6        # near-duplicates: at most this many of 64 perceptual-hash bits differ
     use_meta:bool = False        # feed the 12 metadata columns to a variable-selection branch
+    # -- augmentation (train only; see the augment notebook) --
+    flip_p:float = 0.5           # probability of a horizontal flip
+    max_lighting:float = 0.2     # brightness and contrast change up to this much
+    max_hue:float = 0.05         # hue shift up to this fraction of the colour wheel
+    max_saturation:float = 0.2   # saturation change up to this much
+    dropout_p:float = 0.5        # probability that an image gets coarse dropout
+    dropout_holes:int = 8        # at most this many rectangles blanked per image
+    dropout_size:float = 0.1     # rectangles' sides at most this fraction of the image side
+    min_scale:float = 0.75       # random resized crop keeps at least this share of the area
     # -- model --
     arch:str = 'vit_base_patch16_224' # any timm architecture name, or one registered by petvit
     pretrained:bool|str = True   # True: timm hub weights; False: random; or a local weights file
@@ -92,6 +101,9 @@ class PetConfig:
                           ('tta', 1), ('patience', 1)]:
             if int(getattr(self, name)) < low: raise PetvitError(
                 f"config {name}={getattr(self, name)!r} must be at least {low}")
+        for name in ('flip_p', 'dropout_p', 'dropout_size'):
+            if not 0 <= getattr(self, name) <= 1: raise PetvitError(f"config {name}={getattr(self, name)!r} must be in [0, 1]")
+        if not 0 < self.min_scale <= 1: raise PetvitError(f"config min_scale={self.min_scale!r} must be in (0, 1]")
         if not 0 <= self.warmup < 1: raise PetvitError(f"config warmup={self.warmup!r} is a fraction of the steps: use 0 <= warmup < 1")
         if not 0 <= self.label_smoothing < 1: raise PetvitError(f"config label_smoothing={self.label_smoothing!r} must be in [0, 1)")
 
