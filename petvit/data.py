@@ -17,7 +17,8 @@ from .core import PetvitError, atomic_write, atomic_path
 # %% auto #0
 __all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'make_demo_data', 'DataError', 'phash', 'scan_image', 'PetfinderScan',
            'scan_petfinder', 'read_petfinder', 'hamming_pairs', 'duplicate_groups', 'sturges_bins', 'make_folds',
-           'fold_summary', 'plot_fold_distributions', 'pawpularity_target', 'fold_dataloaders', 'show_pet_batch']
+           'fold_summary', 'plot_fold_distributions', 'pawpularity_target', 'metadata_vector', 'fold_dataloaders',
+           'show_pet_batch']
 
 # %% ../nbs/01_data.ipynb #62a54603
 METADATA_COLS = ['Subject Focus', 'Eyes', 'Face', 'Near', 'Action', 'Accessory', 'Group', 'Collage',
@@ -296,6 +297,11 @@ def pawpularity_target(row)->float:
     "The training target of a row: Pawpularity / 100"
     return row[TARGET] / 100
 
+def metadata_vector(row):
+    "The 12 metadata columns of a row as a float tensor (the metadata branch's input)"
+    import torch
+    return torch.tensor(row[METADATA_COLS].to_numpy(dtype=np.float32))
+
 def fold_dataloaders(df:pd.DataFrame,  # train frame with `image_path` and `fold`
                      fold:int,         # the validation fold
                      img_size:int=224, # images are resized to img_size x img_size
@@ -304,15 +310,20 @@ def fold_dataloaders(df:pd.DataFrame,  # train frame with `image_path` and `fold
                      batch_tfms:list|None=None, # per-batch transforms (augmentation, on the GPU)
                      num_workers:int=0, # DataLoader worker processes
                      seed:int|None=42,  # seed of the shuffle
+                     use_meta:bool=False, # inputs are (image, metadata vector) for the metadata branch
                      device=None):
     "fastai `DataLoaders` for training on all folds but `fold` and validating on `fold`"
-    from fastai.vision.all import DataBlock, ImageBlock, RegressionBlock, ColReader, IndexSplitter, Resize, ResizeMethod
+    from fastai.vision.all import DataBlock, ImageBlock, RegressionBlock, TransformBlock, ColReader, IndexSplitter, Resize, ResizeMethod
     for c in ('image_path', 'fold', TARGET):
         if c not in df.columns: raise PetvitError(f"fold_dataloaders: the frame has no {c!r} column: read it with read_petfinder and make_folds")
     valid_idx = np.flatnonzero(df.fold.values == fold)
     if len(valid_idx) == 0: raise PetvitError(f"fold {fold} is empty: folds are {sorted(df.fold.unique())}")
-    dblock = DataBlock(blocks=(ImageBlock, RegressionBlock), get_x=ColReader('image_path'),
-                       get_y=pawpularity_target, splitter=IndexSplitter(valid_idx),
+    if use_meta and (missing := [c for c in METADATA_COLS if c not in df.columns]):
+        raise PetvitError(f"use_meta: the frame lacks metadata column(s) {_listing(missing, 12)}: turn the metadata branch off or add them")
+    inputs = (ImageBlock, TransformBlock) if use_meta else (ImageBlock,)
+    get_x = [ColReader('image_path'), metadata_vector] if use_meta else [ColReader('image_path')]
+    dblock = DataBlock(blocks=(*inputs, RegressionBlock), getters=[*get_x, pawpularity_target], n_inp=len(inputs),
+                       splitter=IndexSplitter(valid_idx),
                        item_tfms=[Resize(img_size, method=ResizeMethod.Squish), *(item_tfms or [])],
                        batch_tfms=batch_tfms)
     return dblock.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed, device=device)
