@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #55818e31
 from __future__ import annotations
-import hashlib, os, warnings
+import colorsys, hashlib, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +34,14 @@ def _demo_photo(rng, digit_img, backgrounds, near, blur):
     w, h = (int(v) for v in rng.integers(96, 161, 2))
     bg = backgrounds[rng.integers(len(backgrounds))]
     y, x = rng.integers(0, bg.shape[0]-h), rng.integers(0, bg.shape[1]-w)
-    photo = Image.fromarray(bg[y:y+h, x:x+w])
-    s = int(min(w, h) * (rng.uniform(0.75, 0.9) if near else rng.uniform(0.45, 0.65)))
+    crop = Image.fromarray(bg[y:y+h, x:x+w]).filter(ImageFilter.GaussianBlur(3))  # shallow depth of field
+    photo = Image.fromarray((np.asarray(crop) * 0.55).astype(np.uint8))              # and a darker background
+    s = int(min(w, h) * (rng.uniform(0.8, 0.95) if near else rng.uniform(0.6, 0.8)))
+    x0, y0 = (int(v) for v in ((np.array([w, h]) - s) * rng.uniform(0.2, 0.8, 2)))
     mask = Image.fromarray((digit_img * (255/16)).astype(np.uint8)).resize((s, s), Image.BICUBIC)
-    colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-    photo.paste(Image.new('RGB', (s, s), colour), (int(rng.integers(0, w-s+1)), int(rng.integers(0, h-s+1))), mask)
+    hue, sat = float(rng.random()), float(rng.uniform(0.3, 0.8))
+    colour = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, sat, 1.0))       # a bright subject, any hue
+    photo.paste(Image.new('RGB', (s, s), colour), (x0, y0), mask)
     return photo.filter(ImageFilter.GaussianBlur(1.5)) if blur else photo
 
 def _demo_id(seed, i): return hashlib.md5(f'petvit-demo-{seed}-{i}'.encode()).hexdigest()
@@ -193,7 +196,8 @@ def _scan_images(df, folder, name, scan, n_workers, progress):
 def scan_petfinder(path:str|Path,       # folder in the competition's layout
                    need_meta:bool=False, # the 12 metadata columns are required (metadata branch on)
                    n_workers:int=8,      # threads decoding images
-                   progress:bool=False   # show a progress bar while images are checked
+                   progress:bool=False,  # show a progress bar while images are checked
+                   need_train:bool=True  # False: only test.csv + test/ are needed (prediction)
                   )->PetfinderScan:
     "Check a PetFinder folder: CSVs, columns, values and every image; collect all problems"
     path = Path(path).expanduser()
@@ -201,7 +205,8 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
     if not path.is_dir():
         scan.problems.append(f"{path}: data folder not found: pass the folder holding train.csv, test.csv and train/ (on Kaggle {KAGGLE_DATA_DIR}), or make one with `petvit demo-data DIR`")
         return scan
-    train, test, sample = (_read_csv(path, n, scan) for n in ('train.csv', 'test.csv', 'sample_submission.csv'))
+    names = ('train.csv', 'test.csv', 'sample_submission.csv') if need_train else ('test.csv',)
+    train, test, sample = (_read_csv(path, n, scan) if n in names else None for n in ('train.csv', 'test.csv', 'sample_submission.csv'))
     if train is not None and _check_columns(train, 'train.csv', ['Id', TARGET], scan):
         _check_ids(train, 'train.csv', scan); _check_target(train, 'train.csv', scan)
         _check_meta(train, 'train.csv', scan, need_meta)
@@ -218,9 +223,9 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
     return scan
 
 # %% ../nbs/01_data.ipynb #8530e209
-def read_petfinder(path:str|Path, need_meta:bool=False, n_workers:int=8, progress:bool=False):
+def read_petfinder(path:str|Path, need_meta:bool=False, n_workers:int=8, progress:bool=False, need_train:bool=True):
     "Train and test frames with `image_path`, `width`, `height`, `phash`; `DataError` listing every problem"
-    scan = scan_petfinder(path, need_meta=need_meta, n_workers=n_workers, progress=progress)
+    scan = scan_petfinder(path, need_meta=need_meta, n_workers=n_workers, progress=progress, need_train=need_train)
     if scan.problems: raise DataError(scan.path, scan.problems)
     return scan.train, scan.test
 
