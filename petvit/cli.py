@@ -13,7 +13,8 @@ import pandas as pd
 from .core import PetConfig, PetvitError
 
 # %% auto #0
-__all__ = ['check_report', 'cmd_demo_data', 'cmd_check', 'get_parser', 'main']
+__all__ = ['check_report', 'cmd_demo_data', 'cmd_check', 'demo_data_dir', 'train_config', 'cv_table', 'cmd_train', 'cmd_predict',
+           'get_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #ed259dae
 def _size_line(df, name):
@@ -84,7 +85,103 @@ def cmd_check(args):
     print(report)
     return 1 if problems else 0
 
-# %% ../nbs/09_cli.ipynb #b9e2a5fb
+# %% ../nbs/09_cli.ipynb #6dd78b46
+_TRAIN_FLAGS = [ # flag, config key, type, help
+    ('--arch', 'arch', str, 'timm architecture name'), ('--img-size', 'img_size', int, 'image size (px)'),
+    ('--folds', 'n_folds', int, 'number of folds'), ('--epochs', 'epochs', int, 'epochs per fold'),
+    ('--bs', 'bs', int, 'micro-batch size'), ('--accum', 'accum', int, 'micro-batches per optimizer step'),
+    ('--lr', 'lr', float, 'peak learning rate'), ('--tta', 'tta', int, 'test-time views (1: no TTA)'),
+    ('--pretrained', 'pretrained', str, 'true (hub), false, or a local weights file'),
+    ('--wandb', 'wandb', str, 'W&B mode: online, offline or disabled'), ('--seed', 'seed', int, 'random seed'),
+    ('--device', 'device', str, 'auto, cpu, cuda, cuda:N or mps')]
+
+def demo_data_dir(n:int=1000, seed:int=42)->Path:
+    "The demo dataset in petvit's cache folder ($PETVIT_CACHE or ~/.cache/petvit), made once"
+    import os, shutil, tempfile
+    from petvit.data import make_demo_data
+    cache = Path(os.environ.get('PETVIT_CACHE', '~/.cache/petvit')).expanduser()
+    path = cache/f'demo-n{n}-seed{seed}'
+    if not (path/'sample_submission.csv').is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=cache, prefix='.demo-'))
+        make_demo_data(tmp/'data', n=n, seed=seed)
+        if path.exists(): shutil.rmtree(path)
+        os.replace(tmp/'data', path); shutil.rmtree(tmp)   # appears complete or not at all
+    return path
+
+def train_config(args)->PetConfig:
+    "The run's config: defaults < --preset < --config FILE < flags"
+    from petvit.core import PRESETS, preset_config, load_config, config_to_dict
+    d = config_to_dict(preset_config(args.preset))
+    if args.config: d.update(config_to_dict(load_config(args.config)))
+    for flag, key, typ, _ in _TRAIN_FLAGS:
+        v = getattr(args, key)
+        if v is not None: d[key] = v
+    if args.data is not None: d['data_dir'] = str(args.data)
+    if args.out is not None: d['out_dir'] = str(args.out)
+    if isinstance(d['pretrained'], str) and d['pretrained'].lower() in ('true', 'false'): d['pretrained'] = d['pretrained'].lower() == 'true'
+    return PetConfig(**d)
+
+# %% ../nbs/09_cli.ipynb #17be75cc
+def _add_train(sub):
+    from petvit.core import PRESETS
+    p = sub.add_parser('train', help='run K-fold CV training, OOF and TTA predictions into a run folder',
+                       description='Train every fold, predict out-of-fold and test images with TTA, write config.json, '
+                                   'oof.csv, submission.csv, cv.json and plots into --out. Re-running resumes.')
+    p.add_argument('--data', type=Path, help='data folder in the PetFinder layout')
+    p.add_argument('--out', type=Path, help='run folder (default runs/petvit, or runs/demo with --demo)')
+    p.add_argument('--preset', choices=list(PRESETS), help='named config to start from')
+    p.add_argument('--config', type=Path, help='a saved config (.json/.yaml) to start from')
+    p.add_argument('--demo', action='store_true', help='train the demo preset on the built-in demo data')
+    for flag, key, typ, h in _TRAIN_FLAGS: p.add_argument(flag, dest=key, type=typ, help=h)
+    p.set_defaults(func=cmd_train)
+
+def cv_table(cv:dict)->str:
+    "Per-fold and out-of-fold RMSE next to the mean baseline, as text"
+    rows = [f"{'fold':>5} {'RMSE':>8} {'no TTA':>8} {'mean':>8} {'epochs':>7} {'seconds':>8}"]
+    for f in cv['folds']:
+        rows.append(f"{f['fold']:>5} {f['rmse']:8.3f} {f['rmse_plain']:8.3f} {f['baseline_rmse']:8.3f} {f['epochs_run']:>7} {f['train_seconds'] + f['predict_seconds']:8.1f}")
+    rows.append(f"{'OOF':>5} {cv['oof_rmse']:8.3f} {cv['oof_rmse_plain']:8.3f} {cv['baseline_rmse']:8.3f} {'':>7} {cv['seconds']:8.1f}")
+    return '\n'.join(rows)
+
+def cmd_train(args):
+    "`petvit train`"
+    from petvit.core import get_device
+    if args.demo:
+        if args.preset is None: args.preset = 'demo'
+        if args.data is None: args.data = demo_data_dir()
+        if args.out is None: args.out = Path('runs/demo')
+    if args.data is None: raise PetvitError("train: no data folder: pass --data DIR (the PetFinder layout), or --demo")
+    cfg = train_config(args)
+    get_device(cfg.device)                           # an unavailable device stops us here, in one line
+    from petvit.cv import run_cv
+    print(f'petvit train: {cfg.arch} on {cfg.data_dir}, {cfg.n_folds} folds x {cfg.epochs} epochs -> {cfg.out_dir}')
+    cv = run_cv(cfg)
+    print(cv_table(cv))
+    print(f"OOF RMSE {cv['oof_rmse']:.3f} vs {cv['baseline_rmse']:.3f} predicting the mean; submission: {Path(cfg.out_dir)/'submission.csv'}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #b6254afc
+def _add_predict(sub):
+    p = sub.add_parser('predict', help="predict a data folder's test images with a run's fold models",
+                       description="Predict test.csv/test/ of --data with every fold model of --run (mean over folds, TTA).")
+    p.add_argument('--run', type=Path, required=True, help='run folder of `petvit train`')
+    p.add_argument('--data', type=Path, required=True, help='folder with test.csv and test/')
+    p.add_argument('--tta', type=int, default=None, help="test-time views (default: the run's)")
+    p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
+    p.add_argument('--out', type=Path, default=Path('submission.csv'), help='CSV to write (default submission.csv)')
+    p.set_defaults(func=cmd_predict)
+
+def cmd_predict(args):
+    "`petvit predict`"
+    from petvit.cv import predict
+    from petvit.core import atomic_path
+    sub = predict(args.run, args.data, tta=args.tta, device=args.device)
+    with atomic_path(args.out) as tmp: sub.to_csv(tmp, index=False)
+    print(f'wrote {len(sub)} predictions to {args.out}')
+    return 0
+
+# %% ../nbs/09_cli.ipynb #a50756a3
 def get_parser():
     "The `petvit` argument parser with all sub-commands"
     from petvit import __version__
@@ -92,7 +189,7 @@ def get_parser():
                                      'data checks, folds, training, CV and TTA.')
     parser.add_argument('--version', action='version', version=f'petvit {__version__}')
     sub = parser.add_subparsers(title='commands', dest='command', metavar='COMMAND')
-    for add in (_add_demo_data, _add_check): add(sub)
+    for add in (_add_demo_data, _add_check, _add_train, _add_predict): add(sub)
     return parser
 
 def main(argv:list[str]|None=None)->int:
@@ -110,6 +207,6 @@ def main(argv:list[str]|None=None)->int:
         print(f'petvit {args.command}: interrupted', file=sys.stderr)
         return 130
 
-# %% ../nbs/09_cli.ipynb #25cfc691
+# %% ../nbs/09_cli.ipynb #bfe55f36
 #| eval: false
 if __name__ == '__main__': sys.exit(main())

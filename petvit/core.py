@@ -15,8 +15,9 @@ import numpy as np
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 
 # %% auto #0
-__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PetvitError', 'atomic_path', 'atomic_write', 'PetConfig',
-           'config_to_dict', 'config_from_dict', 'save_config', 'load_config', 'seed_everything', 'get_device']
+__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PRESETS', 'PetvitError', 'atomic_path', 'atomic_write',
+           'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config', 'preset_config',
+           'seed_everything', 'get_device']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -156,6 +157,22 @@ def load_config(path:str|Path)->PetConfig:
     return config_from_dict(d, source=str(path))
 
 # %% ../nbs/00_core.ipynb #a843dcea
+PRESETS = {
+    'seed-vit': dict(arch='vit_base_patch16_224.augreg2_in21k_ft_in1k', pretrained=True, img_size=512, n_folds=5,
+                     epochs=5, bs=8, accum=4, lr=2e-5, warmup=0.2, schedule='ramp', loss='bce', label_smoothing=0.01, tta=4),
+    'fastai-swin': dict(arch='swin_large_patch4_window7_224.ms_in22k_ft_in1k', pretrained=True, img_size=224, n_folds=5,
+                        epochs=10, bs=8, accum=4, lr=2e-5, warmup=0.25, schedule='one_cycle', tta=5),
+    'demo': dict(arch='shiftvit_nano', pretrained=False, img_size=32, n_folds=5, epochs=10, bs=32, accum=1, lr=2e-3,
+                 warmup=0.1, wd=0.05, patience=10, flip_p=0., min_scale=0.85, dropout_p=0.25, tta=2, num_workers=0),
+}
+
+def preset_config(name:str|None=None, **overrides)->PetConfig:
+    "A `PetConfig` from the defaults, then preset `name`, then `overrides`"
+    if name is not None and name not in PRESETS:
+        raise PetvitError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return config_from_dict({**(PRESETS[name] if name else {}), **overrides}, source=f'preset {name}' if name else 'config')
+
+# %% ../nbs/00_core.ipynb #50145c27
 def seed_everything(seed:int=42, # the seed for every generator
                     deterministic:bool=False): # also ask for deterministic (slower) GPU kernels
     "Seed python, numpy and torch; optionally switch cuDNN and torch to deterministic algorithms"
@@ -170,7 +187,7 @@ def seed_everything(seed:int=42, # the seed for every generator
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     return seed
 
-# %% ../nbs/00_core.ipynb #50145c27
+# %% ../nbs/00_core.ipynb #ac479293
 def get_device(name:str='auto'):
     "The `torch.device` for `name`: 'auto' is CUDA > MPS > CPU; an unavailable request is an error"
     import torch

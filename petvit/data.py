@@ -180,7 +180,8 @@ def _scan_images(df, folder, name, scan, n_workers, progress):
     it = ThreadPoolExecutor(n_workers).map(scan_image, paths)
     if progress:
         from fastprogress.fastprogress import progress_bar
-        it = progress_bar(it, total=len(paths), comment=f'checking {folder.name}/')
+        it = progress_bar(it, total=len(paths))
+        it.comment = f'checking {folder.name}/'
     info = pd.DataFrame(list(it), index=df.index[ok], columns=['width', 'height', 'phash', 'error'])
     df['image_path'] = pd.Series([str(p.resolve()) for p in paths], index=df.index[ok], dtype=object)
     for c in ('width', 'height', 'phash'): df[c] = info[c]

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 from conftest import petvit
 
-@pytest.mark.parametrize('cmd', [[], ['demo-data'], ['check']])
+@pytest.mark.parametrize('cmd', [[], ['demo-data'], ['check'], ['train'], ['predict']])
 def test_every_command_has_help(cmd):
     r = petvit(*cmd, '--help')
     assert r.returncode == 0 and 'usage: petvit' in r.stdout

@@ -1,0 +1,69 @@
+"End-to-end `petvit train` / `predict` on tiny demo data: outputs, resume, a killed run, bad input."
+import os, signal, subprocess, sys, time
+import pandas as pd
+import pytest
+import torch
+from conftest import petvit
+
+TINY = ['--arch', 'shiftvit_nano', '--pretrained', 'false', '--img-size', 32, '--bs', 8, '--tta', 2, '--wandb', 'disabled']
+
+@pytest.fixture(scope='module')
+def small_data(tmp_path_factory):
+    d = tmp_path_factory.mktemp('small')/'data'
+    assert petvit('demo-data', d, '--n', 60).returncode == 0
+    return d
+
+def _outputs(run):
+    return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+
+def test_train_writes_run_folder_and_resumes_identically(small_data, tmp_path):
+    run = tmp_path/'run'
+    r = petvit('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert {'config.json', 'folds.csv', 'oof.csv', 'submission.csv', 'cv.json', 'oof.png', 'learning_curves.png'} <= set(_outputs(run))
+    oof = pd.read_csv(run/'oof.csv')
+    assert list(oof.columns) == ['Id', 'fold', 'Pawpularity', 'pred'] and len(oof) == 60
+    first = _outputs(run)
+    r2 = petvit('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY)
+    assert r2.returncode == 0 and r2.stdout.count('complete, skipped') == 2
+    assert _outputs(run) == first
+    r3 = petvit('predict', '--run', run, '--data', small_data, '--out', tmp_path/'pred.csv')
+    assert r3.returncode == 0
+    pred, sub = pd.read_csv(tmp_path/'pred.csv'), pd.read_csv(run/'submission.csv')
+    assert (pred.Id == sub.Id).all() and (pred.Pawpularity - sub.Pawpularity).abs().max() < 1e-3
+
+def test_killed_run_resumes_to_complete_outputs(small_data, tmp_path):
+    run = tmp_path/'run'
+    args = ['train', '--data', small_data, '--out', run, '--folds', 3, '--epochs', 2, *TINY]
+    exe = os.path.join(os.path.dirname(sys.executable), 'petvit')
+    proc = subprocess.Popen([exe, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, 'WANDB_MODE': 'disabled'})
+    deadline = time.time() + 300
+    while not (run/'fold1'/'history.csv').exists() and time.time() < deadline and proc.poll() is None: time.sleep(0.2)
+    assert proc.poll() is None, 'the run ended before it could be killed mid-fold'
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    assert (run/'fold0'/'fold.json').is_file() and not (run/'fold1'/'fold.json').exists()
+    assert not (run/'submission.csv').exists()                   # nothing half-written that looks finished
+    fold0_model = (run/'fold0'/'model.pth').stat().st_mtime
+    r = petvit(*args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'fold 0: complete, skipped' in r.stdout
+    assert (run/'fold0'/'model.pth').stat().st_mtime == fold0_model
+    oof = pd.read_csv(run/'oof.csv')
+    assert len(oof) == 60 and oof.pred.notna().all() and sorted(oof.fold.unique()) == [0, 1, 2]
+
+def test_bad_input_stops_train_before_training(small_data, tmp_path):
+    import shutil
+    bad = tmp_path/'bad'; shutil.copytree(small_data, bad)
+    ids = pd.read_csv(bad/'train.csv', dtype={'Id': str}).Id
+    (bad/'train'/f'{ids[0]}.jpg').write_bytes(b'garbage')
+    (bad/'train'/f'{ids[1]}.jpg').unlink()
+    r = petvit('train', '--data', bad, '--out', tmp_path/'run', *TINY)
+    assert r.returncode == 2
+    assert f'train/{ids[0]}.jpg: cannot be decoded' in r.stderr and f'train/{ids[1]}.jpg: image listed' in r.stderr
+    assert 'Traceback' not in r.stderr and not (tmp_path/'run').exists()
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='this machine has CUDA')
+def test_cuda_request_without_cuda_is_one_line(small_data, tmp_path):
+    r = petvit('train', '--data', small_data, '--out', tmp_path/'run', '--device', 'cuda')
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'CUDA is not available' in r.stderr
