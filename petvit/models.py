@@ -18,9 +18,9 @@ from .data import METADATA_COLS
 
 # %% auto #0
 __all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'create_model', 'n_params', 'shift_features', 'ShiftBlock',
-           'PatchMerging', 'ShiftViT', 'shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t', 'fourier_mix', 'FNetBlock',
-           'FNet', 'fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224', 'GatedResidualNetwork',
-           'VariableSelectionNetwork', 'pet_splitter']
+           'PatchMerging', 'TimmClassifier', 'ShiftViT', 'shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t',
+           'fourier_mix', 'FNetBlock', 'FNet', 'fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224',
+           'GatedResidualNetwork', 'VariableSelectionNetwork', 'pet_splitter']
 
 # %% ../nbs/03_models.ipynb #468a8c73
 class PetModel(nn.Module):
@@ -141,8 +141,20 @@ class PatchMerging(nn.Module):
         self.norm, self.reduction = nn.BatchNorm2d(dim), nn.Conv2d(dim, 2*dim, 2, stride=2, bias=False)
     def forward(self, x): return self.reduction(self.norm(x))
 
-# %% ../nbs/03_models.ipynb #e7fbebb5
-class ShiftViT(nn.Module):
+# %% ../nbs/03_models.ipynb #47707d1b
+class TimmClassifier:
+    "Mixin: timm's classifier interface and ViT-style weight init for a model with `head` and `num_features`"
+    def _init_weights(self, m):
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            trunc_normal_(m.weight, std=.02)
+            if m.bias is not None: nn.init.zeros_(m.bias)
+    def get_classifier(self): return self.head
+    def reset_classifier(self, num_classes:int, global_pool=None):
+        self.num_classes = num_classes
+        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+
+# %% ../nbs/03_models.ipynb #224c3ed2
+class ShiftViT(TimmClassifier, nn.Module):
     "ShiftViT (Wang et al. 2022): a Swin-like hierarchy with the shift operation in place of attention"
     def __init__(self, img_size=224, in_chans=3, num_classes=1000, embed_dim=96, depths=(2, 2, 6, 2),
                  n_div=12, shift_pixel=1, mlp_ratio=4., drop_rate=0., drop_path_rate=0.1, global_pool='avg'):
@@ -163,23 +175,13 @@ class ShiftViT(nn.Module):
         self.head = nn.Linear(dim, num_classes) if num_classes > 0 else nn.Identity()
         self.apply(self._init_weights)
 
-    def _init_weights(self, m):
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            trunc_normal_(m.weight, std=.02)
-            if m.bias is not None: nn.init.zeros_(m.bias)
-
-    def get_classifier(self): return self.head
-    def reset_classifier(self, num_classes:int, global_pool=None):
-        self.num_classes = num_classes
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
-
     def forward_features(self, x): return self.norm(self.stages(self.patch_embed(x)))
     def forward_head(self, x, pre_logits:bool=False):
         x = self.head_drop(x.mean((2, 3)))
         return x if pre_logits else self.head(x)
     def forward(self, x): return self.forward_head(self.forward_features(x))
 
-# %% ../nbs/03_models.ipynb #224c3ed2
+# %% ../nbs/03_models.ipynb #397bb89d
 def _cfg(**kwargs):
     return dict(url='', num_classes=1000, input_size=(3, 224, 224), pool_size=None, crop_pct=0.9,
                 interpolation='bicubic', mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
@@ -207,7 +209,7 @@ def shiftvit_t(pretrained=False, **kwargs):
     "Shift-T of the paper: deeper stages (6, 8, 18, 6) with MLP ratio 2, about Swin-T's size"
     return _build(ShiftViT, 'shiftvit_t', pretrained, dict(embed_dim=96, depths=(6, 8, 18, 6), n_div=12, mlp_ratio=2., drop_path_rate=0.2), **kwargs)
 
-# %% ../nbs/03_models.ipynb #587e6a20
+# %% ../nbs/03_models.ipynb #2edac6b1
 def fourier_mix(x:torch.Tensor)->torch.Tensor:
     "FNet token mixing: real part of the 2-D DFT over tokens and channels of `x` (B, N, D), computed in float32"
     return torch.fft.fft2(x.float(), dim=(-2, -1)).real.to(x.dtype)
@@ -223,8 +225,8 @@ class FNetBlock(nn.Module):
         x = x + self.drop_path(fourier_mix(self.norm1(x)))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
-# %% ../nbs/03_models.ipynb #2edac6b1
-class FNet(nn.Module):
+# %% ../nbs/03_models.ipynb #f838f75d
+class FNet(TimmClassifier, nn.Module):
     "FNet (Lee-Thorp et al. 2021) on image patches: patch embedding, Fourier-mixing blocks, mean pooling"
     def __init__(self, img_size=224, patch_size=16, in_chans=3, num_classes=1000, embed_dim=192, depth=12,
                  mlp_ratio=4., drop_rate=0., drop_path_rate=0., global_pool='avg'):
@@ -240,16 +242,6 @@ class FNet(nn.Module):
         self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
         trunc_normal_(self.pos_embed, std=.02)
         self.apply(self._init_weights)
-
-    def _init_weights(self, m):
-        if isinstance(m, nn.Linear):
-            trunc_normal_(m.weight, std=.02)
-            if m.bias is not None: nn.init.zeros_(m.bias)
-
-    def get_classifier(self): return self.head
-    def reset_classifier(self, num_classes:int, global_pool=None):
-        self.num_classes = num_classes
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
 
     def forward_features(self, x): return self.norm(self.blocks(self.patch_embed(x) + self.pos_embed))
     def forward_head(self, x, pre_logits:bool=False):
@@ -272,7 +264,7 @@ def fnet_small_patch16_224(pretrained=False, **kwargs):
     "FNet with ViT-S's shape: width 384, 12 blocks"
     return _build(FNet, 'fnet_small_patch16_224', pretrained, dict(patch_size=16, embed_dim=384, depth=12), **kwargs)
 
-# %% ../nbs/03_models.ipynb #181775ef
+# %% ../nbs/03_models.ipynb #74ceac0a
 class GatedResidualNetwork(nn.Module):
     "GRN (Lim et al. 2021): LayerNorm(skip(a) + GLU(dropout(W1 ELU(W2 a))))"
     def __init__(self, d_in:int, d_hidden:int, d_out:int, dropout:float=0.1):
@@ -297,7 +289,7 @@ class VariableSelectionNetwork(nn.Module):
         emb = torch.stack([g(m[:, i:i+1]) for i, g in enumerate(self.var_grns)], dim=1) # (B, n_vars, d)
         return (self.variable_weights(m).unsqueeze(-1) * emb).sum(1)
 
-# %% ../nbs/03_models.ipynb #35e59e54
+# %% ../nbs/03_models.ipynb #7ef6da87
 def pet_splitter(model:PetModel)->list:
     "Two parameter groups for fastai: the backbone, then the head and metadata branch"
     rest = [p for n, p in model.named_parameters() if not n.startswith('backbone.')]
