@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse, sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .core import PetConfig, PetvitError
@@ -111,7 +110,7 @@ def demo_data_dir(n:int=1000, seed:int=42)->Path:
 
 def train_config(args)->PetConfig:
     "The run's config: defaults < --preset < --config FILE < flags"
-    from petvit.core import PRESETS, preset_config, load_config, config_to_dict
+    from petvit.core import preset_config, load_config, config_to_dict
     d = config_to_dict(preset_config(args.preset))
     if args.config: d.update(config_to_dict(load_config(args.config)))
     for flag, key, typ, _ in _TRAIN_FLAGS:
@@ -119,7 +118,6 @@ def train_config(args)->PetConfig:
         if v is not None: d[key] = v
     if args.data is not None: d['data_dir'] = str(args.data)
     if args.out is not None: d['out_dir'] = str(args.out)
-    if isinstance(d['pretrained'], str) and d['pretrained'].lower() in ('true', 'false'): d['pretrained'] = d['pretrained'].lower() == 'true'
     return PetConfig(**d)
 
 # %% ../nbs/09_cli.ipynb #17be75cc
@@ -175,9 +173,9 @@ def _add_predict(sub):
 def cmd_predict(args):
     "`petvit predict`"
     from petvit.cv import predict
-    from petvit.core import atomic_path
+    from petvit.core import atomic_write
     sub = predict(args.run, args.data, tta=args.tta, device=args.device)
-    with atomic_path(args.out) as tmp: sub.to_csv(tmp, index=False)
+    atomic_write(args.out, sub.to_csv(index=False))
     print(f'wrote {len(sub)} predictions to {args.out}')
     return 0
 

@@ -4,9 +4,9 @@
 
 # %% ../nbs/00_core.ipynb #4f023413
 from __future__ import annotations
-import dataclasses, json, os, random, tempfile, warnings
+import json, os, random, tempfile, warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, asdict
+from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +93,8 @@ class PetConfig:
     wandb:str = 'offline'        # Weights & Biases mode: 'online', 'offline' or 'disabled'
 
     def __post_init__(self):
+        if isinstance(self.pretrained, str) and self.pretrained.lower() in ('true', 'false'): # from a CLI flag or YAML
+            self.pretrained = self.pretrained.lower() == 'true'
         for name, choices in [('wandb', WANDB_MODES), ('precision', PRECISIONS), ('loss', LOSSES),
                               ('schedule', SCHEDULES)]:
             v = getattr(self, name)

@@ -4,13 +4,13 @@
 
 # %% ../nbs/07_oof_tta.ipynb #d9a0a90d
 from __future__ import annotations
-import json, random, shutil, time
+import dataclasses, json, random, shutil, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from .core import (PetConfig, PetvitError, atomic_path, atomic_write, config_to_dict, config_from_dict,
+from .core import (PetConfig, PetvitError, atomic_path, atomic_write, config_to_dict, load_config,
                          save_config, seed_everything, get_device)
 from fastai.vision.all import IntToFloatTensor, Learner
 from .data import TARGET, read_petfinder, duplicate_groups, make_folds, fold_dataloaders
@@ -23,10 +23,10 @@ from .training import fold_learner, train_fold, backbone_normalize, load_weights
 __all__ = ['tta_dataloader', 'predict_tta', 'run_fold', 'run_cv', 'merge_folds', 'plot_oof', 'plot_learning_curves', 'predict']
 
 # %% ../nbs/07_oof_tta.ipynb #fe9b98bb
-def tta_dataloader(learn:Learner, df:pd.DataFrame, cfg:PetConfig, with_labels:bool=False):
+def tta_dataloader(learn:Learner, df:pd.DataFrame, cfg:PetConfig):
     "A DataLoader over `df` (in order) whose batch transforms are the TTA set and the normalisation"
     after_batch = [IntToFloatTensor(), *tta_transforms(cfg), backbone_normalize(learn.model)]
-    return learn.dls.test_dl(df, with_labels=with_labels, after_batch=after_batch, bs=cfg.bs * 2)
+    return learn.dls.test_dl(df, after_batch=after_batch, bs=cfg.bs * 2)
 
 def predict_tta(learn:Learner, dl, n_views:int=1, seed:int=42):
     "Predictions (0-100) of the plain view, and the mean over it and `n_views - 1` augmented views"
@@ -41,8 +41,7 @@ def predict_tta(learn:Learner, dl, n_views:int=1, seed:int=42):
 # %% ../nbs/07_oof_tta.ipynb #1234da0d
 def _fold_done(run_dir, k): return (Path(run_dir)/f'fold{k}'/'fold.json').is_file()
 
-def _write_csv(df:pd.DataFrame, path): 
-    with atomic_path(path) as tmp: df.to_csv(tmp, index=False)
+def _write_csv(df:pd.DataFrame, path): atomic_write(path, df.to_csv(index=False))
 
 def run_fold(cfg:PetConfig, folds:pd.DataFrame, test:pd.DataFrame, k:int, run_dir:str|Path, progress:bool=True)->dict:
     "Train fold `k`, predict its OOF and the test set with TTA, write `run_dir/fold{k}/`"
@@ -79,8 +78,7 @@ def _prepare_run_dir(run_dir:Path, cfg:PetConfig, folds:pd.DataFrame):
     run_dir.mkdir(parents=True, exist_ok=True)
     fold_table = folds[['Id', 'fold']]
     if (run_dir/'config.json').is_file():
-        old = json.loads((run_dir/'config.json').read_text())
-        new = config_to_dict(cfg)
+        old, new = config_to_dict(load_config(run_dir/'config.json')), config_to_dict(cfg)
         differ = [k for k in new if k not in ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers') and old.get(k) != new[k]]
         if differ: raise PetvitError(f"run folder {run_dir} holds a run with another config (differs in {', '.join(differ)}): "
                                      "use another --out, or the same settings to resume it")
@@ -111,7 +109,7 @@ def run_cv(cfg:PetConfig,              # every knob; `data_dir` and `out_dir` sa
 def merge_folds(run_dir:str|Path, data_dir:str|Path|None=None)->dict:
     "Combine complete fold folders of `run_dir` into oof.csv, submission.csv, cv.json and plots"
     run_dir = Path(run_dir)
-    cfg = config_from_dict(json.loads((run_dir/'config.json').read_text()), source=str(run_dir/'config.json'))
+    cfg = load_config(run_dir/'config.json')
     missing = [k for k in range(cfg.n_folds) if not _fold_done(run_dir, k)]
     if missing: raise PetvitError(f"run folder {run_dir}: fold(s) {', '.join(map(str, missing))} are not complete: run them (petvit train --out {run_dir})")
     folds = pd.read_csv(run_dir/'folds.csv', dtype={'Id': str})
@@ -123,10 +121,9 @@ def merge_folds(run_dir:str|Path, data_dir:str|Path|None=None)->dict:
     sample_path = Path(data_dir or cfg.data_dir)/'sample_submission.csv'
     order = pd.read_csv(sample_path, dtype={'Id': str}).Id if sample_path.is_file() else test_pred.index.to_series()
     submission = pd.DataFrame({'Id': order.values, TARGET: test_pred.reindex(order.values).values})
-    baseline = np.concatenate([np.full(s['n_valid'], s['train_mean']) for s in summaries])
-    targets = np.concatenate([oof[oof.fold == s['fold']][TARGET].values for s in summaries])
+    baseline = oof.fold.map({s['fold']: s['train_mean'] for s in summaries})   # each fold's training mean
     cv = dict(oof_rmse=rmse(oof.pred, oof[TARGET]), oof_rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
-              baseline_rmse=rmse(baseline, targets), n_train=len(oof), n_test=len(submission),
+              baseline_rmse=rmse(baseline, oof[TARGET]), n_train=len(oof), n_test=len(submission),
               arch=cfg.arch, tta=cfg.tta, folds=summaries,
               seconds=round(sum(s['train_seconds'] + s['predict_seconds'] for s in summaries), 2))
     _write_csv(oof[['Id', 'fold', TARGET, 'pred']], run_dir/'oof.csv')
@@ -177,8 +174,8 @@ def predict(run_dir:str|Path, data_dir:str|Path, tta:int|None=None, device:str|N
     "Pawpularity of `data_dir`'s test images by the fold models of `run_dir` (mean over folds, with TTA)"
     run_dir = Path(run_dir)
     if not (run_dir/'config.json').is_file(): raise PetvitError(f"{run_dir} is not a petvit run folder (no config.json): pass the --out of a `petvit train` run")
-    cfg = config_from_dict(json.loads((run_dir/'config.json').read_text()), source=str(run_dir/'config.json'))
-    if device: cfg = PetConfig(**{**config_to_dict(cfg), 'device': device})
+    cfg = load_config(run_dir/'config.json')
+    if device: cfg = dataclasses.replace(cfg, device=device)
     tta = cfg.tta if tta is None else tta
     _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
     frame = test.assign(**{TARGET: 50.0, 'fold': 0})          # targets are placeholders: only inputs are used

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #55818e31
 from __future__ import annotations
-import colorsys, hashlib, os, warnings
+import colorsys, hashlib, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageFilter
-from .core import PetvitError, atomic_write, atomic_path
+from .core import PetvitError, atomic_write
 
 # %% auto #0
 __all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'make_demo_data', 'DataError', 'phash', 'scan_image', 'PetfinderScan',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_training.ipynb #e5635815
 from __future__ import annotations
-import json, math, os, time
+import os, time
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +47,7 @@ class AccumulateGradients(Callback):
             self.last += [False] * (len(window) - 1) + [True]
         self.window_loss = 0.
 
-    def after_loss(self):
-        if not self.training: return
+    def after_loss(self): # training batches only (run_valid=False)
         w = self.weights[self.iter]
         self.learn.loss_grad = self.learn.loss_grad * w
         self.window_loss += w * self.learn.loss.detach().float()
@@ -78,13 +77,15 @@ class PetMixedPrecision(Callback):
     def before_fit(self):
         self.device_type = 'cuda' if next(self.model.parameters()).is_cuda else 'cpu'
         self.scaler = torch.amp.GradScaler(self.device_type, enabled=self.dtype == torch.float16)
-        self.stepped = False
+        self.stepped, self.entered = False, False
     def before_batch(self):
         self.autocast = torch.autocast(self.device_type, dtype=self.dtype)
-        self.autocast.__enter__()
+        self.autocast.__enter__(); self.entered = True
     def after_pred(self): self.learn.pred = self.learn.pred.float()
-    def after_loss(self): self.autocast.__exit__(None, None, None)
-    def after_cancel_batch(self): self.autocast.__exit__(None, None, None) if self.autocast else None
+    def _exit(self):
+        if self.entered: self.autocast.__exit__(None, None, None); self.entered = False
+    def after_loss(self): self._exit()
+    def after_cancel_batch(self): self._exit() # accumulation cancels after after_loss: exit only once
     def before_backward(self):
         if self.scaler.is_enabled(): self.learn.loss_grad = self.scaler.scale(self.learn.loss_grad)
     def before_step(self):
@@ -163,7 +164,7 @@ class WandbLogger(Callback):
         self.wandb_run.summary['best_rmse'] = float(oof.attrs.get('rmse', np.nan))
         self.wandb_run.finish()
 
-# %% ../nbs/06_training.ipynb #853f61f2
+# %% ../nbs/06_training.ipynb #fb70d664
 class StopOnNaN(TerminateOnNaNCallback):
     "Stop training when the loss turns NaN or infinite; `stopped` says whether it did"
     def before_fit(self): self.stopped = False
@@ -171,7 +172,7 @@ class StopOnNaN(TerminateOnNaNCallback):
         if not bool(torch.isfinite(self.learn.loss).all()): self.stopped = True
         super().after_batch()
 
-# %% ../nbs/06_training.ipynb #0932c449
+# %% ../nbs/06_training.ipynb #31f9b831
 def lr_schedule(cfg:PetConfig):
     "The learning-rate schedule of `cfg` as a function of training progress"
     if cfg.schedule == 'warmup_cosine': return SchedWarmupCosine(cfg.lr / 100, cfg.lr, cfg.lr / 1e4, cfg.warmup)
@@ -189,7 +190,7 @@ def resolve_workers(n:int)->int:
     "DataLoader workers: `n`, or for -1 one per spare CPU core (at most 8)"
     return n if n >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
 
-# %% ../nbs/06_training.ipynb #31f9b831
+# %% ../nbs/06_training.ipynb #38e2a9b8
 def fold_learner(cfg:PetConfig,        # every knob
                  folds:pd.DataFrame,   # train frame with `fold` (from read_petfinder + make_folds)
                  fold:int,             # validation fold
@@ -217,7 +218,7 @@ def fold_learner(cfg:PetConfig,        # every knob
     if not progress: learn.remove_cb(learn.progress)
     return learn
 
-# %% ../nbs/06_training.ipynb #38e2a9b8
+# %% ../nbs/06_training.ipynb #f2a87946
 TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN, BestCheckpoint,
                   CSVLogger, WandbLogger)
 
@@ -225,14 +226,12 @@ def train_fold(learn:Learner, epochs:int)->dict:
     "Fit `learn` for up to `epochs`; leave it with the best weights, ready to predict; return a summary"
     start = time.time()
     learn.fit(epochs)
-    values = [v for v in learn.recorder.values]
-    best = learn.cbs.filter(lambda c: isinstance(c, BestCheckpoint))
+    values = learn.recorder.values
     rmses = [v[learn.recorder.metric_names[1:].index('rmse')] for v in values]
     nan = any(c.stopped for c in learn.cbs if isinstance(c, StopOnNaN))
     summary = dict(epochs_run=len(values), best_rmse=float(min(rmses)) if rmses else float('nan'),
                    best_epoch=int(np.argmin(rmses)) if rmses else None, stopped_early=len(values) < epochs,
                    nan_loss=bool(nan), train_seconds=round(time.time() - start, 2))
-    if best: summary['best_epoch'] = best[0].best_epoch
     learn.wandb = next((c for c in learn.cbs if isinstance(c, WandbLogger)), None)
     learn.remove_cbs([c for c in learn.cbs if isinstance(c, TRAIN_ONLY_CBS)])
     return summary
