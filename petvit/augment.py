@@ -54,5 +54,5 @@ def train_transforms(cfg:PetConfig)->list:
             CoarseDropout(p=cfg.dropout_p, max_holes=cfg.dropout_holes, max_size=cfg.dropout_size)]
 
 def tta_transforms(cfg:PetConfig)->list:
-    "Milder batch transforms for the augmented test-time views: flip and a light crop"
-    return [RandomResizedCropGPU(cfg.img_size, min_scale=max(cfg.min_scale, 0.9)), Flip(p=0.5)]
+    "Milder batch transforms for the augmented test-time views: a light crop, and a flip if training flips"
+    return [RandomResizedCropGPU(cfg.img_size, min_scale=max(cfg.min_scale, 0.9)), *([Flip(p=0.5)] if cfg.flip_p > 0 else [])]

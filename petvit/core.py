@@ -164,8 +164,8 @@ PRESETS = {
                      epochs=5, bs=8, accum=4, lr=2e-5, warmup=0.2, schedule='ramp', loss='bce', label_smoothing=0.01, tta=4),
     'fastai-swin': dict(arch='swin_large_patch4_window7_224.ms_in22k_ft_in1k', pretrained=True, img_size=224, n_folds=5,
                         epochs=10, bs=8, accum=4, lr=2e-5, warmup=0.25, schedule='one_cycle', tta=5),
-    'demo': dict(arch='shiftvit_nano', pretrained=False, img_size=32, n_folds=5, epochs=10, bs=32, accum=1, lr=2e-3,
-                 warmup=0.1, wd=0.05, patience=10, flip_p=0., min_scale=0.85, dropout_p=0.25, tta=2, num_workers=0),
+    'demo': dict(arch='vit_convstem_nano', pretrained=False, img_size=32, n_folds=5, epochs=15, bs=32, accum=1, lr=2e-3,
+                 warmup=0.1, wd=0.05, patience=10, flip_p=0., min_scale=0.85, dropout_p=0., tta=2, num_workers=0),
 }
 
 def preset_config(name:str|None=None, **overrides)->PetConfig:

@@ -15,10 +15,10 @@ from PIL import Image, ImageFilter
 from .core import PetvitError, atomic_write
 
 # %% auto #0
-__all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'make_demo_data', 'DataError', 'phash', 'scan_image', 'PetfinderScan',
-           'scan_petfinder', 'read_petfinder', 'hamming_pairs', 'duplicate_groups', 'sturges_bins', 'make_folds',
-           'fold_summary', 'plot_fold_distributions', 'pawpularity_target', 'metadata_vector', 'fold_dataloaders',
-           'show_pet_batch']
+__all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'DEMO_VERSION', 'make_demo_data', 'DataError', 'phash', 'scan_image',
+           'PetfinderScan', 'scan_petfinder', 'read_petfinder', 'hamming_pairs', 'duplicate_groups', 'sturges_bins',
+           'make_folds', 'fold_summary', 'plot_fold_distributions', 'pawpularity_target', 'metadata_vector',
+           'fold_dataloaders', 'show_pet_batch']
 
 # %% ../nbs/01_data.ipynb #62a54603
 METADATA_COLS = ['Subject Focus', 'Eyes', 'Face', 'Near', 'Action', 'Accessory', 'Group', 'Collage',
@@ -27,6 +27,7 @@ TARGET = 'Pawpularity'
 KAGGLE_DATA_DIR = Path('/kaggle/input/petfinder-pawpularity-score')
 
 # %% ../nbs/01_data.ipynb #6767dd32
+DEMO_VERSION = 2 # bump whenever make_demo_data's output changes (cached demo folders are keyed by it)
 _META_RATES = [0.03, 0.77, 0.90, 0.86, 0.01, 0.07, 0.13, 0.05, 0.17, 0.17, 0.06, 0.07] # real train.csv rates
 
 def _demo_photo(rng, digit_img, backgrounds, near, blur):
@@ -34,13 +35,13 @@ def _demo_photo(rng, digit_img, backgrounds, near, blur):
     w, h = (int(v) for v in rng.integers(96, 161, 2))
     bg = backgrounds[rng.integers(len(backgrounds))]
     y, x = rng.integers(0, bg.shape[0]-h), rng.integers(0, bg.shape[1]-w)
-    crop = Image.fromarray(bg[y:y+h, x:x+w]).filter(ImageFilter.GaussianBlur(3))  # shallow depth of field
-    photo = Image.fromarray((np.asarray(crop) * 0.55).astype(np.uint8))              # and a darker background
-    s = int(min(w, h) * (rng.uniform(0.8, 0.95) if near else rng.uniform(0.6, 0.8)))
-    x0, y0 = (int(v) for v in ((np.array([w, h]) - s) * rng.uniform(0.2, 0.8, 2)))
+    crop = Image.fromarray(bg[y:y+h, x:x+w]).filter(ImageFilter.GaussianBlur(4))  # shallow depth of field
+    photo = Image.fromarray((np.asarray(crop) * 0.35).astype(np.uint8))              # and a darker background
+    s = int(min(w, h) * (rng.uniform(0.95, 1.0) if near else rng.uniform(0.8, 0.95)))
+    x0, y0 = (int(v) for v in ((np.array([w, h]) - s) * rng.uniform(0.4, 0.6, 2)))
     mask = Image.fromarray((digit_img * (255/16)).astype(np.uint8)).resize((s, s), Image.BICUBIC)
-    hue, sat = float(rng.random()), float(rng.uniform(0.3, 0.8))
-    colour = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, sat, 1.0))       # a bright subject, any hue
+    hue, sat = float(rng.random()), float(rng.uniform(0, 0.25))
+    colour = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, sat, 1.0))       # a bright, lightly tinted subject
     photo.paste(Image.new('RGB', (s, s), colour), (x0, y0), mask)
     return photo.filter(ImageFilter.GaussianBlur(1.5)) if blur else photo
 

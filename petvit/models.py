@@ -14,13 +14,15 @@ from .core import PetvitError
 import timm
 from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
 from timm.models import build_model_with_cfg, register_model
+from timm.models.vision_transformer import VisionTransformer
+from timm.models.vision_transformer_hybrid import HybridEmbed
 from .data import METADATA_COLS
 
 # %% auto #0
 __all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'create_model', 'n_params', 'shift_features', 'ShiftBlock',
            'PatchMerging', 'TimmClassifier', 'ShiftViT', 'shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t',
            'fourier_mix', 'FNetBlock', 'FNet', 'fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224',
-           'GatedResidualNetwork', 'VariableSelectionNetwork', 'pet_splitter']
+           'conv_stem', 'vit_convstem_nano', 'GatedResidualNetwork', 'VariableSelectionNetwork', 'pet_splitter']
 
 # %% ../nbs/03_models.ipynb #468a8c73
 class PetModel(nn.Module):
@@ -263,6 +265,24 @@ def fnet_tiny_patch16_224(pretrained=False, **kwargs):
 def fnet_small_patch16_224(pretrained=False, **kwargs):
     "FNet with ViT-S's shape: width 384, 12 blocks"
     return _build(FNet, 'fnet_small_patch16_224', pretrained, dict(patch_size=16, embed_dim=384, depth=12), **kwargs)
+
+# %% ../nbs/03_models.ipynb #82227f14
+def conv_stem(chans=(32, 64, 128), in_chans:int=3)->nn.Sequential:
+    "Stride-2 3x3 conv-BN-ReLU layers (Xiao et al. 2021): the stem that replaces ViT's patchify convolution"
+    layers = []
+    for c_in, c_out in zip((in_chans, *chans[:-1]), chans):
+        layers.append(nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)))
+    return nn.Sequential(*layers)
+
+default_cfgs['vit_convstem_nano'] = {**_cfg(arch='vit_convstem_nano'), 'first_conv': 'patch_embed.backbone.0.0'}
+
+@register_model
+def vit_convstem_nano(pretrained=False, **kwargs):
+    "A tiny ViT with a convolutional stem (stride 8): 4 blocks of width 128, 4 heads; learns from scratch on a CPU"
+    stem = conv_stem(in_chans=kwargs.get('in_chans', 3))
+    embed = lambda **kw: HybridEmbed(backbone=stem, **kw)
+    return _build(VisionTransformer, 'vit_convstem_nano', pretrained,
+                  dict(patch_size=1, embed_dim=128, depth=4, num_heads=4, mlp_ratio=2., embed_layer=embed), **kwargs)
 
 # %% ../nbs/03_models.ipynb #74ceac0a
 class GatedResidualNetwork(nn.Module):
