@@ -71,7 +71,7 @@ def _prediction_images(valid, oof, n=8):
     "A few validation images with target and prediction, for W&B"
     from PIL import Image
     rows = list(zip(valid.image_path[:n], oof[TARGET][:n], oof.pred[:n]))
-    return [(Image.open(p).convert('RGB'), f'target {t:.0f}, pred {q:.1f}') for p, t, q in rows]
+    return [(Image.open(p).convert('RGB').resize((160, 160)), f'target {t:.0f}, pred {q:.1f}') for p, t, q in rows] # one size: W&B warns on mixed sizes
 
 # %% ../nbs/07_oof_tta.ipynb #aedb704d
 def _prepare_run_dir(run_dir:Path, cfg:PetConfig, folds:pd.DataFrame):
