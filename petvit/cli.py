@@ -196,7 +196,7 @@ def cmd_explain(args):
     "`petvit explain`"
     from petvit.rollout import explain_run
     page = explain_run(args.run, args.out or args.run/'explain', args.data, args.worst, args.best, args.ids, args.method)
-    print(f'wrote {len(list(page.parent.glob("*.png")))} maps and the gallery {page}')
+    print(f"wrote {page.read_text().count('<figure>')} maps and the gallery {page}")
     return 0
 
 # %% ../nbs/09_cli.ipynb #a50756a3

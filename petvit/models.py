@@ -184,14 +184,13 @@ class ShiftViT(TimmClassifier, nn.Module):
     def forward(self, x): return self.forward_head(self.forward_features(x))
 
 # %% ../nbs/03_models.ipynb #397bb89d
-def _cfg(**kwargs):
-    return dict(url='', num_classes=1000, input_size=(3, 224, 224), pool_size=None, crop_pct=0.9,
-                interpolation='bicubic', mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
-                first_conv='patch_embed.0' if 'fnet' not in kwargs.get('arch', '') else 'patch_embed.proj',
-                classifier='head', license='apache-2.0')
+def _cfg(**overrides):
+    return {**dict(url='', num_classes=1000, input_size=(3, 224, 224), pool_size=None, crop_pct=0.9,
+                   interpolation='bicubic', mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+                   first_conv='patch_embed.0', classifier='head', license='apache-2.0'), **overrides}
 
-default_cfgs = {n: _cfg(arch=n) for n in ['shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t',
-                                           'fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224']}
+default_cfgs = {**{n: _cfg() for n in ['shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t']},
+                **{n: _cfg(first_conv='patch_embed.proj') for n in ['fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224']}}
 
 def _build(cls, variant, pretrained, model_args, **kwargs):
     return build_model_with_cfg(cls, variant, pretrained, **dict(model_args, **kwargs))
@@ -274,7 +273,7 @@ def conv_stem(chans=(32, 64, 128), in_chans:int=3)->nn.Sequential:
         layers.append(nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)))
     return nn.Sequential(*layers)
 
-default_cfgs['vit_convstem_nano'] = {**_cfg(arch='vit_convstem_nano'), 'first_conv': 'patch_embed.backbone.0.0'}
+default_cfgs['vit_convstem_nano'] = _cfg(first_conv='patch_embed.backbone.0.0')
 
 @register_model
 def vit_convstem_nano(pretrained=False, **kwargs):

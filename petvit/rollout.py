@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_attention_rollout.ipynb #45f1de3f
 from __future__ import annotations
-import contextlib, html, os
+import contextlib, html
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ from timm.models.vision_transformer import Attention, VisionTransformer
 from .core import PetvitError, atomic_path, atomic_write, load_config
 
 # %% auto #0
-__all__ = ['vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollout_matrix', 'grad_rollout_matrix',
+__all__ = ['vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollout_matrix', 'grad_rollout_matrix', 'scale_to_max',
            'attention_rollout', 'overlay', 'show_rollouts', 'load_fold_model', 'image_input', 'pick_oof', 'explain_run']
 
 # %% ../nbs/08_attention_rollout.ipynb #3988c929
@@ -94,6 +94,11 @@ def _patch_grid(vit:VisionTransformer, x:torch.Tensor, n_patches:int)->tuple:
         raise PetvitError(f"attention rollout: {n_patches} patch tokens do not fill the {grid[0]}x{grid[1]} patch grid of a {tuple(x.shape[-2:])} input")
     return grid
 
+def scale_to_max(maps:torch.Tensor)->torch.Tensor:
+    "Each map (B, ...) of non-negative values divided by its maximum; an all-zero map stays zeros"
+    top = maps.flatten(1).amax(1).reshape(-1, *[1] * (maps.ndim - 1))
+    return maps / torch.where(top > 0, top, torch.ones_like(top))
+
 def _scalar_output(out:torch.Tensor)->torch.Tensor:
     "One score per sample: a regression logit, or the top class of a classifier"
     out = out.float()
@@ -131,9 +136,7 @@ def attention_rollout(model:torch.nn.Module,  # a timm ViT, or a petvit model wh
     if method == 'rollout': R = rollout_matrix(attns, head_fusion, discard_ratio, start_layer, keep_row=row)
     else: R = grad_rollout_matrix(attns, [g.detach() for g in grads], start_layer)
     maps = R[:, row, n_prefix:] if row is not None else R[:, n_prefix:, n_prefix:].mean(1)
-    maps = maps.reshape(len(x), *_patch_grid(vit, x, N - n_prefix))
-    top = maps.flatten(1).amax(1).reshape(-1, 1, 1)
-    return torch.where(top > 0, maps / torch.where(top > 0, top, 1.), torch.zeros_like(maps)).cpu()
+    return scale_to_max(maps.reshape(len(x), *_patch_grid(vit, x, N - n_prefix))).cpu()
 
 # %% ../nbs/08_attention_rollout.ipynb #5d0f770a
 def overlay(img, mask, ax=None, alpha:float=0.5, title:str|None=None, cmap:str='jet'):
@@ -173,10 +176,10 @@ def load_fold_model(run_dir:str|Path, fold:int, cfg=None):
 def image_input(path:str|Path, model, img_size:int)->tuple:
     "(PIL image, (1, 3, img_size, img_size) tensor) prepared as for training: RGB, squished, normalised"
     from PIL import Image
+    from petvit.training import backbone_stats
     img = Image.open(path).convert('RGB')
-    pc = getattr(vit_of(model), 'pretrained_cfg', {}) or {}
     t = torch.from_numpy(np.asarray(img.resize((img_size, img_size), Image.BILINEAR), dtype=np.float32) / 255).permute(2, 0, 1)
-    mean, std = (torch.tensor(pc.get(k, d)).view(3, 1, 1) for k, d in (('mean', (0.485, 0.456, 0.406)), ('std', (0.229, 0.224, 0.225))))
+    mean, std = (torch.tensor(s).view(3, 1, 1) for s in backbone_stats(model))
     return img, ((t - mean) / std)[None]
 
 # %% ../nbs/08_attention_rollout.ipynb #3ce9260c
@@ -223,7 +226,9 @@ def explain_run(run_dir:str|Path,          # a `petvit train` run folder
     out_dir.mkdir(parents=True, exist_ok=True)
     models, pngs = {}, []
     for r in rows.itertuples():
-        if r.fold not in models: models[r.fold] = load_fold_model(run_dir, r.fold, cfg); vit_of(models[r.fold])
+        if r.fold not in models:
+            models[r.fold] = load_fold_model(run_dir, r.fold, cfg)
+            vit_of(models[r.fold])                                  # a model without global attention stops here
         path = data_dir/'train'/f'{r.Id}.jpg'
         if not path.is_file(): raise PetvitError(f"{path} not found: pass --data, the folder the run trained on")
         img, x = image_input(path, models[r.fold], cfg.img_size)

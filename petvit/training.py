@@ -25,8 +25,8 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'save_weights', 'load_weights',
-           'BestCheckpoint', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'backbone_normalize', 'resolve_workers',
-           'fold_learner', 'train_fold']
+           'BestCheckpoint', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'backbone_stats', 'backbone_normalize',
+           'resolve_workers', 'fold_learner', 'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -181,10 +181,14 @@ def lr_schedule(cfg:PetConfig):
     from fastai.callback.schedule import combined_cos
     return combined_cos(max(cfg.warmup, 0.01), cfg.lr / 25, cfg.lr, cfg.lr / 1e5) # fastai's one-cycle
 
+def backbone_stats(model)->tuple:
+    "(mean, std) per channel that `model`'s backbone expects (ImageNet's for most timm models)"
+    pc = getattr(getattr(model, 'backbone', model), 'pretrained_cfg', {}) or {}
+    return pc.get('mean', (0.485, 0.456, 0.406)), pc.get('std', (0.229, 0.224, 0.225))
+
 def backbone_normalize(model)->Normalize:
-    "fastai `Normalize` with the backbone's mean and std (ImageNet's for most timm models)"
-    pc = getattr(model.backbone, 'pretrained_cfg', {}) or {}
-    return Normalize.from_stats(pc.get('mean', (0.485, 0.456, 0.406)), pc.get('std', (0.229, 0.224, 0.225)))
+    "fastai `Normalize` with the backbone's mean and std"
+    return Normalize.from_stats(*backbone_stats(model))
 
 def resolve_workers(n:int)->int:
     "DataLoader workers: `n`, or for -1 one per spare CPU core (at most 8)"

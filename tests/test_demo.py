@@ -3,14 +3,13 @@ import json, os, re
 import pytest
 from conftest import petvit
 
-def _demo(tmp_path, *flags):
-    env_cache = tmp_path/'cache'
-    os.environ['PETVIT_CACHE'] = str(env_cache)   # petvit() passes os.environ on
-    try: return petvit('train', '--demo', '--out', tmp_path/'run', *flags, timeout=900), env_cache
-    finally: del os.environ['PETVIT_CACHE']
+def _demo(tmp_path, monkeypatch, *flags):
+    "`petvit train --demo FLAGS` with a private cache folder (petvit() passes the environment on)"
+    monkeypatch.setenv('PETVIT_CACHE', str(tmp_path/'cache'))
+    return petvit('train', '--demo', '--out', tmp_path/'run', *flags, timeout=900), tmp_path/'cache'
 
-def test_demo_uses_cached_dataset_and_demo_preset(tmp_path):
-    r, cache = _demo(tmp_path, '--folds', 2, '--epochs', 1)
+def test_demo_uses_cached_dataset_and_demo_preset(tmp_path, monkeypatch):
+    r, cache = _demo(tmp_path, monkeypatch, '--folds', 2, '--epochs', 1)
     assert r.returncode == 0, r.stderr[-2000:]
     (data,) = [p for p in cache.iterdir() if not p.name.startswith('.')]
     assert re.fullmatch(r'demo-v\d+-n1000-seed42', data.name) and len(list((data/'train').glob('*.jpg'))) == 1000
@@ -19,9 +18,9 @@ def test_demo_uses_cached_dataset_and_demo_preset(tmp_path):
     assert re.search(r'^\s*OOF\s+[\d.]+\s+[\d.]+\s+[\d.]+', r.stdout, re.M), r.stdout[-1500:]
 
 @pytest.mark.skipif(not os.environ.get('PETVIT_SLOW'), reason='the full demo run takes ~4 min: set PETVIT_SLOW=1')
-def test_demo_learns(tmp_path):
+def test_demo_learns(tmp_path, monkeypatch):
     "The whole `petvit train --demo`: out-of-fold RMSE at most 0.7 x that of predicting the mean"
-    r, _ = _demo(tmp_path)
+    r, _ = _demo(tmp_path, monkeypatch)
     assert r.returncode == 0, r.stderr[-2000:]
     cv = json.loads((tmp_path/'run'/'cv.json').read_text())
     assert cv['oof_rmse'] <= 0.7 * cv['baseline_rmse'], (cv['oof_rmse'], cv['baseline_rmse'])
