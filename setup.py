@@ -11,12 +11,11 @@ expected = ['version', 'description', 'keywords', 'author', 'author_email', 'bra
 missing = [o for o in expected if o not in cfg]
 if missing: raise SystemExit(f'settings.ini is missing {missing}')
 
-licenses = dict(apache2=('Apache Software License 2.0', 'OSI Approved :: Apache Software License'))
-statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable',
-            '6 - Mature', '7 - Inactive']
+spdx_licenses = dict(apache2='Apache-2.0')   # PEP 639: an SPDX expression, not a classifier
+statuses = {o[0]: o for o in ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta',
+                               '5 - Production/Stable', '6 - Mature', '7 - Inactive']}
 py_versions = '3.10 3.11 3.12 3.13'.split()
 min_python = cfg['min_python']
-lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 
 requirements = cfg.get('requirements', '').split()
 dev_requirements = cfg.get('dev_requirements', '').split()
@@ -25,15 +24,15 @@ console_scripts = cfg.get('console_scripts', '').split()
 setuptools.setup(
     name=cfg['lib_name'],
     version=cfg['version'],
-    license=lic[0],
-    classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
+    license_expression=spdx_licenses.get(cfg['license'].lower(), cfg['license']),
+    license_files=['LICENSE'],
+    classifiers=['Development Status :: ' + statuses[cfg['status']],
                  'Intended Audience :: ' + cfg['audience'].title(),
                  'Natural Language :: ' + cfg['language'].title(),
                  'Topic :: Scientific/Engineering :: Artificial Intelligence',
                  'Topic :: Scientific/Engineering :: Image Recognition'] +
                 ['Programming Language :: Python :: ' + o
-                 for o in py_versions[py_versions.index(min_python):]] +
-                (['License :: ' + lic[1]] if lic[1] else []),
+                 for o in py_versions[py_versions.index(min_python):]],
     url=cfg['git_url'],
     project_urls={'Documentation': cfg['doc_host'] + cfg['doc_baseurl'], 'Source': cfg['git_url'],
                   'Issues': cfg['git_url'] + '/issues'},

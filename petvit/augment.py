@@ -43,7 +43,8 @@ class CoarseDropout(RandTransform):
         return x.masked_fill(self.hole_mask(x.shape[0], x.shape[-2], x.shape[-1], x.device), self.fill)
 
 # %% ../nbs/02_augment.ipynb #ddf54437
-def train_transforms(cfg:PetConfig)->list:
+def train_transforms(cfg:PetConfig, # its img_size, min_scale, flip_p, lighting, hue and coarse-dropout knobs
+                    )->list:
     "Batch transforms for training, from the augmentation knobs of `cfg`"
     return [RandomResizedCropGPU(cfg.img_size, min_scale=cfg.min_scale),
             Flip(p=cfg.flip_p),
@@ -53,6 +54,7 @@ def train_transforms(cfg:PetConfig)->list:
             Hue(max_hue=cfg.max_hue),
             CoarseDropout(p=cfg.dropout_p, max_holes=cfg.dropout_holes, max_size=cfg.dropout_size)]
 
-def tta_transforms(cfg:PetConfig)->list:
+def tta_transforms(cfg:PetConfig, # its img_size, min_scale and flip_p
+                  )->list:
     "Milder batch transforms for the augmented test-time views: a light crop, and a flip if training flips"
     return [RandomResizedCropGPU(cfg.img_size, min_scale=max(cfg.min_scale, 0.9)), *([Flip(p=0.5)] if cfg.flip_p > 0 else [])]

@@ -13,7 +13,7 @@ from .core import PetConfig, PetvitError
 
 # %% auto #0
 __all__ = ['check_report', 'cmd_demo_data', 'cmd_check', 'demo_data_dir', 'train_config', 'cv_table', 'cmd_train', 'cmd_predict',
-           'cmd_explain', 'get_parser', 'main']
+           'cmd_merge', 'cmd_explain', 'get_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #ed259dae
 def _size_line(df, name):
@@ -22,11 +22,12 @@ def _size_line(df, name):
     return (f'{name}: {len(w)} images, width {int(w.min())}-{int(w.max())} (median {int(w.median())}), '
             f'height {int(h.min())}-{int(h.max())} (median {int(h.median())})')
 
-def check_report(path:str|Path,   # data folder in the competition's layout
-                 n_folds:int=5,   # folds to show
-                 seed:int=42,     # fold seed
+def check_report(path:str|Path,       # data folder in the competition's layout
+                 n_folds:int=5,       # folds to show
+                 seed:int=42,         # fold seed
                  dup_threshold:int=6, # near-duplicate threshold (differing pHash bits)
-                 progress:bool=False):
+                 progress:bool=False, # show a progress bar while images are scanned
+                ):
     "Text report of a data folder, and its problems (empty if it is ready)"
     from petvit.data import TARGET, scan_petfinder, duplicate_groups, make_folds, fold_summary, sturges_bins
     scan = scan_petfinder(path, progress=progress)
@@ -58,7 +59,8 @@ def _add_demo_data(sub):
     p.add_argument('--seed', type=int, default=42, help='seed: same seed, same files (default 42)')
     p.set_defaults(func=cmd_demo_data)
 
-def cmd_demo_data(args):
+def cmd_demo_data(args, # the parsed command line
+                 ):
     "`petvit demo-data DIR`"
     from petvit.data import make_demo_data
     path = make_demo_data(args.dir, n=args.n, n_test=args.n_test, seed=args.seed)
@@ -78,7 +80,8 @@ def _add_check(sub):
                    help=f'near-duplicate threshold in differing pHash bits (default {d.dup_threshold})')
     p.set_defaults(func=cmd_check)
 
-def cmd_check(args):
+def cmd_check(args, # the parsed command line
+             ):
     "`petvit check DIR`"
     report, problems = check_report(args.dir, args.folds, args.seed, args.dup_threshold, progress=sys.stderr.isatty())
     print(report)
@@ -94,7 +97,9 @@ _TRAIN_FLAGS = [ # flag, config key, type, help
     ('--wandb', 'wandb', str, 'W&B mode: online, offline or disabled'), ('--seed', 'seed', int, 'random seed'),
     ('--device', 'device', str, 'auto, cpu, cuda, cuda:N or mps')]
 
-def demo_data_dir(n:int=1000, seed:int=42)->Path:
+def demo_data_dir(n:int=1000,  # training images of the demo dataset
+                  seed:int=42, # seed of the demo dataset
+                 )->Path:
     "The demo dataset in petvit's cache folder ($PETVIT_CACHE or ~/.cache/petvit), made once"
     import os, shutil, tempfile
     from petvit.data import make_demo_data, DEMO_VERSION
@@ -108,7 +113,8 @@ def demo_data_dir(n:int=1000, seed:int=42)->Path:
         os.replace(tmp/'data', path); shutil.rmtree(tmp)   # appears complete or not at all
     return path
 
-def train_config(args)->PetConfig:
+def train_config(args, # the parsed command line
+                )->PetConfig:
     "The run's config: defaults < --preset < --config FILE < flags"
     from petvit.core import preset_config, load_config, config_to_dict
     d = config_to_dict(preset_config(args.preset))
@@ -131,10 +137,13 @@ def _add_train(sub):
     p.add_argument('--preset', choices=list(PRESETS), help='named config to start from')
     p.add_argument('--config', type=Path, help='a saved config (.json/.yaml) to start from')
     p.add_argument('--demo', action='store_true', help='train the demo preset on the built-in demo data')
+    p.add_argument('--fold', dest='folds_to_run', type=int, nargs='+', metavar='K',
+                   help='train only fold(s) K: one process per fold (GPU, job array), then `petvit merge`')
     for flag, key, typ, h in _TRAIN_FLAGS: p.add_argument(flag, dest=key, type=typ, help=h)
     p.set_defaults(func=cmd_train)
 
-def cv_table(cv:dict)->str:
+def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
+            )->str:
     "Per-fold and out-of-fold RMSE next to the mean baseline, as text"
     rows = [f"{'fold':>5} {'RMSE':>8} {'no TTA':>8} {'mean':>8} {'epochs':>7} {'seconds':>8}"]
     for f in cv['folds']:
@@ -142,7 +151,8 @@ def cv_table(cv:dict)->str:
     rows.append(f"{'OOF':>5} {cv['oof_rmse']:8.3f} {cv['oof_rmse_plain']:8.3f} {cv['baseline_rmse']:8.3f} {'':>7} {cv['seconds']:8.1f}")
     return '\n'.join(rows)
 
-def cmd_train(args):
+def cmd_train(args, # the parsed command line
+             ):
     "`petvit train`"
     from petvit.core import get_device
     if args.demo:
@@ -152,12 +162,20 @@ def cmd_train(args):
     if args.data is None: raise PetvitError("train: no data folder: pass --data DIR (the PetFinder layout), or --demo")
     cfg = train_config(args)
     get_device(cfg.device)                           # an unavailable device stops us here, in one line
-    from petvit.cv import run_cv
+    from petvit.cv import run_cv, incomplete_folds
     print(f'petvit train: {cfg.arch} on {cfg.data_dir}, {cfg.n_folds} folds x {cfg.epochs} epochs -> {cfg.out_dir}')
-    cv = run_cv(cfg)
-    print(cv_table(cv))
-    print(f"OOF RMSE {cv['oof_rmse']:.3f} vs {cv['baseline_rmse']:.3f} predicting the mean; submission: {Path(cfg.out_dir)/'submission.csv'}")
+    cv = run_cv(cfg, folds_to_run=args.folds_to_run)
+    if cv is None:
+        todo = incomplete_folds(cfg.out_dir, cfg.n_folds)
+        print(f"fold(s) {', '.join(map(str, args.folds_to_run))} done; still to run: {', '.join(map(str, todo))}; "
+              f"then `petvit merge {cfg.out_dir}`")
+        return 0
+    _print_results(cv, cfg.out_dir)
     return 0
+
+def _print_results(cv, run_dir):
+    print(cv_table(cv))
+    print(f"OOF RMSE {cv['oof_rmse']:.3f} vs {cv['baseline_rmse']:.3f} predicting the mean; submission: {Path(run_dir)/'submission.csv'}")
 
 # %% ../nbs/09_cli.ipynb #b6254afc
 def _add_predict(sub):
@@ -170,13 +188,30 @@ def _add_predict(sub):
     p.add_argument('--out', type=Path, default=Path('submission.csv'), help='CSV to write (default submission.csv)')
     p.set_defaults(func=cmd_predict)
 
-def cmd_predict(args):
+def cmd_predict(args, # the parsed command line
+               ):
     "`petvit predict`"
     from petvit.cv import predict
     from petvit.core import atomic_write
     sub = predict(args.run, args.data, tta=args.tta, device=args.device)
     atomic_write(args.out, sub.to_csv(index=False))
     print(f'wrote {len(sub)} predictions to {args.out}')
+    return 0
+
+# %% ../nbs/09_cli.ipynb #e5c2475e
+def _add_merge(sub):
+    p = sub.add_parser('merge', help="combine the folds of a fold-parallel run into oof.csv, submission.csv and cv.json",
+                       description='Merge the fold folders of RUN (all complete) as a sequential `petvit train` would.')
+    p.add_argument('run', type=Path, help='run folder of `petvit train --fold K` processes')
+    p.add_argument('--data', type=Path, default=None, help="the run's data folder, if it moved (for sample_submission.csv)")
+    p.set_defaults(func=cmd_merge)
+
+def cmd_merge(args, # the parsed command line
+             ):
+    "`petvit merge RUN`"
+    from petvit.cv import merge_folds
+    if not (args.run/'config.json').is_file(): raise PetvitError(f"{args.run} is not a petvit run folder (no config.json): pass the --out of `petvit train`")
+    _print_results(merge_folds(args.run, args.data), args.run)
     return 0
 
 # %% ../nbs/09_cli.ipynb #6a570d51
@@ -192,7 +227,8 @@ def _add_explain(sub):
     p.add_argument('--out', type=Path, default=None, help='folder for the PNGs and index.html (default RUN/explain)')
     p.set_defaults(func=cmd_explain)
 
-def cmd_explain(args):
+def cmd_explain(args, # the parsed command line
+               ):
     "`petvit explain`"
     from petvit.rollout import explain_run
     page = explain_run(args.run, args.out or args.run/'explain', args.data, args.worst, args.best, args.ids, args.method)
@@ -207,10 +243,11 @@ def get_parser():
                                      'data checks, folds, training, CV and TTA.')
     parser.add_argument('--version', action='version', version=f'petvit {__version__}')
     sub = parser.add_subparsers(title='commands', dest='command', metavar='COMMAND')
-    for add in (_add_demo_data, _add_check, _add_train, _add_predict, _add_explain): add(sub)
+    for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain): add(sub)
     return parser
 
-def main(argv:list[str]|None=None)->int:
+def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
+        )->int:
     "Entry point of the `petvit` console script"
     parser = get_parser()
     args = parser.parse_args(argv)

@@ -119,7 +119,8 @@ def _config_str(self:PetConfig):
     return '\n'.join(f'{f.name:<{w}}  {getattr(self, f.name)!r}' for f in fields(self))
 PetConfig.__str__ = _config_str
 
-def config_to_dict(cfg:PetConfig)->dict:
+def config_to_dict(cfg:PetConfig, # the config to convert
+                  )->dict:
     "The config as a plain, JSON-serialisable `dict`"
     return asdict(cfg)
 
@@ -135,7 +136,9 @@ def config_from_dict(d:dict, # keys are `PetConfig` field names
     return PetConfig(**d)
 
 # %% ../nbs/00_core.ipynb #2dad4c29
-def save_config(cfg:PetConfig, path:str|Path):
+def save_config(cfg:PetConfig, # the config to write
+                path:str|Path, # destination; the suffix picks the format
+               ):
     "Write `cfg` to `path`, as YAML if it ends in `.yaml`/`.yml`, else JSON"
     path = Path(path)
     if path.suffix in ('.yaml', '.yml'):
@@ -144,7 +147,8 @@ def save_config(cfg:PetConfig, path:str|Path):
     else: text = json.dumps(config_to_dict(cfg), indent=2) + '\n'
     return atomic_write(path, text)
 
-def load_config(path:str|Path)->PetConfig:
+def load_config(path:str|Path, # a .json, .yaml or .yml file
+               )->PetConfig:
     "Read a config written by `save_config` (JSON or YAML); missing keys take their defaults"
     path = Path(path)
     if not path.is_file(): raise PetvitError(f"config file {path} not found: pass an existing .json/.yaml file")
@@ -168,7 +172,9 @@ PRESETS = {
                  warmup=0.1, wd=0.05, patience=10, flip_p=0., min_scale=0.85, dropout_p=0., tta=2, num_workers=0),
 }
 
-def preset_config(name:str|None=None, **overrides)->PetConfig:
+def preset_config(name:str|None=None, # a key of `PRESETS` (None: the defaults)
+                  **overrides,
+                 )->PetConfig:
     "A `PetConfig` from the defaults, then preset `name`, then `overrides`"
     if name is not None and name not in PRESETS:
         raise PetvitError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
@@ -190,7 +196,8 @@ def seed_everything(seed:int=42, # the seed for every generator
     return seed
 
 # %% ../nbs/00_core.ipynb #ac479293
-def get_device(name:str='auto'):
+def get_device(name:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', ...
+              ):
     "The `torch.device` for `name`: 'auto' is CUDA > MPS > CPU; an unavailable request is an error"
     import torch
     mps = getattr(torch.backends, 'mps', None)

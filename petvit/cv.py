@@ -20,15 +20,23 @@ from .losses import PawpularityLoss, rmse
 from .training import fold_learner, train_fold, backbone_normalize, load_weights, resolve_workers
 
 # %% auto #0
-__all__ = ['tta_dataloader', 'predict_tta', 'run_fold', 'run_cv', 'merge_folds', 'plot_oof', 'plot_learning_curves', 'predict']
+__all__ = ['tta_dataloader', 'predict_tta', 'incomplete_folds', 'run_fold', 'run_cv', 'merge_folds', 'plot_oof',
+           'plot_learning_curves', 'predict']
 
 # %% ../nbs/07_oof_tta.ipynb #fe9b98bb
-def tta_dataloader(learn:Learner, df:pd.DataFrame, cfg:PetConfig):
+def tta_dataloader(learn:Learner,   # the fold Learner (its DataLoaders give the item pipeline)
+                   df:pd.DataFrame, # frame with `image_path` (and metadata), in prediction order
+                   cfg:PetConfig,   # its img_size, bs and flip_p
+                  ):
     "A DataLoader over `df` (in order) whose batch transforms are the TTA set and the normalisation"
     after_batch = [IntToFloatTensor(), *tta_transforms(cfg), backbone_normalize(learn.model)]
     return learn.dls.test_dl(df, after_batch=after_batch, bs=cfg.bs * 2)
 
-def predict_tta(learn:Learner, dl, n_views:int=1, seed:int=42):
+def predict_tta(learn:Learner, # a trained Learner
+                dl,            # a DataLoader over the images, in order
+                n_views:int=1, # views in the mean: the plain one plus `n_views - 1` augmented
+                seed:int=42,   # seed of the augmented views
+               ):
     "Predictions (0-100) of the plain view, and the mean over it and `n_views - 1` augmented views"
     with learn.no_bar(), learn.no_logging():
         views = [learn.get_preds(dl=dl)[0].float()]
@@ -41,9 +49,21 @@ def predict_tta(learn:Learner, dl, n_views:int=1, seed:int=42):
 # %% ../nbs/07_oof_tta.ipynb #1234da0d
 def _fold_done(run_dir, k): return (Path(run_dir)/f'fold{k}'/'fold.json').is_file()
 
+def incomplete_folds(run_dir:str|Path, # a run folder
+                     n_folds:int,      # folds of the run
+                    )->list:
+    "Folds of `run_dir` whose `fold{k}/fold.json` (written last) is not there yet"
+    return [k for k in range(n_folds) if not _fold_done(run_dir, k)]
+
 def _write_csv(df:pd.DataFrame, path): atomic_write(path, df.to_csv(index=False))
 
-def run_fold(cfg:PetConfig, folds:pd.DataFrame, test:pd.DataFrame, k:int, run_dir:str|Path, progress:bool=True)->dict:
+def run_fold(cfg:PetConfig,      # the run's config
+             folds:pd.DataFrame, # train frame with a `fold` column
+             test:pd.DataFrame,  # test frame (may be empty)
+             k:int,              # the fold to train and validate on
+             run_dir:str|Path,   # the run folder; writes `fold{k}/` in it
+             progress:bool=True, # print progress bars
+            )->dict:
     "Train fold `k`, predict its OOF and the test set with TTA, write `run_dir/fold{k}/`"
     fold_dir = Path(run_dir)/f'fold{k}'
     if fold_dir.exists(): shutil.rmtree(fold_dir)           # an interrupted fold restarts cleanly
@@ -88,13 +108,16 @@ def _prepare_run_dir(run_dir:Path, cfg:PetConfig, folds:pd.DataFrame):
     _write_csv(fold_table, run_dir/'folds.csv')
 
 # %% ../nbs/07_oof_tta.ipynb #567a441c
-def run_cv(cfg:PetConfig,              # every knob; `data_dir` and `out_dir` say where
-           folds_to_run:list|None=None,# only these folds (default: all); merge when all are complete
-           progress:bool=True)->dict|None:
+def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` say where
+           folds_to_run:list|None=None, # only these folds (default: all); merge when all are complete
+           progress:bool=True,          # print fold lines and progress bars
+          )->dict|None:
     "Train and predict every fold into `cfg.out_dir`, resuming complete folds; return `cv.json`'s content"
     run_dir = Path(cfg.out_dir)
     train, test = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=progress)
     folds = make_folds(train, cfg.n_folds, cfg.seed, duplicate_groups(train.phash.tolist(), cfg.dup_threshold))
+    bad = [k for k in folds_to_run or [] if not 0 <= k < cfg.n_folds]
+    if bad: raise PetvitError(f"fold(s) {', '.join(map(str, bad))} do not exist: a {cfg.n_folds}-fold run has folds 0 to {cfg.n_folds - 1}")
     _prepare_run_dir(run_dir, cfg, folds)
     for k in (range(cfg.n_folds) if folds_to_run is None else folds_to_run):
         if _fold_done(run_dir, k):
@@ -103,15 +126,17 @@ def run_cv(cfg:PetConfig,              # every knob; `data_dir` and `out_dir` sa
         if progress: print(f'fold {k}: training {cfg.arch} on {(folds.fold != k).sum()} images, validating on {(folds.fold == k).sum()}')
         s = run_fold(cfg, folds, test, k, run_dir, progress=progress)
         if progress: print(f"fold {k}: RMSE {s['rmse']:.3f} (without TTA {s['rmse_plain']:.3f}, train mean {s['baseline_rmse']:.3f})")
-    if all(_fold_done(run_dir, k) for k in range(cfg.n_folds)): return merge_folds(run_dir, Path(cfg.data_dir))
+    if not incomplete_folds(run_dir, cfg.n_folds): return merge_folds(run_dir, Path(cfg.data_dir))
 
 # %% ../nbs/07_oof_tta.ipynb #21de4a2a
-def merge_folds(run_dir:str|Path, data_dir:str|Path|None=None)->dict:
+def merge_folds(run_dir:str|Path,            # a run folder whose folds are all complete
+                data_dir:str|Path|None=None, # the data the run trained on (default: the run's `data_dir`)
+               )->dict:
     "Combine complete fold folders of `run_dir` into oof.csv, submission.csv, cv.json and plots"
     run_dir = Path(run_dir)
     cfg = load_config(run_dir/'config.json')
-    missing = [k for k in range(cfg.n_folds) if not _fold_done(run_dir, k)]
-    if missing: raise PetvitError(f"run folder {run_dir}: fold(s) {', '.join(map(str, missing))} are not complete: run them (petvit train --out {run_dir})")
+    missing = incomplete_folds(run_dir, cfg.n_folds)
+    if missing: raise PetvitError(f"run folder {run_dir}: fold(s) {', '.join(map(str, missing))} are not complete: run them (petvit train --out {run_dir} --fold K)")
     folds = pd.read_csv(run_dir/'folds.csv', dtype={'Id': str})
     summaries = [json.loads((run_dir/f'fold{k}'/'fold.json').read_text()) for k in range(cfg.n_folds)]
     oof = pd.concat([pd.read_csv(run_dir/f'fold{k}'/'oof.csv', dtype={'Id': str}) for k in range(cfg.n_folds)])
@@ -139,7 +164,9 @@ def _save_fig(fig, path):
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=100, metadata={'Software': None})
     plt.close(fig)
 
-def plot_oof(oof:pd.DataFrame, run_dir:str|Path|None=None):
+def plot_oof(oof:pd.DataFrame,           # `oof.csv` as a frame: Id, Pawpularity, pred
+             run_dir:str|Path|None=None, # save the figure as `oof.png` here (None: only return it)
+            ):
     "Train-vs-OOF distribution histogram and OOF scatter (target vs prediction); saved into `run_dir` if given"
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(11, 4))
@@ -155,7 +182,9 @@ def plot_oof(oof:pd.DataFrame, run_dir:str|Path|None=None):
     if run_dir is not None: _save_fig(fig, Path(run_dir)/'oof.png')
     return fig
 
-def plot_learning_curves(run_dir:str|Path, n_folds:int):
+def plot_learning_curves(run_dir:str|Path, # a run folder with `fold{k}/history.csv`
+                         n_folds:int,      # number of folds to plot
+                        ):
     "Validation RMSE and losses per epoch of every fold, from the folds' history.csv; saved as learning_curves.png"
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(11, 3.5))
@@ -170,7 +199,11 @@ def plot_learning_curves(run_dir:str|Path, n_folds:int):
     return fig
 
 # %% ../nbs/07_oof_tta.ipynb #8611e27e
-def predict(run_dir:str|Path, data_dir:str|Path, tta:int|None=None, device:str|None=None)->pd.DataFrame:
+def predict(run_dir:str|Path,     # a finished `petvit train` run folder
+            data_dir:str|Path,    # a folder with test.csv and test/{Id}.jpg
+            tta:int|None=None,    # views per image (None: the run's `tta`)
+            device:str|None=None, # 'auto', 'cpu', 'cuda', ... (None: the run's)
+           )->pd.DataFrame:
     "Pawpularity of `data_dir`'s test images by the fold models of `run_dir` (mean over folds, with TTA)"
     run_dir = Path(run_dir)
     if not (run_dir/'config.json').is_file(): raise PetvitError(f"{run_dir} is not a petvit run folder (no config.json): pass the --out of a `petvit train` run")

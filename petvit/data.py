@@ -92,7 +92,10 @@ def make_demo_data(path:str|Path,  # folder to create (train.csv, test.csv, samp
 # %% ../nbs/01_data.ipynb #10b326f1
 class DataError(PetvitError):
     "Everything wrong with a data folder, one line per problem"
-    def __init__(self, path, problems):
+    def __init__(self,
+                 path,     # the data folder
+                 problems, # one line per problem
+                ):
         self.path, self.problems = path, list(problems)
         super().__init__(f"{len(self.problems)} problem(s) in data folder {path}:\n" + '\n'.join(f'  - {p}' for p in self.problems))
 
@@ -103,7 +106,10 @@ def _listing(items, k=5):
 def _lines(mask:pd.Series): return _listing(mask[mask].index + 2) # CSV line numbers (header is line 1)
 
 # %% ../nbs/01_data.ipynb #507de9ae
-def phash(img:Image.Image, hash_size:int=8, highfreq_factor:int=4)->np.ndarray:
+def phash(img:Image.Image,       # any PIL image (converted to grey)
+          hash_size:int=8,       # side of the hash: `hash_size**2` bits
+          highfreq_factor:int=4, # the DCT runs on a `hash_size * highfreq_factor` square
+         )->np.ndarray:
     "Perceptual hash of `img` as `hash_size**2` booleans (the `imagehash.phash` algorithm)"
     from scipy.fft import dct
     n = hash_size * highfreq_factor
@@ -112,7 +118,8 @@ def phash(img:Image.Image, hash_size:int=8, highfreq_factor:int=4)->np.ndarray:
     return (low > np.median(low)).flatten()
 
 # %% ../nbs/01_data.ipynb #8dce34cd
-def scan_image(fn:str|Path)->dict:
+def scan_image(fn:str|Path, # an image file
+              )->dict:
     "Size, perceptual hash (hex) and decoding error (or None) of the image file `fn`"
     try:
         with Image.open(fn) as im:
@@ -127,11 +134,11 @@ def scan_image(fn:str|Path)->dict:
 @dataclass
 class PetfinderScan:
     "What `scan_petfinder` found: frames (None where unreadable) and one line per problem"
-    path:Path
-    train:pd.DataFrame|None = None
-    test:pd.DataFrame|None = None
-    sample:pd.DataFrame|None = None
-    problems:list = field(default_factory=list)
+    path:Path                            # the data folder
+    train:pd.DataFrame|None = None       # train.csv with image columns added
+    test:pd.DataFrame|None = None        # test.csv with image columns added
+    sample:pd.DataFrame|None = None      # sample_submission.csv
+    problems:list = field(default_factory=list) # one line per problem found
 
 def _read_csv(path, name, scan):
     fn = path/name
@@ -225,7 +232,12 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
     return scan
 
 # %% ../nbs/01_data.ipynb #8530e209
-def read_petfinder(path:str|Path, need_meta:bool=False, n_workers:int=8, progress:bool=False, need_train:bool=True):
+def read_petfinder(path:str|Path,        # the competition folder (or one in its layout)
+                   need_meta:bool=False, # the 12 metadata columns are required
+                   n_workers:int=8,      # threads decoding images
+                   progress:bool=False,  # show a progress bar while images are scanned
+                   need_train:bool=True, # False: only test.csv and test/ are needed (prediction)
+                  ):
     "Train and test frames with `image_path`, `width`, `height`, `phash`; `DataError` listing every problem"
     scan = scan_petfinder(path, need_meta=need_meta, n_workers=n_workers, progress=progress, need_train=need_train)
     if scan.problems: raise DataError(scan.path, scan.problems)
@@ -248,7 +260,9 @@ def hamming_pairs(hashes:list[str], # hex pHashes, e.g. the `phash` column
         pairs.append(np.stack([i[keep] + s, j[keep]], 1))
     return np.concatenate(pairs) if pairs else np.zeros((0, 2), int)
 
-def duplicate_groups(hashes:list[str], threshold:int=6)->np.ndarray:
+def duplicate_groups(hashes:list[str], # perceptual hashes, as hex strings
+                     threshold:int=6,  # most differing bits (of 64) for a near-duplicate pair
+                    )->np.ndarray:
     "Group label per image: images linked by near-duplicate pairs share the label of the group's first"
     parent = np.arange(len(hashes))
     def find(i):
@@ -260,7 +274,8 @@ def duplicate_groups(hashes:list[str], threshold:int=6)->np.ndarray:
     return np.array([find(i) for i in range(len(hashes))])
 
 # %% ../nbs/01_data.ipynb #b5b13060
-def sturges_bins(n:int)->int:
+def sturges_bins(n:int, # number of samples
+                )->int:
     "Number of histogram bins by Sturges' rule: floor(1 + log2(n))"
     return int(np.floor(1 + np.log2(n)))
 
@@ -281,14 +296,17 @@ def make_folds(df:pd.DataFrame,    # frame with a `Pawpularity` column
     return df.assign(fold=fold)
 
 # %% ../nbs/01_data.ipynb #d7fe145b
-def fold_summary(df:pd.DataFrame)->pd.DataFrame:
+def fold_summary(df:pd.DataFrame, # a frame with `fold` and `Pawpularity` columns
+                )->pd.DataFrame:
     "Per-fold count and Pawpularity distribution (mean, std, quartiles) of a frame with a `fold` column"
     s = df.groupby('fold')[TARGET].describe()
     s.loc['all'] = df[TARGET].describe()
     return s.rename(columns={'count': 'n'}).round(2)
 
 # %% ../nbs/01_data.ipynb #37c293d7
-def plot_fold_distributions(df:pd.DataFrame, ax=None):
+def plot_fold_distributions(df:pd.DataFrame, # a frame with `fold` and `Pawpularity` columns
+                            ax=None,         # matplotlib axes (None: a new figure)
+                           ):
     "Overlaid Pawpularity histograms of each fold, as densities"
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(7, 3.5))
@@ -300,25 +318,28 @@ def plot_fold_distributions(df:pd.DataFrame, ax=None):
     return ax
 
 # %% ../nbs/01_data.ipynb #e97f781d
-def pawpularity_target(row)->float:
+def pawpularity_target(row, # a row of train.csv
+                      )->float:
     "The training target of a row: Pawpularity / 100"
     return row[TARGET] / 100
 
-def metadata_vector(row):
+def metadata_vector(row, # a row of train.csv or test.csv
+                   ):
     "The 12 metadata columns of a row as a float tensor (the metadata branch's input)"
     import torch
     return torch.tensor(row[METADATA_COLS].to_numpy(dtype=np.float32))
 
-def fold_dataloaders(df:pd.DataFrame,  # train frame with `image_path` and `fold`
-                     fold:int,         # the validation fold
-                     img_size:int=224, # images are resized to img_size x img_size
-                     bs:int=32,        # batch size
+def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` and `fold`
+                     fold:int,                  # the validation fold
+                     img_size:int=224,          # images are resized to img_size x img_size
+                     bs:int=32,                 # batch size
                      item_tfms:list|None=None,  # extra per-image transforms (after the resize)
                      batch_tfms:list|None=None, # per-batch transforms (augmentation, on the GPU)
-                     num_workers:int=0, # DataLoader worker processes
-                     seed:int|None=42,  # seed of the shuffle
-                     use_meta:bool=False, # inputs are (image, metadata vector) for the metadata branch
-                     device=None):
+                     num_workers:int=0,         # DataLoader worker processes
+                     seed:int|None=42,          # seed of the shuffle
+                     use_meta:bool=False,       # inputs are (image, metadata vector) for the metadata branch
+                     device=None,               # where batches go (None: fastai default)
+                    ):
     "fastai `DataLoaders` for training on all folds but `fold` and validating on `fold`"
     from fastai.vision.all import DataBlock, ImageBlock, RegressionBlock, TransformBlock, ColReader, IndexSplitter, Resize, ResizeMethod
     for c in ('image_path', 'fold', TARGET):
@@ -336,7 +357,11 @@ def fold_dataloaders(df:pd.DataFrame,  # train frame with `image_path` and `fold
     return dblock.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed, device=device)
 
 # %% ../nbs/01_data.ipynb #2dc00890
-def show_pet_batch(dls, max_n:int=8, ncols:int=4, valid:bool=False):
+def show_pet_batch(dls,              # fastai DataLoaders from `fold_dataloaders`
+                   max_n:int=8,      # images shown
+                   ncols:int=4,      # images per row
+                   valid:bool=False, # show the validation batch (no augmentation)
+                  ):
     "Show (decoded, augmented) images of a batch titled with their Pawpularity"
     import matplotlib.pyplot as plt
     dl = dls.valid if valid else dls.train

@@ -33,13 +33,17 @@ class PawpularityLoss(nn.Module):
     def decodes(self, preds): return preds
 
 # %% ../nbs/04_losses_metrics.ipynb #1a4ef290
-def rmse_0_100(logits:torch.Tensor, target:torch.Tensor)->float:
+def rmse_0_100(logits:torch.Tensor, # model outputs (before the sigmoid)
+               target:torch.Tensor, # Pawpularity / 100
+              )->float:
     "RMSE on the Pawpularity scale of logits vs targets/100"
     return torch.sqrt(F.mse_loss(torch.sigmoid(logits.float()) * 100, target.float() * 100)).item()
 
 petfinder_rmse = AccumMetric(rmse_0_100, name='rmse', flatten=True)
 
-def rmse(pred, target)->float:
+def rmse(pred,   # predictions
+         target, # true values, same scale and length
+        )->float:
     "RMSE of two arrays on the same scale (e.g. out-of-fold predictions vs Pawpularity)"
     pred, target = np.asarray(pred, dtype=np.float64), np.asarray(target, dtype=np.float64)
     return float(np.sqrt(np.mean((pred - target) ** 2)))

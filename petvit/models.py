@@ -27,7 +27,11 @@ __all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'create_model', 
 # %% ../nbs/03_models.ipynb #468a8c73
 class PetModel(nn.Module):
     "A timm `backbone` (pooled features), an optional metadata branch, and the seed head; one logit per image"
-    def __init__(self, backbone:nn.Module, meta:nn.Module|None=None, hidden:int=64):
+    def __init__(self,
+                 backbone:nn.Module,       # a timm model with `num_classes=0` (pooled features)
+                 meta:nn.Module|None=None, # a metadata branch, e.g. `VariableSelectionNetwork` (None: images only)
+                 hidden:int=64,            # width of the head: Linear→hidden, SELU, Linear→1
+                ):
         super().__init__()
         self.backbone, self.meta = backbone, meta
         n_in = backbone.num_features + (meta.out_features if meta is not None else 0)
@@ -104,14 +108,16 @@ def create_model(arch:str,                  # timm architecture name (or a petvi
     return PetModel(backbone, VariableSelectionNetwork(len(METADATA_COLS)) if use_meta else None)
 
 # %% ../nbs/03_models.ipynb #38e9bd78
-def n_params(m:nn.Module)->int:
+def n_params(m:nn.Module, # any module
+            )->int:
     "Number of parameters of `m`"
     return sum(p.numel() for p in m.parameters())
 
 # %% ../nbs/03_models.ipynb #d5177cbd
-def shift_features(x:torch.Tensor, # (B, C, H, W)
-                   n_div:int=12,    # channels are split in n_div groups; 4 of them move
-                   shift_pixel:int=1):
+def shift_features(x:torch.Tensor,    # (B, C, H, W)
+                   n_div:int=12,      # channels are split in n_div groups; 4 of them move
+                   shift_pixel:int=1, # pixels each group moves
+                  ):
     "ShiftViT's shift: channel groups 0-3 move left, right, up, down by `shift_pixel`; vacated pixels are 0"
     g, s = x.shape[1] // n_div, shift_pixel
     if g == 0 or s == 0: return x
@@ -124,7 +130,14 @@ def shift_features(x:torch.Tensor, # (B, C, H, W)
 # %% ../nbs/03_models.ipynb #cd82975e
 class ShiftBlock(nn.Module):
     "Shift, then a residual 1x1-conv MLP with stochastic depth"
-    def __init__(self, dim, n_div=12, shift_pixel=1, mlp_ratio=2., drop_path=0., act_layer=nn.GELU):
+    def __init__(self,
+                 dim,               # channels
+                 n_div=12,          # channel groups; 4 of them shift, one per direction
+                 shift_pixel=1,     # pixels each group moves
+                 mlp_ratio=2.,      # MLP hidden width / dim
+                 drop_path=0.,      # stochastic depth rate
+                 act_layer=nn.GELU, # MLP activation
+                ):
         super().__init__()
         self.n_div, self.shift_pixel = n_div, shift_pixel
         self.norm = nn.BatchNorm2d(dim)
@@ -138,7 +151,9 @@ class ShiftBlock(nn.Module):
 
 class PatchMerging(nn.Module):
     "Halve the resolution, double the channels"
-    def __init__(self, dim):
+    def __init__(self,
+                 dim,  # input channels (output: 2 * dim)
+                ):
         super().__init__()
         self.norm, self.reduction = nn.BatchNorm2d(dim), nn.Conv2d(dim, 2*dim, 2, stride=2, bias=False)
     def forward(self, x): return self.reduction(self.norm(x))
@@ -158,8 +173,19 @@ class TimmClassifier:
 # %% ../nbs/03_models.ipynb #224c3ed2
 class ShiftViT(TimmClassifier, nn.Module):
     "ShiftViT (Wang et al. 2022): a Swin-like hierarchy with the shift operation in place of attention"
-    def __init__(self, img_size=224, in_chans=3, num_classes=1000, embed_dim=96, depths=(2, 2, 6, 2),
-                 n_div=12, shift_pixel=1, mlp_ratio=4., drop_rate=0., drop_path_rate=0.1, global_pool='avg'):
+    def __init__(self,
+                 img_size=224,        # input side in pixels
+                 in_chans=3,          # input channels
+                 num_classes=1000,    # outputs of the classifier (0: features only)
+                 embed_dim=96,        # channels of the first stage (doubled per stage)
+                 depths=(2, 2, 6, 2), # blocks per stage
+                 n_div=12,            # channel groups of the shift
+                 shift_pixel=1,       # pixels each group moves
+                 mlp_ratio=4.,        # MLP hidden width / channels
+                 drop_rate=0.,        # dropout before the classifier
+                 drop_path_rate=0.1,  # stochastic depth of the last block (rising linearly from 0)
+                 global_pool='avg',   # 'avg' or '' (none)
+                ):
         super().__init__()
         self.num_classes, self.global_pool = num_classes, global_pool
         self.patch_embed = nn.Sequential(nn.Conv2d(in_chans, embed_dim, 4, stride=4), nn.BatchNorm2d(embed_dim))
@@ -196,28 +222,39 @@ def _build(cls, variant, pretrained, model_args, **kwargs):
     return build_model_with_cfg(cls, variant, pretrained, **dict(model_args, **kwargs))
 
 @register_model
-def shiftvit_nano(pretrained=False, **kwargs):
+def shiftvit_nano(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+                  **kwargs,
+                 ):
     "A tiny ShiftViT for CPUs and demos: 32 channels, depths (1, 1, 2, 1)"
     return _build(ShiftViT, 'shiftvit_nano', pretrained, dict(embed_dim=32, depths=(1, 1, 2, 1), n_div=8, mlp_ratio=2., drop_path_rate=0.), **kwargs)
 
 @register_model
-def shiftvit_light_t(pretrained=False, **kwargs):
+def shiftvit_light_t(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+                     **kwargs,
+                    ):
     "Shift-T/light of the paper: Swin-T's stages (2, 2, 6, 2), MLP ratio 4"
     return _build(ShiftViT, 'shiftvit_light_t', pretrained, dict(embed_dim=96, depths=(2, 2, 6, 2), n_div=12, mlp_ratio=4.), **kwargs)
 
 @register_model
-def shiftvit_t(pretrained=False, **kwargs):
+def shiftvit_t(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+               **kwargs,
+              ):
     "Shift-T of the paper: deeper stages (6, 8, 18, 6) with MLP ratio 2, about Swin-T's size"
     return _build(ShiftViT, 'shiftvit_t', pretrained, dict(embed_dim=96, depths=(6, 8, 18, 6), n_div=12, mlp_ratio=2., drop_path_rate=0.2), **kwargs)
 
 # %% ../nbs/03_models.ipynb #2edac6b1
-def fourier_mix(x:torch.Tensor)->torch.Tensor:
+def fourier_mix(x:torch.Tensor, # tokens (B, N, D)
+               )->torch.Tensor:
     "FNet token mixing: real part of the 2-D DFT over tokens and channels of `x` (B, N, D), computed in float32"
     return torch.fft.fft2(x.float(), dim=(-2, -1)).real.to(x.dtype)
 
 class FNetBlock(nn.Module):
     "Pre-norm residual block: Fourier mixing, then an MLP"
-    def __init__(self, dim, mlp_ratio=4., drop_path=0.):
+    def __init__(self,
+                 dim,          # token width
+                 mlp_ratio=4., # MLP hidden width / dim
+                 drop_path=0., # stochastic depth rate
+                ):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
@@ -229,8 +266,18 @@ class FNetBlock(nn.Module):
 # %% ../nbs/03_models.ipynb #f838f75d
 class FNet(TimmClassifier, nn.Module):
     "FNet (Lee-Thorp et al. 2021) on image patches: patch embedding, Fourier-mixing blocks, mean pooling"
-    def __init__(self, img_size=224, patch_size=16, in_chans=3, num_classes=1000, embed_dim=192, depth=12,
-                 mlp_ratio=4., drop_rate=0., drop_path_rate=0., global_pool='avg'):
+    def __init__(self,
+                 img_size=224,      # input side in pixels
+                 patch_size=16,     # side of a patch in pixels
+                 in_chans=3,        # input channels
+                 num_classes=1000,  # outputs of the classifier (0: features only)
+                 embed_dim=192,     # token width
+                 depth=12,          # number of blocks
+                 mlp_ratio=4.,      # MLP hidden width / embed_dim
+                 drop_rate=0.,      # dropout before the classifier
+                 drop_path_rate=0., # stochastic depth of the last block (rising linearly from 0)
+                 global_pool='avg', # 'avg' (mean over tokens) or '' (none)
+                ):
         super().__init__()
         self.num_classes, self.global_pool = num_classes, global_pool
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
@@ -251,22 +298,30 @@ class FNet(TimmClassifier, nn.Module):
     def forward(self, x): return self.forward_head(self.forward_features(x))
 
 @register_model
-def fnet_nano_patch8(pretrained=False, **kwargs):
+def fnet_nano_patch8(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+                     **kwargs,
+                    ):
     "A small FNet for CPUs and demos: 8 px patches, width 96, 4 blocks"
     return _build(FNet, 'fnet_nano_patch8', pretrained, dict(patch_size=8, embed_dim=96, depth=4), **kwargs)
 
 @register_model
-def fnet_tiny_patch16_224(pretrained=False, **kwargs):
+def fnet_tiny_patch16_224(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+                          **kwargs,
+                         ):
     "FNet with ViT-Ti's shape: width 192, 12 blocks"
     return _build(FNet, 'fnet_tiny_patch16_224', pretrained, dict(patch_size=16, embed_dim=192, depth=12), **kwargs)
 
 @register_model
-def fnet_small_patch16_224(pretrained=False, **kwargs):
+def fnet_small_patch16_224(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+                           **kwargs,
+                          ):
     "FNet with ViT-S's shape: width 384, 12 blocks"
     return _build(FNet, 'fnet_small_patch16_224', pretrained, dict(patch_size=16, embed_dim=384, depth=12), **kwargs)
 
 # %% ../nbs/03_models.ipynb #82227f14
-def conv_stem(chans=(32, 64, 128), in_chans:int=3)->nn.Sequential:
+def conv_stem(chans=(32, 64, 128), # output channels of each stride-2 layer
+              in_chans:int=3,      # input channels
+             )->nn.Sequential:
     "Stride-2 3x3 conv-BN-ReLU layers (Xiao et al. 2021): the stem that replaces ViT's patchify convolution"
     layers = []
     for c_in, c_out in zip((in_chans, *chans[:-1]), chans):
@@ -276,7 +331,9 @@ def conv_stem(chans=(32, 64, 128), in_chans:int=3)->nn.Sequential:
 default_cfgs['vit_convstem_nano'] = _cfg(first_conv='patch_embed.backbone.0.0')
 
 @register_model
-def vit_convstem_nano(pretrained=False, **kwargs):
+def vit_convstem_nano(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+                      **kwargs,
+                     ):
     "A tiny ViT with a convolutional stem (stride 8): 4 blocks of width 128, 4 heads; learns from scratch on a CPU"
     stem = conv_stem(in_chans=kwargs.get('in_chans', 3))
     embed = lambda **kw: HybridEmbed(backbone=stem, **kw)
@@ -286,7 +343,12 @@ def vit_convstem_nano(pretrained=False, **kwargs):
 # %% ../nbs/03_models.ipynb #74ceac0a
 class GatedResidualNetwork(nn.Module):
     "GRN (Lim et al. 2021): LayerNorm(skip(a) + GLU(dropout(W1 ELU(W2 a))))"
-    def __init__(self, d_in:int, d_hidden:int, d_out:int, dropout:float=0.1):
+    def __init__(self,
+                 d_in:int,          # input width
+                 d_hidden:int,      # hidden width
+                 d_out:int,         # output width (a linear skip if it differs from d_in)
+                 dropout:float=0.1, # dropout before the gate
+                ):
         super().__init__()
         self.fc2, self.fc1 = nn.Linear(d_in, d_hidden), nn.Linear(d_hidden, d_out)
         self.drop, self.gate = nn.Dropout(dropout), nn.Linear(d_out, 2 * d_out)
@@ -298,7 +360,11 @@ class GatedResidualNetwork(nn.Module):
 
 class VariableSelectionNetwork(nn.Module):
     "Embed each of `n_vars` scalar inputs with its own GRN; combine them with softmax weights from a GRN over all"
-    def __init__(self, n_vars:int=12, d:int=16, dropout:float=0.1):
+    def __init__(self,
+                 n_vars:int=12,     # number of scalar inputs (12 metadata columns)
+                 d:int=16,          # embedding width per input and of the output
+                 dropout:float=0.1, # dropout inside the GRNs
+                ):
         super().__init__()
         self.var_grns = nn.ModuleList(GatedResidualNetwork(1, d, d, dropout) for _ in range(n_vars))
         self.weight_grn = GatedResidualNetwork(n_vars, d, n_vars, dropout)
@@ -309,7 +375,8 @@ class VariableSelectionNetwork(nn.Module):
         return (self.variable_weights(m).unsqueeze(-1) * emb).sum(1)
 
 # %% ../nbs/03_models.ipynb #7ef6da87
-def pet_splitter(model:PetModel)->list:
+def pet_splitter(model:PetModel, # a `PetModel`
+                )->list:
     "Two parameter groups for fastai: the backbone, then the head and metadata branch"
     rest = [p for n, p in model.named_parameters() if not n.startswith('backbone.')]
     return [list(model.backbone.parameters()), rest]

@@ -19,7 +19,8 @@ __all__ = ['vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollo
            'attention_rollout', 'overlay', 'show_rollouts', 'load_fold_model', 'image_input', 'pick_oof', 'explain_run']
 
 # %% ../nbs/08_attention_rollout.ipynb #3988c929
-def vit_of(model:torch.nn.Module)->VisionTransformer:
+def vit_of(model:torch.nn.Module, # a timm ViT or a `PetModel` holding one
+          )->VisionTransformer:
     "The timm ViT in `model` (itself, or a `PetModel`'s backbone); a clear error for anything rollout cannot read"
     vit = getattr(model, 'backbone', model)
     if isinstance(vit, VisionTransformer):
@@ -32,7 +33,8 @@ def vit_of(model:torch.nn.Module)->VisionTransformer:
                       "(e.g. the pytorch-grad-cam package)")
 
 @contextlib.contextmanager
-def capture_attention(model:torch.nn.Module):
+def capture_attention(model:torch.nn.Module, # a timm ViT (or a model holding one)
+                     ):
     "Record each block's attention probabilities (B, heads, N, N), first block first; restore `model` exactly afterwards"
     vit, attns, hooks = vit_of(model), [], []
     mods = [b.attn for b in vit.blocks]
@@ -49,14 +51,19 @@ def capture_attention(model:torch.nn.Module):
         for m, t in modes: m.training = t
 
 # %% ../nbs/08_attention_rollout.ipynb #828ffbef
-def fuse_heads(attn:torch.Tensor, head_fusion:str='mean')->torch.Tensor:
+def fuse_heads(attn:torch.Tensor,      # attention (B, heads, N, N)
+               head_fusion:str='mean', # 'mean', 'max' or 'min'
+              )->torch.Tensor:
     "(B, heads, N, N) -> (B, N, N) by the mean, max or min over heads"
     if head_fusion == 'mean': return attn.mean(1)
     if head_fusion == 'max': return attn.amax(1)
     if head_fusion == 'min': return attn.amin(1)
     raise PetvitError(f"head_fusion={head_fusion!r}: use 'mean', 'max' or 'min'")
 
-def discard_lowest(a:torch.Tensor, ratio:float, keep_row:int|None=None)->torch.Tensor:
+def discard_lowest(a:torch.Tensor,         # fused attention (B, N, N)
+                   ratio:float,            # share of each sample's entries set to 0, in [0, 1)
+                   keep_row:int|None=None, # row left untouched (the read-out token)
+                  )->torch.Tensor:
     "Zero the lowest `ratio` share of each sample's entries of `a` (B, N, N), never those of row `keep_row`"
     if ratio <= 0: return a
     B, N, _ = a.shape
@@ -68,7 +75,12 @@ def discard_lowest(a:torch.Tensor, ratio:float, keep_row:int|None=None)->torch.T
     lowest = a.reshape(B, -1)[:, idx].topk(k, dim=1, largest=False).indices
     return a.reshape(B, -1).scatter(1, idx[lowest], 0.).reshape(B, N, N)
 
-def rollout_matrix(attns:list, head_fusion:str='mean', discard_ratio:float=0., start_layer:int=0, keep_row:int|None=None)->torch.Tensor:
+def rollout_matrix(attns:list,             # per-layer attention (B, heads, N, N), first layer first
+                   head_fusion:str='mean', # 'mean', 'max' or 'min' over heads
+                   discard_ratio:float=0., # share of lowest fused attentions dropped per layer
+                   start_layer:int=0,      # first layer included
+                   keep_row:int|None=None, # row `discard_lowest` never touches
+                  )->torch.Tensor:
     "Abnar & Zuidema's rollout R = Ā_L ... Ā_1 (B, N, N) of per-layer attentions (B, heads, N, N), from `start_layer` on"
     R = None
     for attn in attns[start_layer:]:
@@ -79,7 +91,10 @@ def rollout_matrix(attns:list, head_fusion:str='mean', discard_ratio:float=0., s
     return R
 
 # %% ../nbs/08_attention_rollout.ipynb #60a5962c
-def grad_rollout_matrix(attns:list, grads:list, start_layer:int=0)->torch.Tensor:
+def grad_rollout_matrix(attns:list,        # per-layer attention (B, heads, N, N), first layer first
+                        grads:list,        # their gradients, same shapes
+                        start_layer:int=0, # first layer included
+                       )->torch.Tensor:
     "Chefer et al. (2021): R = I, then R += Ā R with Ā = mean over heads of relu(∇A ⊙ A), layer by layer"
     B, _, N, _ = attns[0].shape
     R = torch.eye(N, device=attns[0].device).expand(B, N, N).clone()
@@ -94,7 +109,8 @@ def _patch_grid(vit:VisionTransformer, x:torch.Tensor, n_patches:int)->tuple:
         raise PetvitError(f"attention rollout: {n_patches} patch tokens do not fill the {grid[0]}x{grid[1]} patch grid of a {tuple(x.shape[-2:])} input")
     return grid
 
-def scale_to_max(maps:torch.Tensor)->torch.Tensor:
+def scale_to_max(maps:torch.Tensor, # non-negative maps (B, ...)
+                )->torch.Tensor:
     "Each map (B, ...) of non-negative values divided by its maximum; an all-zero map stays zeros"
     top = maps.flatten(1).amax(1).reshape(-1, *[1] * (maps.ndim - 1))
     return maps / torch.where(top > 0, top, torch.ones_like(top))
@@ -106,14 +122,15 @@ def _scalar_output(out:torch.Tensor)->torch.Tensor:
     return out.gather(1, out.argmax(1, keepdim=True)).squeeze(1) if out.shape[1] > 1 else out.squeeze(1)
 
 # %% ../nbs/08_attention_rollout.ipynb #5078381a
-def attention_rollout(model:torch.nn.Module,  # a timm ViT, or a petvit model whose backbone is one
-                      x:torch.Tensor,         # images (B, 3, H, W), normalised as for the model
-                      head_fusion:str='mean', # 'mean', 'max' or 'min' over heads (rollout only)
-                      discard_ratio:float=0., # share of lowest fused attentions dropped per layer (rollout only)
-                      start_layer:int=0,      # first block included
-                      query:int|None=None,    # token whose row is read; None: class token, or mean of patch rows
-                      method:str='rollout',   # 'rollout' (Abnar & Zuidema) or 'grad' (Chefer et al.)
-                      meta:torch.Tensor|None=None)->torch.Tensor: # metadata (B, 12) for a model with the metadata branch
+def attention_rollout(model:torch.nn.Module,       # a timm ViT, or a petvit model whose backbone is one
+                      x:torch.Tensor,              # images (B, 3, H, W), normalised as for the model
+                      head_fusion:str='mean',      # 'mean', 'max' or 'min' over heads (rollout only)
+                      discard_ratio:float=0.,      # share of lowest fused attentions dropped per layer (rollout only)
+                      start_layer:int=0,           # first block included
+                      query:int|None=None,         # token whose row is read; None: class token, or mean of patch rows
+                      method:str='rollout',        # 'rollout' (Abnar & Zuidema) or 'grad' (Chefer et al.)
+                      meta:torch.Tensor|None=None, # metadata (B, 12) for a model with the metadata branch
+                     )->torch.Tensor: # maps (B, grid_h, grid_w) in [0, 1]
     "Attention maps (B, grid_h, grid_w), each scaled to a maximum of 1; `model` is left exactly as it was"
     vit = vit_of(model)
     if method not in ('rollout', 'grad'): raise PetvitError(f"method={method!r}: use 'rollout' or 'grad'")
@@ -139,7 +156,13 @@ def attention_rollout(model:torch.nn.Module,  # a timm ViT, or a petvit model wh
     return scale_to_max(maps.reshape(len(x), *_patch_grid(vit, x, N - n_prefix))).cpu()
 
 # %% ../nbs/08_attention_rollout.ipynb #5d0f770a
-def overlay(img, mask, ax=None, alpha:float=0.5, title:str|None=None, cmap:str='jet'):
+def overlay(img,                 # a PIL image
+            mask,                # (grid_h, grid_w) values in [0, 1]
+            ax=None,             # matplotlib axes (None: current)
+            alpha:float=0.5,     # opacity of the heat map
+            title:str|None=None, # axes title
+            cmap:str='jet',      # matplotlib colour map
+           ):
     "Show PIL image `img` with `mask` (grid_h, grid_w, values 0-1) stretched over it as a heat map"
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(3, 3))
@@ -150,7 +173,12 @@ def overlay(img, mask, ax=None, alpha:float=0.5, title:str|None=None, cmap:str='
     if title: ax.set_title(title, fontsize=9)
     return ax
 
-def show_rollouts(images:list, masks, titles:list|None=None, ncols:int=4, size:float=2.6):
+def show_rollouts(images:list,           # PIL images
+                  masks,                 # one (grid_h, grid_w) map per image
+                  titles:list|None=None, # one per image
+                  ncols:int=4,           # images per row
+                  size:float=2.6,        # inches per image
+                 ):
     "A figure of `images` with their `masks` overlaid, titled"
     import matplotlib.pyplot as plt
     nrows = -(-len(images) // ncols)
@@ -161,7 +189,10 @@ def show_rollouts(images:list, masks, titles:list|None=None, ncols:int=4, size:f
     return fig
 
 # %% ../nbs/08_attention_rollout.ipynb #e28e225b
-def load_fold_model(run_dir:str|Path, fold:int, cfg=None):
+def load_fold_model(run_dir:str|Path, # a `petvit train` run folder
+                    fold:int,         # which fold's best weights
+                    cfg=None,         # the run's config (None: read config.json)
+                   ):
     "The best model of `fold` of a CV run, in eval mode"
     from petvit.models import create_model
     from petvit.training import load_weights
@@ -173,7 +204,10 @@ def load_fold_model(run_dir:str|Path, fold:int, cfg=None):
     load_weights(model, path)
     return model.eval()
 
-def image_input(path:str|Path, model, img_size:int)->tuple:
+def image_input(path:str|Path, # an image file
+                model,         # the model it is for (its backbone gives the normalisation)
+                img_size:int,  # side the image is squished to
+               )->tuple:
     "(PIL image, (1, 3, img_size, img_size) tensor) prepared as for training: RGB, squished, normalised"
     from PIL import Image
     from petvit.training import backbone_stats
@@ -183,7 +217,11 @@ def image_input(path:str|Path, model, img_size:int)->tuple:
     return img, ((t - mean) / std)[None]
 
 # %% ../nbs/08_attention_rollout.ipynb #3ce9260c
-def pick_oof(oof:pd.DataFrame, worst:int=8, best:int=0, ids:list|None=None)->pd.DataFrame:
+def pick_oof(oof:pd.DataFrame,   # `oof.csv` as a frame
+             worst:int=8,        # how many of the largest |pred - Pawpularity|
+             best:int=0,         # how many of the smallest
+             ids:list|None=None, # these Ids instead, in this order
+            )->pd.DataFrame:
     "Rows of `oof.csv` to explain: the given `ids`, or the `worst` (largest |error|) then the `best`"
     from petvit.data import TARGET
     oof = oof.assign(error=oof.pred - oof[TARGET])
@@ -208,12 +246,14 @@ def _gallery(title, intro, rows)->str:
     return _PAGE.format(title=html.escape(title), intro=intro, sections=''.join(sections))
 
 # %% ../nbs/08_attention_rollout.ipynb #8c182138
-def explain_run(run_dir:str|Path,          # a `petvit train` run folder
-                out_dir:str|Path,          # where the PNGs and index.html go
+def explain_run(run_dir:str|Path,            # a `petvit train` run folder
+                out_dir:str|Path,            # where the PNGs and index.html go
                 data_dir:str|Path|None=None, # the data the run trained on (default: the run's data_dir)
-                worst:int=8, best:int=4,   # how many of the largest / smallest errors
-                ids:list|None=None,        # or these training image Ids
-                method:str='rollout')->Path: # 'rollout' or 'grad'
+                worst:int=8,                 # how many of the largest errors
+                best:int=4,                  # how many of the largest / smallest errors
+                ids:list|None=None,          # or these training image Ids
+                method:str='rollout',        # 'rollout' (Abnar & Zuidema) or 'grad' (Chefer et al.)
+               )->Path: # 'rollout' or 'grad'
     "Maps of out-of-fold predictions of a CV run as PNGs and an `index.html` gallery; returns the page's path"
     import matplotlib; import matplotlib.pyplot as plt
     from petvit.data import TARGET, metadata_vector

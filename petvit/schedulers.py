@@ -23,7 +23,9 @@ def SchedWarmupCosine(start_lr:float, # learning rate at the first step
     return combine_scheds([warmup, 1 - warmup], [SchedLin(start_lr, max_lr), SchedCos(max_lr, end_lr)])
 
 # %% ../nbs/05_schedulers.ipynb #aface115
-def SchedRamp(start_lr:float, max_lr:float, min_lr:float, # learning rates: first, peak, floor
+def SchedRamp(start_lr:float,        # learning rate of the first epoch
+              max_lr:float,          # peak, reached at the end of the ramp-up
+              min_lr:float,          # floor of the decay
               n_epochs:int,          # epochs of training: `pos` is cut into this many constant steps
               rampup:int=1,          # epochs of linear warm-up
               sustain:int=0,         # epochs at max_lr

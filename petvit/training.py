@@ -14,6 +14,7 @@ from .core import PetConfig, PetvitError, atomic_path, get_device, config_to_dic
 from fastai.callback.core import Callback, CancelBatchException, CancelStepException
 from fastai.callback.tracker import EarlyStoppingCallback, TerminateOnNaNCallback
 from fastai.callback.progress import CSVLogger
+from fastcore.basics import noop
 from fastai.learner import Learner
 from fastai.optimizer import Adam
 from fastai.vision.all import Normalize
@@ -32,7 +33,9 @@ __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMix
 class AccumulateGradients(Callback):
     "Step every `n_acc` micro-batches (and on a shorter last window of each epoch) with the window's mean-loss gradient"
     order, run_valid = 6, False   # before mixed precision (10), which steps the scaler in before_step
-    def __init__(self, n_acc:int=1): self.n_acc = n_acc
+    def __init__(self,
+                 n_acc:int=1, # micro-batches per optimizer step
+                ): self.n_acc = n_acc
 
     def before_fit(self): self.step_losses = []
 
@@ -61,7 +64,9 @@ class AccumulateGradients(Callback):
         if getattr(self.learn, 'opt', None) is not None: self.learn.opt.zero_grad() # nothing leaks into a next fit
 
 # %% ../nbs/06_training.ipynb #0eec55d8
-def resolve_precision(precision:str, device:torch.device)->str:
+def resolve_precision(precision:str,       # 'auto', 'fp32', 'bf16' or 'fp16'
+                      device:torch.device, # the training device
+                     )->str:
     "'fp32', 'bf16' or 'fp16' for `precision` ('auto' picks bf16/fp16 on CUDA, fp32 elsewhere)"
     if precision != 'auto':
         if precision == 'fp16' and device.type != 'cuda': raise PetvitError("precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
@@ -72,7 +77,9 @@ def resolve_precision(precision:str, device:torch.device)->str:
 class PetMixedPrecision(Callback):
     "Autocast forward and loss to `dtype`; with fp16, scale the loss and step through a GradScaler"
     order = 10
-    def __init__(self, dtype:str='bf16'): self.dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}[dtype]
+    def __init__(self,
+                 dtype:str='bf16', # 'bf16' or 'fp16' ('fp16' adds loss scaling)
+                ): self.dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}[dtype]
 
     def before_fit(self):
         self.device_type = 'cuda' if next(self.model.parameters()).is_cuda else 'cpu'
@@ -103,12 +110,16 @@ class PetMixedPrecision(Callback):
     def step(self, *args, **kwargs): self.skipped = False
 
 # %% ../nbs/06_training.ipynb #0b3bf0a5
-def save_weights(model:torch.nn.Module, path:str|Path):
+def save_weights(model:torch.nn.Module, # the module to save
+                 path:str|Path,         # destination file
+                ):
     "Save `model.state_dict()` to `path` atomically"
     with atomic_path(path) as tmp: torch.save(model.state_dict(), tmp)
     return Path(path)
 
-def load_weights(model:torch.nn.Module, path:str|Path):
+def load_weights(model:torch.nn.Module, # the module to load into (same architecture)
+                 path:str|Path,         # a file written by `save_weights`
+                ):
     "Load weights saved by `save_weights` (tensors only: `weights_only=True`)"
     model.load_state_dict(torch.load(path, map_location=next(model.parameters()).device, weights_only=True))
     return model
@@ -116,7 +127,10 @@ def load_weights(model:torch.nn.Module, path:str|Path):
 class BestCheckpoint(Callback):
     "Save the weights at each new best (lowest) `monitor`; load the best back after fit"
     order, run_valid = 70, False  # after the recorder has the epoch's metrics
-    def __init__(self, path:str|Path, monitor:str='rmse'): self.path, self.monitor = Path(path), monitor
+    def __init__(self,
+                 path:str|Path,      # the weights file (written atomically)
+                 monitor:str='rmse', # the metric to minimise
+                ): self.path, self.monitor = Path(path), monitor
 
     def before_fit(self): self.best, self.best_epoch, self.in_fit = float('inf'), None, True
     def after_epoch(self):
@@ -133,7 +147,12 @@ class BestCheckpoint(Callback):
 class WandbLogger(Callback):
     "Log config, per-step loss and lr, and per-epoch metrics to a W&B run (one per fold)"
     order, run_valid = 80, False
-    def __init__(self, cfg:PetConfig, fold:int, group:str, run_dir:str|Path):
+    def __init__(self,
+                 cfg:PetConfig,    # logged as the run config
+                 fold:int,         # the fold: one W&B run per fold
+                 group:str,        # W&B group of the CV run
+                 run_dir:str|Path, # the run folder; offline runs are written under it
+                ):
         self.cfg, self.fold, self.group, self.run_dir = cfg, fold, group, Path(run_dir)
 
     def before_fit(self):
@@ -173,7 +192,8 @@ class StopOnNaN(TerminateOnNaNCallback):
         super().after_batch()
 
 # %% ../nbs/06_training.ipynb #31f9b831
-def lr_schedule(cfg:PetConfig):
+def lr_schedule(cfg:PetConfig, # its schedule ('warmup_cosine', 'ramp' or 'one_cycle'), lr, warmup and epochs
+               ):
     "The learning-rate schedule of `cfg` as a function of training progress"
     if cfg.schedule == 'warmup_cosine': return SchedWarmupCosine(cfg.lr / 100, cfg.lr, cfg.lr / 1e4, cfg.warmup)
     if cfg.schedule == 'ramp':
@@ -181,26 +201,30 @@ def lr_schedule(cfg:PetConfig):
     from fastai.callback.schedule import combined_cos
     return combined_cos(max(cfg.warmup, 0.01), cfg.lr / 25, cfg.lr, cfg.lr / 1e5) # fastai's one-cycle
 
-def backbone_stats(model)->tuple:
+def backbone_stats(model, # a `PetModel` or a timm model
+                  )->tuple:
     "(mean, std) per channel that `model`'s backbone expects (ImageNet's for most timm models)"
     pc = getattr(getattr(model, 'backbone', model), 'pretrained_cfg', {}) or {}
     return pc.get('mean', (0.485, 0.456, 0.406)), pc.get('std', (0.229, 0.224, 0.225))
 
-def backbone_normalize(model)->Normalize:
+def backbone_normalize(model, # a `PetModel` or a timm model
+                      )->Normalize:
     "fastai `Normalize` with the backbone's mean and std"
     return Normalize.from_stats(*backbone_stats(model))
 
-def resolve_workers(n:int)->int:
+def resolve_workers(n:int, # workers, or -1 for automatic
+                   )->int:
     "DataLoader workers: `n`, or for -1 one per spare CPU core (at most 8)"
     return n if n >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
 
 # %% ../nbs/06_training.ipynb #38e2a9b8
-def fold_learner(cfg:PetConfig,        # every knob
-                 folds:pd.DataFrame,   # train frame with `fold` (from read_petfinder + make_folds)
-                 fold:int,             # validation fold
+def fold_learner(cfg:PetConfig,               # every knob
+                 folds:pd.DataFrame,          # train frame with `fold` (from read_petfinder + make_folds)
+                 fold:int,                    # validation fold
                  fold_dir:str|Path|None=None, # where model.pth and history.csv go (None: nowhere)
-                 group:str|None=None,  # W&B group (the CV run's name)
-                 progress:bool=True)->Learner:
+                 group:str|None=None,         # W&B group (the CV run's name)
+                 progress:bool=True,          # show progress bars
+                )->Learner:
     "A fastai `Learner` for `fold` of the data, set up entirely from `cfg`"
     device = get_device(cfg.device)
     model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size, use_meta=cfg.use_meta)
@@ -219,14 +243,16 @@ def fold_learner(cfg:PetConfig,        # every knob
         if cfg.wandb != 'disabled': cbs.append(WandbLogger(cfg, fold, group or fold_dir.parent.name, fold_dir.parent))
     learn = Learner(dls, model.to(device), loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing),
                     metrics=petfinder_rmse, opt_func=Adam, lr=cfg.lr, wd=cfg.wd, splitter=pet_splitter, cbs=cbs)
-    if not progress: learn.remove_cb(learn.progress)
+    if not progress: learn.remove_cb(learn.progress); learn.logger = noop   # quiet: no bars, no per-epoch lines
     return learn
 
 # %% ../nbs/06_training.ipynb #f2a87946
 TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN, BestCheckpoint,
                   CSVLogger, WandbLogger)
 
-def train_fold(learn:Learner, epochs:int)->dict:
+def train_fold(learn:Learner, # a Learner from `fold_learner`
+               epochs:int,    # most epochs (early stopping may end sooner)
+              )->dict:
     "Fit `learn` for up to `epochs`; leave it with the best weights, ready to predict; return a summary"
     start = time.time()
     learn.fit(epochs)

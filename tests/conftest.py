@@ -26,3 +26,13 @@ def demo_copy(demo_dir, tmp_path):
     d = tmp_path/'demo'
     shutil.copytree(demo_dir, d)
     return d
+
+@pytest.fixture(scope='session')
+def small_data(tmp_path_factory):
+    "A 60-image demo dataset for short training runs (shared, do not modify)"
+    d = tmp_path_factory.mktemp('small')/'data'
+    assert petvit('demo-data', d, '--n', 60).returncode == 0
+    return d
+
+# Settings of a training run that takes seconds on a CPU
+TINY = ['--arch', 'shiftvit_nano', '--pretrained', 'false', '--img-size', 32, '--bs', 8, '--tta', 2, '--wandb', 'disabled']

@@ -42,3 +42,10 @@ def test_version_in_one_place():
 def test_runtime_requirements_declared():
     reqs = {re.split(r'[<>=!~ ]', r)[0].lower() for r in _settings()['requirements'].split()}
     assert {'fastai', 'timm', 'torch', 'torchvision', 'wandb', 'pandas', 'matplotlib', 'scikit-learn', 'pillow'} <= reqs
+
+def test_github_workflows_run_ci_and_deploy_the_docs():
+    import yaml
+    test = yaml.safe_load((ROOT/'.github'/'workflows'/'test.yaml').read_text())
+    assert any(step.get('run', '').strip() == '.ci/run' for step in test['jobs']['test']['steps'])
+    deploy = (ROOT/'.github'/'workflows'/'deploy.yaml').read_text()
+    assert 'nbdev_docs' in deploy and f"publish_dir: ./{_settings()['doc_path']}" in deploy

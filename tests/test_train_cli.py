@@ -3,15 +3,7 @@ import os, signal, subprocess, sys, time
 import pandas as pd
 import pytest
 import torch
-from conftest import petvit
-
-TINY = ['--arch', 'shiftvit_nano', '--pretrained', 'false', '--img-size', 32, '--bs', 8, '--tta', 2, '--wandb', 'disabled']
-
-@pytest.fixture(scope='module')
-def small_data(tmp_path_factory):
-    d = tmp_path_factory.mktemp('small')/'data'
-    assert petvit('demo-data', d, '--n', 60).returncode == 0
-    return d
+from conftest import petvit, TINY
 
 def _outputs(run):
     return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}

@@ -1,12 +1,26 @@
 """Render README.md from nbs/index.ipynb (what `nbdev_readme` does, without Quarto).
 
 Markdown cells are copied; code cells become ```python blocks followed by their text output;
-cells marked `#| hide` are left out. `--check` exits 1 when README.md differs from the rendering.
+cells marked `#| hide` are left out. Links to notebooks become links to their docs pages, and images
+under `images/` links to the repository's files, so both work on GitHub and PyPI.
+`--check` exits 1 when README.md differs from the rendering.
 """
-import json, sys
+import configparser, json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+def _settings():
+    c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT/'settings.ini', encoding='utf-8')
+    return c['DEFAULT']
+
+def _absolute_links(md):
+    "`](08_x.ipynb)` -> the docs page; `](images/x.png)` -> the file in the repository"
+    s = _settings()
+    docs = s['doc_host'].rstrip('/') + s['doc_baseurl'].rstrip('/')
+    raw = s['git_url'].replace('https://github.com/', 'https://raw.githubusercontent.com/') + f"/{s['branch']}/nbs/"
+    md = re.sub(r'\]\(([\w-]+)\.ipynb(#[\w-]+)?\)', lambda m: f']({docs}/{m[1]}.html{m[2] or ""})', md)
+    return re.sub(r'\]\((images/[^)\s]+)\)', lambda m: f']({raw}{m[1]})', md)
 
 def _directives(src): return [l.strip() for l in src.splitlines() if l.startswith('#|')]
 
@@ -23,7 +37,7 @@ def render(nb_path=ROOT/'nbs'/'index.ipynb'):
     blocks = ['<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file -->']
     for c in nb['cells']:
         src = ''.join(c['source'])
-        if c['cell_type'] == 'markdown': blocks.append(src.strip('\n')); continue
+        if c['cell_type'] == 'markdown': blocks.append(_absolute_links(src.strip('\n'))); continue
         if any(d.replace(' ', '') in ('#|hide', '#|include:false') for d in _directives(src)): continue
         code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
         blocks.append(f'```python\n{code}\n```')

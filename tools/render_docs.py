@@ -1,0 +1,115 @@
+"""Render the docs without Quarto: `nbdev_proc_nbs`, then each processed notebook to HTML with nbconvert.
+
+Quarto (what `nbdev_docs` uses) cannot be installed everywhere; this renders the same processed notebooks
+(`_proc/`, with nbdev's `show_doc` API reference added) so that the pages and their figures can be checked,
+and, with `--screenshots`, takes a PNG of each page with headless Chromium (Debian package `chromium`).
+
+    python tools/render_docs.py --out _site_preview --screenshots index 08_attention_rollout
+
+Prints one line per page: its figures (images embedded or linked), tables and API entries.
+"""
+import argparse, base64, html, io, os, re, shutil, subprocess, sys, tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS, PROC = ROOT/'nbs', ROOT/'_proc'
+
+def proc_nbs():
+    "Run `nbdev_proc_nbs`; without Quarto, a stand-in `quarto` on PATH stops nbdev from trying to install it (sudo)"
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as stub:
+        if not shutil.which('quarto'):
+            q = Path(stub)/'quarto'
+            q.write_text('#!/bin/sh\necho "quarto is not installed (tools/render_docs.py stand-in)" >&2\nexit 1\n')
+            q.chmod(0o755)
+            env['PATH'] = stub + os.pathsep + env['PATH']
+        exe = Path(sys.executable).parent/'nbdev_proc_nbs'
+        shutil.rmtree(PROC, ignore_errors=True)   # a fresh _proc; not `--force`, which also rewrites our hand-written sidebar.yml
+        r = subprocess.run([exe, '--n_workers', '1'], cwd=ROOT, env=env, capture_output=True, text=True)
+    if r.returncode: sys.exit(f'nbdev_proc_nbs failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}')
+
+_DIRECTIVE = re.compile(r'^#\|\s*(.*)$')
+
+def _quarto_like(nb):
+    "What Quarto does with processed notebooks: front matter as title and summary; echo/output/include: false"
+    import nbformat, yaml
+    cells = []
+    for c in nb.cells:
+        if c.cell_type == 'raw' and c.source.startswith('---'):   # front matter: Quarto shows title and description
+            fm = yaml.safe_load(c.source.strip().strip('-')) or {}
+            c = nbformat.v4.new_markdown_cell(f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}")
+        if c.cell_type == 'code':
+            lines = c.source.split('\n')
+            opts = {m.group(1).strip() for l in lines if (m := _DIRECTIVE.match(l))}
+            if 'include: false' in opts: continue
+            c.source = '\n'.join(l for l in lines if not _DIRECTIVE.match(l)).strip('\n')
+            if 'output: false' in opts: c.outputs = []
+            if 'echo: false' in opts: c.source = ''
+            if not c.source and not c.outputs: continue
+        cells.append(c)
+    nb.cells = cells
+    return nb
+
+def render(names, out):
+    "HTML pages of the processed notebooks `names` in `out`; the images folder comes along for linked figures"
+    import nbformat
+    from nbconvert import HTMLExporter
+    exporter = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
+    out.mkdir(parents=True, exist_ok=True)
+    if (PROC/'images').is_dir(): shutil.copytree(PROC/'images', out/'images', dirs_exist_ok=True)
+    pages = {}
+    for name in names:
+        nb = _quarto_like(nbformat.read(PROC/f'{name}.ipynb', as_version=4))
+        body, _ = exporter.from_notebook_node(nb)
+        (out/f'{name}.html').write_text(body, encoding='utf-8')
+        pages[name] = out/f'{name}.html'
+    return pages
+
+def page_figures(page:Path)->list:
+    "Sizes (w, h) of the figures of an HTML page: embedded PNG/JPEG outputs, and linked images that exist"
+    from PIL import Image
+    sizes = []
+    for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', page.read_text(encoding='utf-8')):
+        src = html.unescape(src)
+        if src.startswith('data:image/'): data = io.BytesIO(base64.b64decode(src.split(',', 1)[1]))
+        elif (page.parent/src).is_file(): data = page.parent/src
+        else: continue
+        with Image.open(data) as im: sizes.append(im.size)
+    return sizes
+
+def page_summary(page:Path)->dict:
+    "Counts of what a rendered page shows: figures, tables, API entries (show_doc's links to the source)"
+    text = page.read_text(encoding='utf-8')
+    return dict(figures=len(page_figures(page)), tables=text.count('<table'), api=text.count('>source</a>'))
+
+def find_chromium():
+    "Path of a Chromium-family browser (Debian's chromium, or google-chrome as on GitHub's runners), or None"
+    return next((p for n in ('chromium', 'chromium-browser', 'google-chrome') if (p := shutil.which(n))), None)
+
+def screenshot(page:Path, png:Path, width:int=1280, height:int=3000):
+    "PNG of `page` as headless Chromium shows it"
+    exe = find_chromium()
+    if not exe: sys.exit('headless screenshots need Chromium (Debian: apt-get install chromium)')
+    r = subprocess.run([exe, '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars',
+                        f'--screenshot={png}', f'--window-size={width},{height}', page.resolve().as_uri()],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode or not png.is_file(): sys.exit(f'chromium failed on {page}: {r.stderr[-1000:]}')
+    return png
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('pages', nargs='*', help='notebook names without .ipynb (default: all)')
+    p.add_argument('--out', default='_site_preview', help='folder for the HTML pages (and screenshots)')
+    p.add_argument('--screenshots', action='store_true', help='also a PNG of each page, by headless Chromium')
+    p.add_argument('--no-proc', action='store_true', help='reuse _proc/ from an earlier nbdev_proc_nbs')
+    a = p.parse_args(argv)
+    if not a.no_proc: proc_nbs()
+    names = a.pages or sorted(q.stem for q in PROC.glob('*.ipynb'))
+    pages = render(names, Path(a.out))
+    for name, page in pages.items():
+        s = page_summary(page)
+        line = f"{name:28s} figures {s['figures']:3d}  tables {s['tables']:3d}  API {s['api']:3d}  -> {page}"
+        if a.screenshots: line += f"  screenshot {screenshot(page, page.with_suffix('.png'))}"
+        print(line)
+
+if __name__ == '__main__': main()
