@@ -250,10 +250,10 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
                 out_dir:str|Path,            # where the PNGs and index.html go
                 data_dir:str|Path|None=None, # the data the run trained on (default: the run's data_dir)
                 worst:int=8,                 # how many of the largest errors
-                best:int=4,                  # how many of the largest / smallest errors
+                best:int=4,                  # how many of the smallest errors
                 ids:list|None=None,          # or these training image Ids
                 method:str='rollout',        # 'rollout' (Abnar & Zuidema) or 'grad' (Chefer et al.)
-               )->Path: # 'rollout' or 'grad'
+               )->Path: # the gallery page, out_dir/index.html
     "Maps of out-of-fold predictions of a CV run as PNGs and an `index.html` gallery; returns the page's path"
     import matplotlib; import matplotlib.pyplot as plt
     from petvit.data import TARGET, metadata_vector

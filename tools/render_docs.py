@@ -44,8 +44,11 @@ def _quarto_like(nb):
             if 'include: false' in opts: continue
             c.source = '\n'.join(l for l in lines if not _DIRECTIVE.match(l)).strip('\n')
             if 'output: false' in opts: c.outputs = []
-            if 'echo: false' in opts: c.source = ''
+            if 'echo: false' in opts: c.metadata.setdefault('tags', []).append('remove_input')
             if not c.source and not c.outputs: continue
+            for o in c.outputs:    # Pandoc link attributes ({target=...}) are Quarto's; plain Markdown shows them
+                md = o.get('data', {}).get('text/markdown')
+                if md: o['data']['text/markdown'] = re.sub(r'\)\{[^}]*\}', ')', md)
         cells.append(c)
     nb.cells = cells
     return nb
@@ -54,7 +57,9 @@ def render(names, out):
     "HTML pages of the processed notebooks `names` in `out`; the images folder comes along for linked figures"
     import nbformat
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
     exporter = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}), enabled=True)
     out.mkdir(parents=True, exist_ok=True)
     if (PROC/'images').is_dir(): shutil.copytree(PROC/'images', out/'images', dirs_exist_ok=True)
     pages = {}
