@@ -13,7 +13,7 @@ from .core import PetConfig, PetvitError
 
 # %% auto #0
 __all__ = ['check_report', 'cmd_demo_data', 'cmd_check', 'demo_data_dir', 'train_config', 'cv_table', 'cmd_train', 'cmd_predict',
-           'cmd_merge', 'cmd_explain', 'get_parser', 'main']
+           'cmd_merge', 'cmd_bench', 'cmd_explain', 'get_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #ed259dae
 def _size_line(df, name):
@@ -95,15 +95,19 @@ _TRAIN_FLAGS = [ # flag, config key, type, help
     ('--lr', 'lr', float, 'peak learning rate'), ('--tta', 'tta', int, 'test-time views (1: no TTA)'),
     ('--pretrained', 'pretrained', str, 'true (hub), false, or a local weights file'),
     ('--wandb', 'wandb', str, 'W&B mode: online, offline or disabled'), ('--seed', 'seed', int, 'random seed'),
-    ('--device', 'device', str, 'auto, cpu, cuda, cuda:N or mps')]
+    ('--device', 'device', str, 'auto, cpu, cuda, cuda:N or mps'),
+    ('--precision', 'precision', str, 'auto (bf16/fp16 on CUDA, fp32 elsewhere), fp32, bf16 or fp16'),
+    ('--workers', 'num_workers', int, 'DataLoader workers (-1: one per spare CPU core, at most 8)'),
+    ('--cache-dir', 'cache_dir', str, 'image cache folder (default $PETVIT_CACHE/images or ~/.cache/petvit/images)'),
+    ('--channels-last', 'channels_last', str, 'auto (convolutional backbones on CUDA), on or off')]
 
 def demo_data_dir(n:int=1000,  # training images of the demo dataset
                   seed:int=42, # seed of the demo dataset
                  )->Path:
     "The demo dataset in petvit's cache folder ($PETVIT_CACHE or ~/.cache/petvit), made once"
     import os, shutil, tempfile
-    from petvit.data import make_demo_data, DEMO_VERSION
-    cache = Path(os.environ.get('PETVIT_CACHE', '~/.cache/petvit')).expanduser()
+    from petvit.data import make_demo_data, DEMO_VERSION, cache_root
+    cache = cache_root()
     path = cache/f'demo-v{DEMO_VERSION}-n{n}-seed{seed}'
     if not (path/'sample_submission.csv').is_file():
         cache.mkdir(parents=True, exist_ok=True)
@@ -119,7 +123,7 @@ def train_config(args, # the parsed command line
     from petvit.core import preset_config, load_config, config_to_dict
     d = config_to_dict(preset_config(args.preset))
     if args.config: d.update(config_to_dict(load_config(args.config)))
-    for flag, key, typ, _ in _TRAIN_FLAGS:
+    for key in [k for _, k, _, _ in _TRAIN_FLAGS] + ['cache', 'compile']:
         v = getattr(args, key)
         if v is not None: d[key] = v
     if args.data is not None: d['data_dir'] = str(args.data)
@@ -137,6 +141,9 @@ def _add_train(sub):
     p.add_argument('--preset', choices=list(PRESETS), help='named config to start from')
     p.add_argument('--config', type=Path, help='a saved config (.json/.yaml) to start from')
     p.add_argument('--demo', action='store_true', help='train the demo preset on the built-in demo data')
+    p.add_argument('--no-cache', dest='cache', action='store_false', default=None,
+                   help='read and resize the original images every epoch instead of a decoded-once cache')
+    p.add_argument('--compile', action='store_true', default=None, help='torch.compile the model (GPU runs)')
     p.add_argument('--fold', dest='folds_to_run', type=int, nargs='+', metavar='K',
                    help='train only fold(s) K: one process per fold (GPU, job array), then `petvit merge`')
     for flag, key, typ, h in _TRAIN_FLAGS: p.add_argument(flag, dest=key, type=typ, help=h)
@@ -163,6 +170,10 @@ def cmd_train(args, # the parsed command line
     cfg = train_config(args)
     get_device(cfg.device)                           # an unavailable device stops us here, in one line
     from petvit.cv import run_cv, incomplete_folds
+    from fastai.torch_core import rank_distrib
+    if rank_distrib():                     # a helper rank of data-parallel training: it trains quietly, rank 0 reports
+        run_cv(cfg, folds_to_run=args.folds_to_run, progress=False)
+        return 0
     print(f'petvit train: {cfg.arch} on {cfg.data_dir}, {cfg.n_folds} folds x {cfg.epochs} epochs -> {cfg.out_dir}')
     cv = run_cv(cfg, folds_to_run=args.folds_to_run)
     if cv is None:
@@ -214,6 +225,28 @@ def cmd_merge(args, # the parsed command line
     _print_results(merge_folds(args.run, args.data), args.run)
     return 0
 
+# %% ../nbs/09_cli.ipynb #8c360607
+def _add_bench(sub):
+    p = sub.add_parser('bench', help='benchmark the image pipeline, the training loop, inference and a whole CV',
+                       description='Time reading photos vs the image cache, the Learner vs a plain PyTorch loop, TTA inference and a K-fold CV; '
+                                   'print a table, write JSON with --out.')
+    p.add_argument('--mode', choices=['auto', 'small', 'full', 'gpu'], default='auto',
+                   help="small: seconds on a CPU (checks the machinery); full: CPU figures; gpu: ViT-B/16 on CUDA (default auto: gpu on CUDA, else small)")
+    p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
+    p.add_argument('--out', type=Path, default=None, help='write the results as JSON here')
+    p.add_argument('--work-dir', type=Path, default=None, help='where generated photos and caches go (default: a temporary folder)')
+    p.set_defaults(func=cmd_bench)
+
+def cmd_bench(args, # the parsed command line
+             ):
+    "`petvit bench`"
+    from petvit.core import get_device
+    from petvit.bench import run_bench
+    mode = args.mode if args.mode != 'auto' else ('gpu' if get_device(args.device).type == 'cuda' else 'small')
+    run_bench(mode, args.device, args.out, args.work_dir)
+    if args.out: print(f'wrote {args.out}')
+    return 0
+
 # %% ../nbs/09_cli.ipynb #6a570d51
 def _add_explain(sub):
     p = sub.add_parser('explain', help="attention maps of a run's best and worst out-of-fold predictions, as PNGs and an HTML gallery",
@@ -243,7 +276,7 @@ def get_parser():
                                      'data checks, folds, training, CV and TTA.')
     parser.add_argument('--version', action='version', version=f'petvit {__version__}')
     sub = parser.add_subparsers(title='commands', dest='command', metavar='COMMAND')
-    for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain): add(sub)
+    for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain, _add_bench): add(sub)
     return parser
 
 def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)

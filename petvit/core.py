@@ -90,13 +90,17 @@ class PetConfig:
     seed:int = 42
     device:str = 'auto'          # 'auto' (CUDA > MPS > CPU), 'cuda', 'cuda:1', 'mps', 'cpu'
     num_workers:int = -1         # DataLoader workers; -1: one per CPU core, at most 8
+    cache:bool = True            # decode every image once into a resized JPEG cache; training reads only the cache
+    cache_dir:str = ''           # image cache folder; '': $PETVIT_CACHE/images, else ~/.cache/petvit/images
+    channels_last:str = 'auto'   # memory format: 'auto' (on for convolutional backbones on CUDA), 'on', 'off'
+    compile:bool = False         # torch.compile the model: slower first steps, faster long GPU runs
     wandb:str = 'offline'        # Weights & Biases mode: 'online', 'offline' or 'disabled'
 
     def __post_init__(self):
         if isinstance(self.pretrained, str) and self.pretrained.lower() in ('true', 'false'): # from a CLI flag or YAML
             self.pretrained = self.pretrained.lower() == 'true'
         for name, choices in [('wandb', WANDB_MODES), ('precision', PRECISIONS), ('loss', LOSSES),
-                              ('schedule', SCHEDULES)]:
+                              ('schedule', SCHEDULES), ('channels_last', ('auto', 'on', 'off'))]:
             v = getattr(self, name)
             if v not in choices: raise PetvitError(
                 f"config {name}={v!r} is not one of {'|'.join(choices)}: pick one of those")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_oof_tta.ipynb #d9a0a90d
 from __future__ import annotations
-import dataclasses, json, random, shutil, time
+import contextlib, dataclasses, json, os, random, shutil, time
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +13,15 @@ import torch
 from .core import (PetConfig, PetvitError, atomic_path, atomic_write, config_to_dict, load_config,
                          save_config, seed_everything, get_device)
 from fastai.vision.all import IntToFloatTensor, Learner
-from .data import TARGET, read_petfinder, duplicate_groups, make_folds, fold_dataloaders
+from .data import TARGET, read_petfinder, duplicate_groups, make_folds, fold_dataloaders, cache_images
+from fastai.torch_core import rank_distrib
 from .augment import tta_transforms
 from .models import create_model
 from .losses import PawpularityLoss, rmse
 from .training import fold_learner, train_fold, backbone_normalize, load_weights, resolve_workers
 
 # %% auto #0
-__all__ = ['tta_dataloader', 'predict_tta', 'incomplete_folds', 'run_fold', 'run_cv', 'merge_folds', 'plot_oof',
+__all__ = ['tta_dataloader', 'predict_tta', 'one_process', 'incomplete_folds', 'run_fold', 'run_cv', 'merge_folds', 'plot_oof',
            'plot_learning_curves', 'predict']
 
 # %% ../nbs/07_oof_tta.ipynb #fe9b98bb
@@ -38,7 +39,7 @@ def predict_tta(learn:Learner, # a trained Learner
                 seed:int=42,   # seed of the augmented views
                ):
     "Predictions (0-100) of the plain view, and the mean over it and `n_views - 1` augmented views"
-    with learn.no_bar(), learn.no_logging():
+    with learn.no_bar(), learn.no_logging(), torch.inference_mode():
         views = [learn.get_preds(dl=dl)[0].float()]
         with dl.dataset.set_split_idx(0):
             for i in range(n_views - 1):
@@ -49,6 +50,16 @@ def predict_tta(learn:Learner, # a trained Learner
 # %% ../nbs/07_oof_tta.ipynb #1234da0d
 def _fold_done(run_dir, k): return (Path(run_dir)/f'fold{k}'/'fold.json').is_file()
 
+@contextlib.contextmanager
+def one_process():
+    "Make fastai treat this process as the only one (it then gathers nothing): rank 0 predicting alone after data-parallel training"
+    old = os.environ.get('WORLD_SIZE')
+    os.environ['WORLD_SIZE'] = '1'
+    try: yield
+    finally:
+        if old is None: del os.environ['WORLD_SIZE']
+        else: os.environ['WORLD_SIZE'] = old
+
 def incomplete_folds(run_dir:str|Path, # a run folder
                      n_folds:int,      # folds of the run
                     )->list:
@@ -56,6 +67,11 @@ def incomplete_folds(run_dir:str|Path, # a run folder
     return [k for k in range(n_folds) if not _fold_done(run_dir, k)]
 
 def _write_csv(df:pd.DataFrame, path): atomic_write(path, df.to_csv(index=False))
+
+def _cached(cfg, *frames, progress=False):
+    "The frames reading from the image cache (at the run's `img_size`), unless `cfg.cache` is off"
+    if not cfg.cache: return frames
+    return tuple(cache_images(f, cfg.img_size, cfg.cache_dir or None, progress=progress) if len(f) else f for f in frames)
 
 def run_fold(cfg:PetConfig,      # the run's config
              folds:pd.DataFrame, # train frame with a `fold` column
@@ -65,16 +81,18 @@ def run_fold(cfg:PetConfig,      # the run's config
              progress:bool=True, # print progress bars
             )->dict:
     "Train fold `k`, predict its OOF and the test set with TTA, write `run_dir/fold{k}/`"
-    fold_dir = Path(run_dir)/f'fold{k}'
-    if fold_dir.exists(): shutil.rmtree(fold_dir)           # an interrupted fold restarts cleanly
+    fold_dir, rank = Path(run_dir)/f'fold{k}', rank_distrib()
+    if fold_dir.exists() and rank == 0: shutil.rmtree(fold_dir)   # an interrupted fold restarts cleanly
     seed_everything(cfg.seed + k)
     learn = fold_learner(cfg, folds, k, fold_dir, group=Path(run_dir).name, progress=progress)
     summary = train_fold(learn, cfg.epochs)
+    if rank: return summary                  # data-parallel: the other ranks only help train; rank 0 predicts and writes
     start = time.time()
     valid = folds[folds.fold == k]
-    plain, tta = predict_tta(learn, tta_dataloader(learn, valid, cfg), cfg.tta, cfg.seed)
+    with one_process():
+        plain, tta = predict_tta(learn, tta_dataloader(learn, valid, cfg), cfg.tta, cfg.seed)
+        test_plain, test_tta = predict_tta(learn, tta_dataloader(learn, test, cfg), cfg.tta, cfg.seed)
     oof = valid[['Id', 'fold', TARGET]].assign(pred=tta, pred_plain=plain)
-    test_plain, test_tta = predict_tta(learn, tta_dataloader(learn, test, cfg), cfg.tta, cfg.seed)
     baseline = folds.loc[folds.fold != k, TARGET].mean()
     summary.update(fold=k, n_valid=len(valid), rmse=rmse(oof.pred, oof[TARGET]), rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
                    baseline_rmse=rmse(np.full(len(valid), baseline), valid[TARGET]), train_mean=float(baseline),
@@ -94,12 +112,15 @@ def _prediction_images(valid, oof, n=8):
     return [(Image.open(p).convert('RGB').resize((160, 160)), f'target {t:.0f}, pred {q:.1f}') for p, t, q in rows] # one size: W&B warns on mixed sizes
 
 # %% ../nbs/07_oof_tta.ipynb #aedb704d
+# where and how a run executes, not what it computes: a run may resume with other values
+_RUNTIME_KEYS = ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers', 'cache_dir', 'channels_last', 'compile')
+
 def _prepare_run_dir(run_dir:Path, cfg:PetConfig, folds:pd.DataFrame):
     run_dir.mkdir(parents=True, exist_ok=True)
     fold_table = folds[['Id', 'fold']]
     if (run_dir/'config.json').is_file():
         old, new = config_to_dict(load_config(run_dir/'config.json')), config_to_dict(cfg)
-        differ = [k for k in new if k not in ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers') and old.get(k) != new[k]]
+        differ = [k for k in new if k not in _RUNTIME_KEYS and old.get(k) != new[k]]
         if differ: raise PetvitError(f"run folder {run_dir} holds a run with another config (differs in {', '.join(differ)}): "
                                      "use another --out, or the same settings to resume it")
         if (run_dir/'folds.csv').is_file() and not pd.read_csv(run_dir/'folds.csv', dtype={'Id': str}).equals(fold_table.reset_index(drop=True)):
@@ -113,12 +134,12 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
            progress:bool=True,          # print fold lines and progress bars
           )->dict|None:
     "Train and predict every fold into `cfg.out_dir`, resuming complete folds; return `cv.json`'s content"
-    run_dir = Path(cfg.out_dir)
-    train, test = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=progress)
+    run_dir, progress = Path(cfg.out_dir), progress and rank_distrib() == 0   # data-parallel: rank 0 reports
+    train, test = _cached(cfg, *read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=progress), progress=progress)
     folds = make_folds(train, cfg.n_folds, cfg.seed, duplicate_groups(train.phash.tolist(), cfg.dup_threshold))
     bad = [k for k in folds_to_run or [] if not 0 <= k < cfg.n_folds]
     if bad: raise PetvitError(f"fold(s) {', '.join(map(str, bad))} do not exist: a {cfg.n_folds}-fold run has folds 0 to {cfg.n_folds - 1}")
-    _prepare_run_dir(run_dir, cfg, folds)
+    if rank_distrib() == 0: _prepare_run_dir(run_dir, cfg, folds)
     for k in (range(cfg.n_folds) if folds_to_run is None else folds_to_run):
         if _fold_done(run_dir, k):
             if progress: print(f'fold {k}: complete, skipped')
@@ -126,7 +147,7 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
         if progress: print(f'fold {k}: training {cfg.arch} on {(folds.fold != k).sum()} images, validating on {(folds.fold == k).sum()}')
         s = run_fold(cfg, folds, test, k, run_dir, progress=progress)
         if progress: print(f"fold {k}: RMSE {s['rmse']:.3f} (without TTA {s['rmse_plain']:.3f}, train mean {s['baseline_rmse']:.3f})")
-    if not incomplete_folds(run_dir, cfg.n_folds): return merge_folds(run_dir, Path(cfg.data_dir))
+    if rank_distrib() == 0 and not incomplete_folds(run_dir, cfg.n_folds): return merge_folds(run_dir, Path(cfg.data_dir))
 
 # %% ../nbs/07_oof_tta.ipynb #21de4a2a
 def merge_folds(run_dir:str|Path,            # a run folder whose folds are all complete
@@ -211,6 +232,7 @@ def predict(run_dir:str|Path,     # a finished `petvit train` run folder
     if device: cfg = dataclasses.replace(cfg, device=device)
     tta = cfg.tta if tta is None else tta
     _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
+    (test,) = _cached(cfg, test)
     frame = test.assign(**{TARGET: 50.0, 'fold': 0})          # targets are placeholders: only inputs are used
     frame = pd.concat([frame.head(1).assign(fold=1), frame], ignore_index=True) # fastai sets up on >= 1 training row
     dls = fold_dataloaders(frame, 0, img_size=cfg.img_size, bs=cfg.bs, use_meta=cfg.use_meta,

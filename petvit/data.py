@@ -15,10 +15,11 @@ from PIL import Image, ImageFilter
 from .core import PetvitError, atomic_write
 
 # %% auto #0
-__all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'DEMO_VERSION', 'make_demo_data', 'DataError', 'phash', 'scan_image',
-           'PetfinderScan', 'scan_petfinder', 'read_petfinder', 'hamming_pairs', 'duplicate_groups', 'sturges_bins',
-           'make_folds', 'fold_summary', 'plot_fold_distributions', 'pawpularity_target', 'metadata_vector',
-           'fold_dataloaders', 'show_pet_batch']
+__all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'DEMO_VERSION', 'CACHE_VERSION', 'make_demo_data', 'DataError', 'phash',
+           'scan_image', 'PetfinderScan', 'scan_petfinder', 'read_petfinder', 'hamming_pairs', 'duplicate_groups',
+           'sturges_bins', 'make_folds', 'fold_summary', 'plot_fold_distributions', 'pawpularity_target',
+           'metadata_vector', 'fold_dataloaders', 'show_pet_batch', 'cache_root', 'cached_name', 'cache_image',
+           'cache_images']
 
 # %% ../nbs/01_data.ipynb #62a54603
 METADATA_COLS = ['Subject Focus', 'Eyes', 'Face', 'Near', 'Action', 'Accessory', 'Group', 'Collage',
@@ -339,6 +340,7 @@ def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` 
                      seed:int|None=42,          # seed of the shuffle
                      use_meta:bool=False,       # inputs are (image, metadata vector) for the metadata branch
                      device=None,               # where batches go (None: fastai default)
+                     pin_memory:bool=False,     # page-locked batches: faster copies to a GPU
                     ):
     "fastai `DataLoaders` for training on all folds but `fold` and validating on `fold`"
     from fastai.vision.all import DataBlock, ImageBlock, RegressionBlock, TransformBlock, ColReader, IndexSplitter, Resize, ResizeMethod
@@ -354,7 +356,7 @@ def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` 
                        splitter=IndexSplitter(valid_idx),
                        item_tfms=[Resize(img_size, method=ResizeMethod.Squish), *(item_tfms or [])],
                        batch_tfms=batch_tfms)
-    return dblock.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed, device=device)
+    return dblock.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed, device=device, pin_memory=pin_memory)
 
 # %% ../nbs/01_data.ipynb #2dc00890
 def show_pet_batch(dls,              # fastai DataLoaders from `fold_dataloaders`
@@ -371,3 +373,61 @@ def show_pet_batch(dls,              # fastai DataLoaders from `fold_dataloaders
     for ax in axs.flat: ax.axis('off')
     for (img, y), ax in zip(items, axs.flat): img.show(ctx=ax, title=f'Pawpularity {float(y)*100:.0f}')
     return fig
+
+# %% ../nbs/01_data.ipynb #8f72e5a8
+CACHE_VERSION = 2   # part of every cache key: bump it when the cached format changes
+
+def cache_root()->Path:
+    "petvit's cache folder: $PETVIT_CACHE, else ~/.cache/petvit"
+    import os
+    return Path(os.environ.get('PETVIT_CACHE') or '~/.cache/petvit').expanduser()
+
+def cached_name(path:str|Path, # a source image
+                min_side:int,  # the cached copy's short side
+               )->str:
+    "File name of `path`'s cached copy: a hash of its absolute path, size, mtime, `min_side` and the cache version"
+    import os
+    st = os.stat(path)
+    key = f'{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{min_side}|v{CACHE_VERSION}'
+    return hashlib.sha1(key.encode()).hexdigest()[:24] + '.jpg'
+
+def cache_image(src:str|Path, # a source image (any format PIL reads)
+                dst:str|Path, # where the JPEG copy goes (written atomically)
+                min_side:int, # short side of the copy; smaller images are kept at their size
+                quality:int=95, # JPEG quality
+               ):
+    "Decode `src` once, as RGB, shrink it so its short side is `min_side` (never enlarge), save it as JPEG `dst`"
+    from petvit.core import atomic_path
+    with Image.open(src) as im:
+        w, h = im.size
+        scale = min_side / min(w, h)
+        if scale < 1:
+            size = (max(min_side, round(w * scale)), max(min_side, round(h * scale)))
+            im.draft('RGB', size)                # JPEG: decode at the smallest DCT scale still >= size
+            im = im.convert('RGB').resize(size, Image.BICUBIC, reducing_gap=None)
+        else: im = im.convert('RGB')
+    with atomic_path(dst) as tmp: im.save(tmp, format='JPEG', quality=quality, subsampling=0) # 4:4:4: full colour resolution
+
+def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read_petfinder`)
+                 min_side:int,           # short side of the cached copies (the training `img_size`)
+                 cache_dir:str|Path|None=None, # the cache folder (None: `cache_root()/'images'`)
+                 n_workers:int=8,        # threads building missing copies
+                 progress:bool=False,    # show a progress bar while copies are built
+                )->pd.DataFrame:
+    "A copy of `df` whose `image_path` points at cached copies (the originals move to `source_path`); builds only missing ones"
+    folder = Path(cache_dir or cache_root()/'images')/f'short{min_side}'
+    folder.mkdir(parents=True, exist_ok=True)
+    srcs = list(df.image_path)
+    dsts = [folder/cached_name(s, min_side) for s in srcs]
+    todo = [(s, d) for s, d in zip(srcs, dsts) if not d.is_file()]
+    def _one(pair):
+        try: cache_image(*pair, min_side)
+        except Exception as e: raise PetvitError(f"{pair[0]}: cannot be cached ({type(e).__name__}: {e}): run `petvit check` on the data folder") from e
+    if todo:
+        it = ThreadPoolExecutor(n_workers).map(_one, todo)
+        if progress:
+            from fastprogress.fastprogress import progress_bar
+            it = progress_bar(it, total=len(todo))
+            it.comment = f'caching images at short side {min_side}'
+        for _ in it: pass
+    return df.assign(image_path=[str(d) for d in dsts], source_path=srcs)

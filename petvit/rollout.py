@@ -255,7 +255,7 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
                 method:str='rollout',        # 'rollout' (Abnar & Zuidema) or 'grad' (Chefer et al.)
                )->Path: # the gallery page, out_dir/index.html
     "Maps of out-of-fold predictions of a CV run as PNGs and an `index.html` gallery; returns the page's path"
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     from petvit.data import TARGET, metadata_vector
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir/'oof.csv').is_file(): raise PetvitError(f"{run_dir} has no oof.csv: pass the --out folder of a finished `petvit train` run")

@@ -15,8 +15,12 @@ from fastai.callback.core import Callback, CancelBatchException, CancelStepExcep
 from fastai.callback.tracker import EarlyStoppingCallback, TerminateOnNaNCallback
 from fastai.callback.progress import CSVLogger
 from fastcore.basics import noop
+from fastai.torch_core import num_distrib, rank_distrib
+from fastai.distributed import DistributedDL  # also adds Learner.distrib_ctx
+from fastcore.basics import patch
 from fastai.learner import Learner
-from fastai.optimizer import Adam
+from fastai.optimizer import OptimWrapper
+from functools import partial
 from fastai.vision.all import Normalize
 from .data import fold_dataloaders
 from .augment import train_transforms
@@ -25,9 +29,10 @@ from .losses import PawpularityLoss, petfinder_rmse
 from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
-__all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'save_weights', 'load_weights',
-           'BestCheckpoint', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'backbone_stats', 'backbone_normalize',
-           'resolve_workers', 'fold_learner', 'train_fold']
+__all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'conv_share', 'use_channels_last',
+           'ChannelsLast', 'save_weights', 'load_weights', 'BestCheckpoint', 'WandbLogger', 'StopOnNaN', 'lr_schedule',
+           'backbone_stats', 'backbone_normalize', 'resolve_workers', 'pet_adamw', 'pet_learner', 'fold_learner',
+           'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -109,6 +114,28 @@ class PetMixedPrecision(Callback):
     def param_groups(self): return self.learn.opt.param_groups
     def step(self, *args, **kwargs): self.skipped = False
 
+# %% ../nbs/06_training.ipynb #5d40b222
+def conv_share(model:torch.nn.Module, # any model
+              )->float:
+    "Share of `model`'s parameters that sit in 2-D convolutions"
+    total = sum(p.numel() for p in model.parameters())
+    conv = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Conv2d) for p in m.parameters(recurse=False))
+    return conv / max(total, 1)
+
+def use_channels_last(model:torch.nn.Module, # the model to train
+                      device:torch.device,   # the training device
+                      setting:str='auto',    # 'auto', 'on' or 'off'
+                     )->bool:
+    "Whether to train in `channels_last`: as `setting` says; 'auto': on CUDA, for models with >= 5% of parameters in convolutions"
+    if setting in ('on', 'off'): return setting == 'on'
+    return device.type == 'cuda' and conv_share(model) >= 0.05
+
+class ChannelsLast(Callback):
+    "Feed image batches in `channels_last` memory format (the model is converted by `fold_learner`)"
+    order = 1
+    def before_batch(self):
+        self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in self.xb)
+
 # %% ../nbs/06_training.ipynb #0b3bf0a5
 def save_weights(model:torch.nn.Module, # the module to save
                  path:str|Path,         # destination file
@@ -138,7 +165,7 @@ class BestCheckpoint(Callback):
         value = self.recorder.values[-1][self.recorder.metric_names[1:].index(self.monitor)]
         if value < self.best:
             self.best, self.best_epoch = float(value), self.epoch
-            save_weights(self.model, self.path)
+            save_weights(getattr(self.model, 'module', self.model), self.path) # unwrapped from DistributedDataParallel
     def after_fit(self):
         self.in_fit = False
         if self.best_epoch is not None: load_weights(self.model, self.path)
@@ -218,6 +245,46 @@ def resolve_workers(n:int, # workers, or -1 for automatic
     return n if n >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
 
 # %% ../nbs/06_training.ipynb #38e2a9b8
+def pet_adamw(params:list,   # parameter lists, one per group (from the splitter)
+              lr:float,      # learning rate
+              wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
+             )->OptimWrapper:
+    "PyTorch's AdamW (multi-tensor) in fastai's `OptimWrapper`, with fastai Adam's betas and eps, and like fastai no weight decay on biases and norm weights"
+    groups = []
+    for ps in params:
+        for decay in (True, False):
+            group = [p for p in ps if (p.ndim > 1) == decay]   # biases and norm weights are the 1-D parameters
+            if group: groups.append({'params': group, 'weight_decay': wd if decay else 0.})
+    return OptimWrapper(groups, opt=torch.optim.AdamW, convert_groups=False, lr=lr, betas=(0.9, 0.99), eps=1e-5)
+
+def pet_learner(cfg:PetConfig,               # every knob but the data's
+                dls,                         # fastai DataLoaders (images in, Pawpularity/100 out)
+                model:torch.nn.Module,       # the model (moved to the device here)
+                fold:int=0,                  # the fold, for W&B
+                fold_dir:str|Path|None=None, # where model.pth and history.csv go (None: nowhere)
+                group:str|None=None,         # W&B group (the CV run's name)
+                progress:bool=True,          # show progress bars
+               )->Learner:
+    "petvit's fastai `Learner` for `model` on `dls`: loss, metric, AdamW, the schedule in optimizer steps, and the callbacks"
+    device = get_device(cfg.device)
+    cbs = [AccumulateGradients(cfg.accum), StepScheduler({'lr': lr_schedule(cfg)}, accum=cfg.accum),
+           EarlyStoppingCallback(monitor='rmse', comp=np.less, patience=cfg.patience), StopOnNaN()]
+    precision = resolve_precision(cfg.precision, device)
+    if precision != 'fp32': cbs.append(PetMixedPrecision(precision))
+    model = model.to(device)
+    if use_channels_last(model, device, cfg.channels_last):
+        model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
+    if cfg.compile: model.compile()                        # in place: state_dict keys stay plain
+    if fold_dir is not None and rank_distrib() == 0:   # in data-parallel training only rank 0 writes files and logs
+        fold_dir = Path(fold_dir)
+        fold_dir.mkdir(parents=True, exist_ok=True) # CSVLogger does not create it
+        cbs += [BestCheckpoint(fold_dir/'model.pth'), CSVLogger(fold_dir/'history.csv')]
+        if cfg.wandb != 'disabled': cbs.append(WandbLogger(cfg, fold, group or fold_dir.parent.name, fold_dir.parent))
+    learn = Learner(dls, model, loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing),
+                    metrics=petfinder_rmse, opt_func=partial(pet_adamw, wd=cfg.wd), lr=cfg.lr, splitter=pet_splitter, cbs=cbs)
+    if not progress or rank_distrib(): learn.remove_cb(learn.progress); learn.logger = noop   # quiet: no bars, no per-epoch lines
+    return learn
+
 def fold_learner(cfg:PetConfig,               # every knob
                  folds:pd.DataFrame,          # train frame with `fold` (from read_petfinder + make_folds)
                  fold:int,                    # validation fold
@@ -230,21 +297,19 @@ def fold_learner(cfg:PetConfig,               # every knob
     model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size, use_meta=cfg.use_meta)
     dls = fold_dataloaders(folds, fold, img_size=cfg.img_size, bs=cfg.bs, use_meta=cfg.use_meta,
                            batch_tfms=[*train_transforms(cfg), backbone_normalize(model)],
-                           num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed, device=device)
+                           num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed, device=device,
+                           pin_memory=device.type == 'cuda')
     if len(dls.train) == 0: raise PetvitError(f"fold {fold}: {len(dls.train_ds)} training images make no full batch of {cfg.bs}: lower --bs")
-    cbs = [AccumulateGradients(cfg.accum), StepScheduler({'lr': lr_schedule(cfg)}, accum=cfg.accum),
-           EarlyStoppingCallback(monitor='rmse', comp=np.less, patience=cfg.patience), StopOnNaN()]
-    precision = resolve_precision(cfg.precision, device)
-    if precision != 'fp32': cbs.append(PetMixedPrecision(precision))
-    if fold_dir is not None:
-        fold_dir = Path(fold_dir)
-        fold_dir.mkdir(parents=True, exist_ok=True) # CSVLogger does not create it
-        cbs += [BestCheckpoint(fold_dir/'model.pth'), CSVLogger(fold_dir/'history.csv')]
-        if cfg.wandb != 'disabled': cbs.append(WandbLogger(cfg, fold, group or fold_dir.parent.name, fold_dir.parent))
-    learn = Learner(dls, model.to(device), loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing),
-                    metrics=petfinder_rmse, opt_func=Adam, lr=cfg.lr, wd=cfg.wd, splitter=pet_splitter, cbs=cbs)
-    if not progress: learn.remove_cb(learn.progress); learn.logger = noop   # quiet: no bars, no per-epoch lines
-    return learn
+    return pet_learner(cfg, dls, model, fold, fold_dir, group, progress)
+
+# %% ../nbs/06_training.ipynb #fb9add5c
+@patch
+def _broadcast(self:DistributedDL, t, rank):
+    "Broadcast the list `t` from `rank`: on CUDA for NCCL (as fastai does), on the CPU for gloo"
+    backend = torch.distributed.get_backend()
+    t = torch.tensor(t, dtype=torch.long, device='cuda' if backend == 'nccl' else 'cpu')
+    torch.distributed.broadcast(t, rank)
+    return t.cpu().tolist()
 
 # %% ../nbs/06_training.ipynb #f2a87946
 TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN, BestCheckpoint,
@@ -255,7 +320,12 @@ def train_fold(learn:Learner, # a Learner from `fold_learner`
               )->dict:
     "Fit `learn` for up to `epochs`; leave it with the best weights, ready to predict; return a summary"
     start = time.time()
-    learn.fit(epochs)
+    if num_distrib() > 1:        # launched by `accelerate launch` / torchrun: data-parallel over the processes
+        try: import accelerate  # noqa: F401
+        except ImportError: raise PetvitError("data-parallel training needs Hugging Face Accelerate: pip install accelerate") from None
+        cuda = next(learn.model.parameters()).is_cuda
+        with learn.distrib_ctx(sync_bn=cuda, cpu=not cuda): learn.fit(epochs)
+    else: learn.fit(epochs)
     values = learn.recorder.values
     rmses = [v[learn.recorder.metric_names[1:].index('rmse')] for v in values]
     nan = any(c.stopped for c in learn.cbs if isinstance(c, StopOnNaN))

@@ -36,3 +36,12 @@ def small_data(tmp_path_factory):
 
 # Settings of a training run that takes seconds on a CPU
 TINY = ['--arch', 'shiftvit_nano', '--pretrained', 'false', '--img-size', 32, '--bs', 8, '--tta', 2, '--wandb', 'disabled']
+
+@pytest.fixture(autouse=True, scope='session')
+def private_cache(tmp_path_factory):
+    "Image caches and the demo dataset of the tests go to a temporary folder, not ~/.cache/petvit"
+    old = os.environ.get('PETVIT_CACHE')
+    os.environ['PETVIT_CACHE'] = str(tmp_path_factory.mktemp('petvit-cache'))
+    yield
+    if old is None: os.environ.pop('PETVIT_CACHE')
+    else: os.environ['PETVIT_CACHE'] = old

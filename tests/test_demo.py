@@ -11,7 +11,8 @@ def _demo(tmp_path, monkeypatch, *flags):
 def test_demo_uses_cached_dataset_and_demo_preset(tmp_path, monkeypatch):
     r, cache = _demo(tmp_path, monkeypatch, '--folds', 2, '--epochs', 1)
     assert r.returncode == 0, r.stderr[-2000:]
-    (data,) = [p for p in cache.iterdir() if not p.name.startswith('.')]
+    (data,) = [p for p in cache.iterdir() if p.name.startswith('demo-')]
+    assert any((cache/'images').rglob('*.jpg'))                                   # the image cache lives beside it
     assert re.fullmatch(r'demo-v\d+-n1000-seed42', data.name) and len(list((data/'train').glob('*.jpg'))) == 1000
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())
     assert cfg['arch'] == 'vit_convstem_nano' and cfg['img_size'] == 32 and cfg['n_folds'] == 2 and cfg['data_dir'] == str(data)

@@ -59,3 +59,16 @@ def test_bad_input_stops_train_before_training(small_data, tmp_path):
 def test_cuda_request_without_cuda_is_one_line(small_data, tmp_path):
     r = petvit('train', '--data', small_data, '--out', tmp_path/'run', '--device', 'cuda')
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'CUDA is not available' in r.stderr
+
+def test_image_cache_is_built_once_and_no_cache_reads_originals(small_data, tmp_path, monkeypatch):
+    monkeypatch.setenv('PETVIT_CACHE', str(tmp_path/'cache'))
+    args = ['train', '--data', small_data, '--folds', 2, '--epochs', 1, *TINY]
+    assert petvit(*args, '--out', tmp_path/'nocache', '--no-cache').returncode == 0
+    assert not (tmp_path/'cache'/'images').exists()
+    assert petvit(*args, '--out', tmp_path/'run').returncode == 0
+    copies = sorted((tmp_path/'cache'/'images').rglob('*.jpg'))
+    n_images = len(list((small_data/'train').glob('*.jpg'))) + len(list((small_data/'test').glob('*.jpg')))
+    assert len(copies) == n_images and {p.parent.name for p in copies} == {'short32'}
+    stamps = [p.stat().st_mtime_ns for p in copies]
+    assert petvit(*args, '--out', tmp_path/'run2', '--seed', 1).returncode == 0        # another run: the copies are reused
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path/'cache'/'images').rglob('*.jpg'))] == stamps

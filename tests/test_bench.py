@@ -1,0 +1,25 @@
+"`petvit bench` (and benchmarks/bench.py) in its small CPU mode: it runs in seconds and writes the documented format. Figures are not asserted."
+import json, subprocess, sys
+from pytest import approx
+from conftest import ROOT, petvit
+
+def test_bench_small_writes_table_and_json(tmp_path):
+    r = petvit('bench', '--mode', 'small', '--device', 'cpu', '--out', tmp_path/'bench.json', '--work-dir', tmp_path/'work')
+    assert r.returncode == 0, r.stderr[-2000:]
+    for label in ('data', 'train', 'infer', 'cv', 'cache_speedup', 'learner_overhead'): assert label in r.stdout, r.stdout
+    res = json.loads((tmp_path/'bench.json').read_text())
+    assert isinstance(res['learner_overhead'], float) and res['learner_overhead'] > 0
+    assert isinstance(res['cache_speedup'], float) and res['cache_speedup'] > 0
+    assert res['learner_overhead'] == approx(res['train']['plain_img_s'] / res['train']['learner_img_s'])
+    assert res['cache_speedup'] == approx(res['data']['cache_img_s'] / res['data']['originals_img_s'])
+    assert {'originals_img_s', 'cache_img_s', 'cache_build_s'} <= set(res['data'])
+    assert res['infer']['img_s'] > 0 and res['cv']['seconds'] > 0 and res['cv']['n_folds'] == 2
+    assert res['mode'] == 'small' and res['device'] == 'cpu'
+
+def test_bench_script_is_the_cli():
+    r = subprocess.run([sys.executable, ROOT/'benchmarks'/'bench.py', '--help'], capture_output=True, text=True)
+    assert r.returncode == 0 and '--mode' in r.stdout and 'JSON' in r.stdout, r.stdout
+
+def test_bench_refuses_unknown_mode_in_one_line():
+    r = petvit('bench', '--mode', 'huge')
+    assert r.returncode == 2 and 'invalid choice' in r.stderr
