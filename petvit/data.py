@@ -424,10 +424,11 @@ def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read
         try: cache_image(*pair, min_side)
         except Exception as e: raise PetvitError(f"{pair[0]}: cannot be cached ({type(e).__name__}: {e}): run `petvit check` on the data folder") from e
     if todo:
-        it = ThreadPoolExecutor(n_workers).map(_one, todo)
-        if progress:
-            from fastprogress.fastprogress import progress_bar
-            it = progress_bar(it, total=len(todo))
-            it.comment = f'caching images at short side {min_side}'
-        for _ in it: pass
+        with ThreadPoolExecutor(n_workers) as pool:
+            it = pool.map(_one, todo)
+            if progress:
+                from fastprogress.fastprogress import progress_bar
+                it = progress_bar(it, total=len(todo))
+                it.comment = f'caching images at short side {min_side}'
+            for _ in it: pass
     return df.assign(image_path=[str(d) for d in dsts], source_path=srcs)
