@@ -16,8 +16,6 @@ from fastai.callback.tracker import EarlyStoppingCallback, TerminateOnNaNCallbac
 from fastai.callback.progress import CSVLogger
 from fastcore.basics import noop
 from fastai.torch_core import num_distrib, rank_distrib
-from fastai.distributed import DistributedDL  # also adds Learner.distrib_ctx
-from fastcore.basics import patch
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from functools import partial
@@ -32,7 +30,7 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'conv_share', 'use_channels_last',
            'ChannelsLast', 'save_weights', 'load_weights', 'BestCheckpoint', 'WandbLogger', 'StopOnNaN', 'lr_schedule',
            'backbone_stats', 'backbone_normalize', 'resolve_workers', 'pet_adamw', 'pet_learner', 'fold_learner',
-           'train_fold']
+           'import_distributed', 'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -303,13 +301,20 @@ def fold_learner(cfg:PetConfig,               # every knob
     return pet_learner(cfg, dls, model, fold, fold_dir, group, progress)
 
 # %% ../nbs/06_training.ipynb #fb9add5c
-@patch
-def _broadcast(self:DistributedDL, t, rank):
+def _broadcast_on_group_device(self, t, rank):
     "Broadcast the list `t` from `rank`: on CUDA for NCCL (as fastai does), on the CPU for gloo"
     backend = torch.distributed.get_backend()
     t = torch.tensor(t, dtype=torch.long, device='cuda' if backend == 'nccl' else 'cpu')
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
+
+def import_distributed():
+    "Import fastai's data-parallel support (it needs Accelerate), its index broadcast made to work on gloo too"
+    try:
+        import accelerate  # noqa: F401
+        from fastai.distributed import DistributedDL   # also adds Learner.distrib_ctx
+    except ImportError: raise PetvitError("data-parallel training needs Hugging Face Accelerate: pip install accelerate") from None
+    DistributedDL._broadcast = _broadcast_on_group_device
 
 # %% ../nbs/06_training.ipynb #f2a87946
 TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN, BestCheckpoint,
@@ -321,8 +326,7 @@ def train_fold(learn:Learner, # a Learner from `fold_learner`
     "Fit `learn` for up to `epochs`; leave it with the best weights, ready to predict; return a summary"
     start = time.time()
     if num_distrib() > 1:        # launched by `accelerate launch` / torchrun: data-parallel over the processes
-        try: import accelerate  # noqa: F401
-        except ImportError: raise PetvitError("data-parallel training needs Hugging Face Accelerate: pip install accelerate") from None
+        import_distributed()
         cuda = next(learn.model.parameters()).is_cuda
         with learn.distrib_ctx(sync_bn=cuda, cpu=not cuda): learn.fit(epochs)
     else: learn.fit(epochs)

@@ -49,3 +49,20 @@ def test_github_workflows_run_ci_and_deploy_the_docs():
     assert any(step.get('run', '').strip() == '.ci/run' for step in test['jobs']['test']['steps'])
     deploy = (ROOT/'.github'/'workflows'/'deploy.yaml').read_text()
     assert 'nbdev_docs' in deploy and f"publish_dir: ./{_settings()['doc_path']}" in deploy
+
+def test_library_works_without_accelerate():
+    "Accelerate is only needed for data-parallel training: without it petvit imports and trains, and asks for it in one line"
+    code = '''
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'accelerate' or name.startswith('accelerate.'): raise ImportError('no accelerate')
+sys.meta_path.insert(0, Block())
+import petvit.training, petvit.cv, petvit.cli, petvit.bench
+from petvit.core import PetvitError
+try: petvit.training.import_distributed()
+except PetvitError as e: print('refused:', e)
+'''
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == 'refused: data-parallel training needs Hugging Face Accelerate: pip install accelerate'
