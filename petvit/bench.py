@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_benchmark.ipynb #4e4f7492
 from __future__ import annotations
-import json, math, os, platform, tempfile, time
+import dataclasses, json, os, platform, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,11 @@ def _timed_batches(dl, n_batches:int)->tuple:
     for _ in range(n): next(it)
     return n * dl.bs, time.perf_counter() - start
 
+def _folds_and_cache(train, img_size, cache_dir):
+    "The 2-fold frame of `train`, and the same frame reading the image cache (built if needed; a new folder if None)"
+    folds = make_folds(train, n_folds=2, seed=0)
+    return folds, cache_images(folds, img_size, cache_dir or tempfile.mkdtemp(prefix='petvit-bench-cache-'))
+
 def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_path`)
                img_size:int=224,    # training size
                bs:int=32,           # batch size
@@ -72,9 +77,8 @@ def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_pa
     from fastai.vision.all import Normalize
     from petvit.augment import train_transforms
     from petvit.data import fold_dataloaders
-    folds = make_folds(train, n_folds=2, seed=0)
     start = time.perf_counter()
-    cached = cache_images(folds, img_size, cache_dir or tempfile.mkdtemp(prefix='petvit-bench-cache-'))
+    folds, cached = _folds_and_cache(train, img_size, cache_dir)
     build = time.perf_counter() - start
     rates = {}
     for name, frame in (('originals', folds), ('cache', cached)):   # the same item pipeline: decode, RGB, resize, tensor, collate
@@ -188,7 +192,7 @@ def model_flops(arch:str,         # timm / petvit architecture
     with FlopCounterMode(display=False) as counter: model(x).sum().backward()
     return counter.get_total_flops() / bs
 
-def bench_infer(data:str|Path,         # a dataset in the PetFinder layout
+def bench_infer(train:pd.DataFrame,    # frame from `read_petfinder` (with `image_path`)
                 arch:str='vit_tiny_patch16_224', # architecture (random weights: speed only)
                 img_size:int=224,      # input size
                 bs:int=32,             # training batch size (inference uses 2x)
@@ -197,13 +201,11 @@ def bench_infer(data:str|Path,         # a dataset in the PetFinder layout
                 cache_dir:str|Path|None=None, # image cache folder (None: a new temporary one)
                )->dict:
     "Images/s of test-time prediction with `tta` views, reading the image cache; each image counted once"
-    from petvit.training import fold_learner, TRAIN_ONLY_CBS
+    from petvit.training import fold_learner, drop_training_callbacks
     from petvit.cv import tta_dataloader, predict_tta
     cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, tta=tta, device=device, wandb='disabled', num_workers=-1)
-    train, _ = read_petfinder(data)
-    frame = cache_images(make_folds(train, 2, 0), img_size, cache_dir or tempfile.mkdtemp(prefix='petvit-bench-cache-'))
-    learn = fold_learner(cfg, frame, 0, progress=False)
-    learn.remove_cbs([c for c in learn.cbs if isinstance(c, TRAIN_ONLY_CBS)])     # as `train_fold` leaves it
+    _, frame = _folds_and_cache(train, img_size, cache_dir)
+    learn = drop_training_callbacks(fold_learner(cfg, frame, 0, progress=False))  # as `train_fold` leaves it
     predict_tta(learn, tta_dataloader(learn, frame.head(2 * bs), cfg), 1)          # warm-up
     dl = tta_dataloader(learn, frame, cfg)
     if torch.cuda.is_available(): torch.cuda.synchronize()
@@ -218,7 +220,6 @@ def bench_cv(data:str|Path,  # a dataset in the PetFinder layout
              cfg:PetConfig,  # the run's config (`data_dir`, `out_dir`, `cache_dir` are set here)
             )->dict:
     "Wall-clock seconds of a whole K-fold CV (`run_cv`), a fresh image cache's build included"
-    import dataclasses
     from petvit.cv import run_cv
     work = Path(tempfile.mkdtemp(prefix='petvit-bench-cv-'))
     cfg = dataclasses.replace(cfg, data_dir=str(data), out_dir=str(work/'run'), cache_dir=str(work/'cache'), wandb='disabled')
@@ -281,7 +282,7 @@ def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'g
         t['tflops'] = t['gflops_per_img'] * t['learner_img_s'] / 1e3
         peak = gpu_peak_tflops(res['gpu'])
         t['mfu'] = t['tflops'] / peak if peak else None
-    res['infer'] = bench_infer(photos, **s['infer'], device=str(dev), cache_dir=work/'cache')
+    res['infer'] = bench_infer(train, **s['infer'], device=str(dev), cache_dir=work/'cache')
     c = dict(s['cv'])
     cv_photos = photos if c['n'] == s['n_photos'] else make_photo_data(work/'cv_photos', n=c.pop('n'), n_test=100, seed=1)
     c.pop('n', None)

@@ -30,7 +30,7 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'conv_share', 'use_channels_last',
            'ChannelsLast', 'save_weights', 'load_weights', 'BestCheckpoint', 'WandbLogger', 'StopOnNaN', 'lr_schedule',
            'backbone_stats', 'backbone_normalize', 'resolve_workers', 'pet_adamw', 'pet_learner', 'fold_learner',
-           'import_distributed', 'train_fold']
+           'import_distributed', 'drop_training_callbacks', 'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -320,6 +320,12 @@ def import_distributed():
 TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN, BestCheckpoint,
                   CSVLogger, WandbLogger)
 
+def drop_training_callbacks(learn:Learner, # a Learner from `fold_learner`
+                           )->Learner:
+    "`learn` without its training-only callbacks, ready to predict (fastai fires fit events in `get_preds` too)"
+    learn.remove_cbs([c for c in learn.cbs if isinstance(c, TRAIN_ONLY_CBS)])
+    return learn
+
 def train_fold(learn:Learner, # a Learner from `fold_learner`
                epochs:int,    # most epochs (early stopping may end sooner)
               )->dict:
@@ -337,5 +343,5 @@ def train_fold(learn:Learner, # a Learner from `fold_learner`
                    best_epoch=int(np.argmin(rmses)) if rmses else None, stopped_early=len(values) < epochs,
                    nan_loss=bool(nan), train_seconds=round(time.time() - start, 2))
     learn.wandb = next((c for c in learn.cbs if isinstance(c, WandbLogger)), None)
-    learn.remove_cbs([c for c in learn.cbs if isinstance(c, TRAIN_ONLY_CBS)])
+    drop_training_callbacks(learn)
     return summary
