@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #4f023413
 from __future__ import annotations
-import json, os, random, tempfile, warnings
+import json, math, os, random, tempfile, threading, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
@@ -15,15 +15,23 @@ import numpy as np
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 
 # %% auto #0
-__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PRESETS', 'PetvitError', 'atomic_path', 'atomic_write',
-           'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config', 'preset_config',
-           'seed_everything', 'get_device']
+__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PRESETS', 'PetvitError', 'current_umask', 'atomic_path',
+           'atomic_write', 'file_sha256', 'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config',
+           'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
     "A problem with the user's input or setup: the CLI prints the message alone, without a traceback"
 
 # %% ../nbs/00_core.ipynb #b8a47de1
+_umask_lock = threading.Lock()
+
+def current_umask()->int:
+    "The process's umask (read by setting it and putting it back, one thread at a time)"
+    with _umask_lock:
+        mask = os.umask(0o022); os.umask(mask)
+    return mask
+
 @contextmanager
 def atomic_path(path:str|Path): # the file to (re)write
     "Yield a temporary path beside `path`; move it onto `path` only if the block succeeds"
@@ -33,6 +41,7 @@ def atomic_path(path:str|Path): # the file to (re)write
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it owner-only: give it the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
@@ -44,6 +53,15 @@ def atomic_write(path:str|Path, # the file to (re)write
         if isinstance(data, str): tmp.write_text(data, encoding='utf-8')
         else: tmp.write_bytes(data)
     return Path(path)
+
+def file_sha256(path:str|Path, # any file
+               )->str:
+    "SHA-256 of the file's bytes, as hex: recorded beside what petvit writes, checked on reading"
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #d68fd15b
 WANDB_MODES = ('online', 'offline', 'disabled')
@@ -58,7 +76,7 @@ class PetConfig:
     data_dir:str = 'data'        # PetFinder folder: train.csv, test.csv, train/, test/
     out_dir:str = 'runs/petvit'  # run folder: config, checkpoints, OOF table, submission
     n_folds:int = 5              # stratified K-fold on Sturges-binned Pawpularity
-    dup_threshold:int = 6        # near-duplicates: at most this many of 64 perceptual-hash bits differ
+    dup_threshold:int = 6        # near-duplicates: at most this many of 64 pHash bits differ
     use_meta:bool = False        # feed the 12 metadata columns to a variable-selection branch
     # -- augmentation (train only; see the augment notebook) --
     flip_p:float = 0.5           # probability of a horizontal flip
@@ -70,11 +88,11 @@ class PetConfig:
     dropout_size:float = 0.1     # rectangles' sides at most this fraction of the image side
     min_scale:float = 0.75       # random resized crop keeps at least this share of the area
     # -- model --
-    arch:str = 'vit_base_patch16_224' # any timm architecture name, or one registered by petvit
+    arch:str = 'vit_base_patch16_224' # a timm architecture name, or one registered by petvit
     pretrained:bool|str = True   # True: timm hub weights; False: random; or a local weights file
     img_size:int = 224           # images are resized to `img_size` x `img_size`
     # -- training --
-    epochs:int = 5
+    epochs:int = 5               # most epochs per fold (early stopping may end sooner)
     bs:int = 8                   # micro-batch size
     accum:int = 4                # micro-batches per optimizer step (effective batch bs*accum)
     lr:float = 2e-5              # peak learning rate
@@ -87,35 +105,94 @@ class PetConfig:
     precision:str = 'auto'       # 'auto' (bf16/fp16 on GPU, fp32 on CPU), 'fp32', 'bf16', 'fp16'
     tta:int = 4                  # views averaged at test time: the plain one + tta-1 augmented
     # -- runtime --
-    seed:int = 42
+    seed:int = 42                # seed of folds, initialisation, shuffling and augmentation
     device:str = 'auto'          # 'auto' (CUDA > MPS > CPU), 'cuda', 'cuda:1', 'mps', 'cpu'
     num_workers:int = -1         # DataLoader workers; -1: one per CPU core, at most 8
-    cache:bool = True            # decode every image once into a resized JPEG cache; training reads only the cache
-    cache_dir:str = ''           # image cache folder; '': $PETVIT_CACHE/images, else ~/.cache/petvit/images
-    channels_last:str = 'auto'   # memory format: 'auto' (on for convolutional backbones on CUDA), 'on', 'off'
+    cache:bool = True            # decode every image once into a resized JPEG cache
+    cache_dir:str = ''           # image cache; '': $PETVIT_CACHE/images or ~/.cache/petvit/images
+    channels_last:str = 'auto'   # 'auto' (on for convolutional backbones on CUDA), 'on', 'off'
     compile:bool = False         # torch.compile the model: slower first steps, faster long GPU runs
-    wandb:str = 'offline'        # Weights & Biases mode: 'online', 'offline' or 'disabled'
+    wandb:str = 'offline'        # Weights & Biases: 'online', 'offline' (under the run folder), 'disabled'
 
     def __post_init__(self):
-        if isinstance(self.pretrained, str) and self.pretrained.lower() in ('true', 'false'): # from a CLI flag or YAML
-            self.pretrained = self.pretrained.lower() == 'true'
+        for f in fields(self): setattr(self, f.name, _convert(f.name, f.type, getattr(self, f.name)))
         for name, choices in [('wandb', WANDB_MODES), ('precision', PRECISIONS), ('loss', LOSSES),
                               ('schedule', SCHEDULES), ('channels_last', ('auto', 'on', 'off'))]:
-            v = getattr(self, name)
-            if v not in choices: raise PetvitError(
-                f"config {name}={v!r} is not one of {'|'.join(choices)}: pick one of those")
-        for name, low in [('n_folds', 2), ('img_size', 8), ('epochs', 1), ('bs', 1), ('accum', 1),
-                          ('tta', 1), ('patience', 1)]:
-            if int(getattr(self, name)) < low: raise PetvitError(
-                f"config {name}={getattr(self, name)!r} must be at least {low}")
-        for name in ('flip_p', 'dropout_p', 'dropout_size'):
-            if not 0 <= getattr(self, name) <= 1: raise PetvitError(f"config {name}={getattr(self, name)!r} must be in [0, 1]")
-        if not 0 < self.min_scale <= 1: raise PetvitError(f"config min_scale={self.min_scale!r} must be in (0, 1]")
-        if not 0 <= self.warmup < 1: raise PetvitError(f"config warmup={self.warmup!r} is a fraction of the steps: use 0 <= warmup < 1")
-        if not 0 <= self.label_smoothing < 1: raise PetvitError(f"config label_smoothing={self.label_smoothing!r} must be in [0, 1)")
+            if getattr(self, name) not in choices: raise PetvitError(
+                f"config {name}={getattr(self, name)!r} is not one of {'|'.join(choices)}: pick one of those")
+        for name, (ok, rule) in _RULES.items():
+            if not ok(getattr(self, name)): raise PetvitError(f"config {name}={getattr(self, name)!r} {rule}")
 
     @property
     def effective_bs(self): return self.bs * self.accum
+
+# %% ../nbs/00_core.ipynb #792adf38
+_TRUE, _FALSE = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
+
+def _to_bool(v):
+    if isinstance(v, bool): return v
+    if isinstance(v, int) and v in (0, 1): return bool(v)
+    if isinstance(v, str) and v.strip().lower() in _TRUE + _FALSE: return v.strip().lower() in _TRUE
+    raise ValueError('true or false')
+
+def _to_int(v):
+    if isinstance(v, bool): raise ValueError('a whole number')
+    if isinstance(v, float) and v.is_integer(): return int(v)
+    if isinstance(v, int): return v
+    if isinstance(v, str):
+        try: return int(v.strip())
+        except ValueError: pass
+    raise ValueError('a whole number')
+
+def _to_float(v):
+    if isinstance(v, bool): raise ValueError('a number')
+    try: f = float(v.strip() if isinstance(v, str) else v)
+    except (TypeError, ValueError): raise ValueError('a number') from None
+    if not math.isfinite(f): raise ValueError('a finite number')
+    return f
+
+def _to_str(v):
+    if isinstance(v, str): return v
+    raise ValueError('a string')
+
+def _to_weights(v):
+    "`pretrained`: a bool, or a path to a local weights file"
+    if isinstance(v, str) and v.strip().lower() not in _TRUE + _FALSE: return v
+    return _to_bool(v)
+
+_CONVERTERS = {'bool': _to_bool, 'int': _to_int, 'float': _to_float, 'str': _to_str, 'bool|str': _to_weights}
+
+def _convert(name, kind, value):
+    "`value` as the config field `name` of type `kind` wants it, or a one-line `PetvitError`"
+    kind = kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))  # a type, or its name
+    try: return _CONVERTERS[kind.replace(' ', '')](value)
+    except ValueError as e: raise PetvitError(f"config {name}={value!r} must be {e}") from None
+
+_RULES = { # field: (test, what the message says)
+    'n_folds': (lambda v: v >= 2, 'must be at least 2'),
+    'dup_threshold': (lambda v: 0 <= v <= 64, 'must be in [0, 64] (differing bits of a 64-bit hash)'),
+    'flip_p': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
+    'max_lighting': (lambda v: 0 <= v < 1, 'must be in [0, 1)'),
+    'max_hue': (lambda v: 0 <= v <= 0.5, 'must be in [0, 0.5] (a share of the colour wheel)'),
+    'max_saturation': (lambda v: 0 <= v < 1, 'must be in [0, 1)'),
+    'dropout_p': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
+    'dropout_holes': (lambda v: v >= 1, 'must be at least 1 (turn coarse dropout off with dropout_p=0)'),
+    'dropout_size': (lambda v: 0 < v <= 1, 'must be in (0, 1]'),
+    'min_scale': (lambda v: 0 < v <= 1, 'must be in (0, 1]'),
+    'img_size': (lambda v: v >= 8, 'must be at least 8'),
+    'epochs': (lambda v: v >= 1, 'must be at least 1'),
+    'bs': (lambda v: v >= 1, 'must be at least 1'),
+    'accum': (lambda v: v >= 1, 'must be at least 1'),
+    'lr': (lambda v: v >= 0, 'must be 0 or more'),
+    'warmup': (lambda v: 0 <= v < 1, 'is a fraction of the steps: use 0 <= warmup < 1'),
+    'wd': (lambda v: v >= 0, 'must be 0 or more'),
+    'label_smoothing': (lambda v: 0 <= v < 1, 'must be in [0, 1)'),
+    'patience': (lambda v: v >= 1, 'must be at least 1'),
+    'tta': (lambda v: v >= 1, 'must be at least 1 (1: the plain view only)'),
+    'seed': (lambda v: 0 <= v < 2**32, 'must be in [0, 2**32)'),
+    'num_workers': (lambda v: v >= -1, 'must be -1 (automatic) or 0 or more'),
+    'arch': (lambda v: v.strip() != '', 'must name an architecture'),
+}
 
 # %% ../nbs/00_core.ipynb #80d7e922
 def _config_str(self:PetConfig):
@@ -131,13 +208,18 @@ def config_to_dict(cfg:PetConfig, # the config to convert
 def config_from_dict(d:dict, # keys are `PetConfig` field names
                      source:str='config'): # where `d` came from, for error messages
     "A `PetConfig` from `d`, refusing unknown keys"
+    _check_keys(d, source)
+    return PetConfig(**d)
+
+def _check_keys(d:dict, source:str):
+    "Refuse keys of `d` that are no `PetConfig` field, suggesting the closest"
+    import difflib
     names = [f.name for f in fields(PetConfig)]
     unknown = [k for k in d if k not in names]
     if unknown:
-        import difflib
-        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, names, 1, cutoff=0.5)) else repr(k) for k in unknown]
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(str(k), names, 1, cutoff=0.5))
+                 else repr(k) for k in unknown]
         raise PetvitError(f"{source}: unknown key {', '.join(hints)}; valid keys: {', '.join(names)}")
-    return PetConfig(**d)
 
 # %% ../nbs/00_core.ipynb #2dad4c29
 def save_config(cfg:PetConfig, # the config to write
@@ -151,9 +233,9 @@ def save_config(cfg:PetConfig, # the config to write
     else: text = json.dumps(config_to_dict(cfg), indent=2) + '\n'
     return atomic_write(path, text)
 
-def load_config(path:str|Path, # a .json, .yaml or .yml file
-               )->PetConfig:
-    "Read a config written by `save_config` (JSON or YAML); missing keys take their defaults"
+def read_config_file(path:str|Path, # a .json, .yaml or .yml file
+                    )->dict:
+    "The keys a config file sets, as a `dict` (unknown keys refused): to layer over a preset"
     path = Path(path)
     if not path.is_file(): raise PetvitError(f"config file {path} not found: pass an existing .json/.yaml file")
     text = path.read_text(encoding='utf-8')
@@ -164,7 +246,13 @@ def load_config(path:str|Path, # a .json, .yaml or .yml file
         else: d = json.loads(text)
     except Exception as e: raise PetvitError(f"config file {path} cannot be parsed ({type(e).__name__}: {e}): fix its syntax") from None
     if not isinstance(d, dict): raise PetvitError(f"config file {path} must hold a mapping of option names to values")
-    return config_from_dict(d, source=str(path))
+    _check_keys(d, str(path))
+    return d
+
+def load_config(path:str|Path, # a .json, .yaml or .yml file
+               )->PetConfig:
+    "Read a config written by `save_config` (JSON or YAML); missing keys take their defaults"
+    return config_from_dict(read_config_file(path), source=str(path))
 
 # %% ../nbs/00_core.ipynb #a843dcea
 PRESETS = {

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #55818e31
 from __future__ import annotations
-import colorsys, hashlib, warnings
+import colorsys, errno, hashlib, os, random, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +16,10 @@ from .core import PetvitError, atomic_write
 
 # %% auto #0
 __all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'DEMO_VERSION', 'CACHE_VERSION', 'make_demo_data', 'DataError', 'phash',
-           'scan_image', 'PetfinderScan', 'scan_petfinder', 'read_petfinder', 'hamming_pairs', 'duplicate_groups',
-           'sturges_bins', 'make_folds', 'fold_summary', 'plot_fold_distributions', 'pawpularity_target',
-           'metadata_vector', 'fold_dataloaders', 'show_pet_batch', 'cache_root', 'cached_name', 'cache_image',
-           'cache_images']
+           'scan_image', 'PetfinderScan', 'unsafe_ids', 'scan_petfinder', 'read_petfinder', 'hamming_pairs',
+           'duplicate_groups', 'sturges_bins', 'make_folds', 'fold_summary', 'plot_fold_distributions',
+           'pawpularity_target', 'metadata_vector', 'fold_dataloaders', 'show_pet_batch', 'cache_root', 'cached_name',
+           'to_rgb8', 'cache_image', 'cache_images']
 
 # %% ../nbs/01_data.ipynb #62a54603
 METADATA_COLS = ['Subject Focus', 'Eyes', 'Face', 'Near', 'Action', 'Accessory', 'Group', 'Collage',
@@ -58,6 +58,9 @@ def make_demo_data(path:str|Path,  # folder to create (train.csv, test.csv, samp
     from sklearn.datasets import load_digits, load_sample_images
     path, rng = Path(path), np.random.default_rng(seed)
     if n < 10: raise PetvitError(f"make_demo_data: n={n} is too small: use at least 10 training images")
+    if path.exists() and not path.is_dir(): raise PetvitError(f"{path} is a file, not a folder: pass a new folder")
+    if path.is_dir() and any(path.iterdir()):
+        raise PetvitError(f"{path} is not empty: petvit writes a demo dataset only into a new or empty folder")
     n_test = max(8, n//10) if n_test is None else n_test
     digits, backgrounds = load_digits(), load_sample_images().images
     for sub in ('train', 'test'): (path/sub).mkdir(parents=True, exist_ok=True)
@@ -160,9 +163,19 @@ def _check_columns(df, name, required, scan):
     if missing: scan.problems.append(f"{name}: missing column(s) {_listing(missing, 12)}; it has {_listing(df.columns, 15)}: add them (names are case-sensitive)")
     return not missing
 
+def unsafe_ids(ids:pd.Series, # Id column
+              )->pd.Series:
+    "True where an Id could reach outside its folder as a file name: '/', '\\', '..', NUL or a leading '.'"
+    s = ids.astype(str)
+    return s.str.contains(r'[/\\\x00]') | s.str.contains('..', regex=False) | s.str.startswith('.')
+
 def _check_ids(df, name, scan):
     empty = df.Id.isna() | (df.Id.astype(str).str.strip() == '')
     if empty.any(): scan.problems.append(f"{name}: column Id is empty on line(s) {_lines(empty)}: give every row an Id")
+    unsafe = ~empty & unsafe_ids(df.Id)
+    if unsafe.any(): scan.problems.append(f"{name}: column Id holds a path, not a file name, on line(s) {_lines(unsafe)} "
+                                          f"({_listing(df.Id[unsafe].map(repr), 3)}): Ids must not contain '/', '\\' or '..' "
+                                          "nor start with '.'")
     dup = df.Id.duplicated(keep=False) & ~empty
     if dup.any(): scan.problems.append(f"{name}: column Id repeats {_listing(df.Id[dup].unique())} (line(s) {_lines(dup)}): each Id must appear once")
 
@@ -184,7 +197,7 @@ def _check_meta(df, name, scan, need_meta):
 # %% ../nbs/01_data.ipynb #01fef39b
 def _scan_images(df, folder, name, scan, n_workers, progress):
     "Add image_path/width/height/phash to `df` and a problem per missing or undecodable file"
-    ok = df.Id.notna()
+    ok = df.Id.notna() & ~unsafe_ids(df.Id)   # never read a path hidden in an Id
     paths = [folder/f'{i}.jpg' for i in df.Id[ok]]
     it = ThreadPoolExecutor(n_workers).map(scan_image, paths)
     if progress:
@@ -337,7 +350,7 @@ def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` 
                      item_tfms:list|None=None,  # extra per-image transforms (after the resize)
                      batch_tfms:list|None=None, # per-batch transforms (augmentation, on the GPU)
                      num_workers:int=0,         # DataLoader worker processes
-                     seed:int|None=42,          # seed of the shuffle
+                     seed:int|None=42,          # seed of the shuffle (None: from the global `random` state)
                      use_meta:bool=False,       # inputs are (image, metadata vector) for the metadata branch
                      device=None,               # where batches go (None: fastai default)
                      pin_memory:bool=False,     # page-locked batches: faster copies to a GPU
@@ -356,7 +369,9 @@ def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` 
                        splitter=IndexSplitter(valid_idx),
                        item_tfms=[Resize(img_size, method=ResizeMethod.Squish), *(item_tfms or [])],
                        batch_tfms=batch_tfms)
-    return dblock.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed, device=device, pin_memory=pin_memory)
+    dls = dblock.dataloaders(df, bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory)
+    if seed is not None: dls.train.rng = random.Random(seed)   # fastai seeds its shuffle from the global `random`
+    return dls
 
 # %% ../nbs/01_data.ipynb #2dc00890
 def show_pet_batch(dls,              # fastai DataLoaders from `fold_dataloaders`
@@ -391,6 +406,16 @@ def cached_name(path:str|Path, # a source image
     key = f'{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{min_side}|v{CACHE_VERSION}'
     return hashlib.sha1(key.encode()).hexdigest()[:24] + '.jpg'
 
+_WIDE_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F')   # 16-bit and 32-bit greyscale
+
+def to_rgb8(im:Image.Image, # any PIL image
+           )->Image.Image:
+    "`im` as 8-bit RGB; 16/32-bit greyscale scaled to 0-255 by its type's range (PIL's own `convert` clips it white)"
+    if im.mode not in _WIDE_MODES: return im.convert('RGB')
+    a = np.asarray(im, dtype=np.float64)
+    top = 1. if im.mode == 'F' else 65535. if im.mode.startswith('I;16') or a.max() > 255 else 255.
+    return Image.fromarray((a / top * 255).clip(0, 255).round().astype(np.uint8)).convert('RGB')
+
 def cache_image(src:str|Path, # a source image (any format PIL reads)
                 dst:str|Path, # where the JPEG copy goes (written atomically)
                 min_side:int, # short side of the copy; smaller images are kept at their size
@@ -404,9 +429,12 @@ def cache_image(src:str|Path, # a source image (any format PIL reads)
         if scale < 1:
             size = (max(min_side, round(w * scale)), max(min_side, round(h * scale)))
             im.draft('RGB', size)                # JPEG: decode at the smallest DCT scale still >= size
-            im = im.convert('RGB').resize(size, Image.BICUBIC, reducing_gap=None)
-        else: im = im.convert('RGB')
+            im = to_rgb8(im).resize(size, Image.BICUBIC, reducing_gap=None)
+        else: im = to_rgb8(im)
     with atomic_path(dst) as tmp: im.save(tmp, format='JPEG', quality=quality, subsampling=0) # 4:4:4: full colour resolution
+
+def _cannot_cache(src, e):
+    return PetvitError(f"{src}: cannot be cached ({type(e).__name__}: {e}): run `petvit check` on the data folder")
 
 def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read_petfinder`)
                  min_side:int,           # short side of the cached copies (the training `img_size`)
@@ -422,9 +450,14 @@ def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read
     todo = [(s, d) for s, d in zip(srcs, dsts) if not d.is_file()]
     def _one(pair):
         try: cache_image(*pair, min_side)
-        except Exception as e: raise PetvitError(f"{pair[0]}: cannot be cached ({type(e).__name__}: {e}): run `petvit check` on the data folder") from e
+        except OSError as e:
+            writing = e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or (e.filename and Path(e.filename).parent == folder)
+            if not writing: raise _cannot_cache(pair[0], e) from None
+            raise PetvitError(f"cannot write the image cache {folder} ({e.strerror}): free space there, or choose "
+                              "another folder with --cache-dir (or train without a cache: --no-cache)") from None
+        except Exception as e: raise _cannot_cache(pair[0], e) from None
     if todo:
-        with ThreadPoolExecutor(n_workers) as pool:
+        with ThreadPoolExecutor(min(n_workers, os.cpu_count() or 1)) as pool: # each thread holds one decoded photo
             it = pool.map(_one, todo)
             if progress:
                 from fastprogress.fastprogress import progress_bar

@@ -33,7 +33,7 @@ def SchedRamp(start_lr:float,        # learning rate of the first epoch
     "Step-wise warm-up / sustain / exponential decay, constant within each of `n_epochs` epochs"
     if n_epochs < 1: raise PetvitError(f"n_epochs={n_epochs} must be at least 1")
     def _ramp(pos):
-        e = min(int(pos * n_epochs), n_epochs - 1)
+        e = min(math.floor(round(pos * n_epochs, 9)), n_epochs - 1) # 15/22*22 is 14.999999999999998
         if e < rampup: return start_lr + (max_lr - start_lr) * e / rampup
         if e < rampup + sustain: return max_lr
         return min_lr + (max_lr - min_lr) * decay ** (e - rampup - sustain)

@@ -4,17 +4,18 @@
 
 # %% ../nbs/06_training.ipynb #e5635815
 from __future__ import annotations
-import os, time
+import io, os, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from .core import PetConfig, PetvitError, atomic_path, get_device, config_to_dict
+from .core import PetConfig, PetvitError, atomic_path, atomic_write, file_sha256, get_device, config_to_dict
 from fastai.callback.core import Callback, CancelBatchException, CancelStepException
 from fastai.callback.tracker import EarlyStoppingCallback, TerminateOnNaNCallback
 from fastai.callback.progress import CSVLogger
 from fastcore.basics import noop
+from fastcore.xtras import ContextManagers
 from fastai.torch_core import num_distrib, rank_distrib
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
@@ -28,9 +29,9 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'conv_share', 'use_channels_last',
-           'ChannelsLast', 'save_weights', 'load_weights', 'BestCheckpoint', 'WandbLogger', 'StopOnNaN', 'lr_schedule',
-           'backbone_stats', 'backbone_normalize', 'resolve_workers', 'pet_adamw', 'pet_learner', 'fold_learner',
-           'import_distributed', 'drop_training_callbacks', 'train_fold']
+           'ChannelsLast', 'save_weights', 'load_weights', 'BestCheckpoint', 'wandb_mode', 'WandbLogger', 'StopOnNaN',
+           'lr_schedule', 'backbone_stats', 'backbone_normalize', 'resolve_workers', 'PetLearner', 'pet_adamw',
+           'pet_learner', 'fold_learner', 'import_distributed', 'drop_training_callbacks', 'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -138,15 +139,28 @@ class ChannelsLast(Callback):
 def save_weights(model:torch.nn.Module, # the module to save
                  path:str|Path,         # destination file
                 ):
-    "Save `model.state_dict()` to `path` atomically"
-    with atomic_path(path) as tmp: torch.save(model.state_dict(), tmp)
-    return Path(path)
+    "Save `model.state_dict()` to `path` atomically; the same weights give the same bytes"
+    buf = io.BytesIO()                  # torch names the zip's inner folder after the file: a temp name
+    torch.save(model.state_dict(), buf) # would differ from run to run, a buffer's is always 'archive'
+    return atomic_write(path, buf.getvalue())
 
 def load_weights(model:torch.nn.Module, # the module to load into (same architecture)
                  path:str|Path,         # a file written by `save_weights`
+                 sha256:str|None=None,  # the checksum recorded at save time (None: not checked)
                 ):
-    "Load weights saved by `save_weights` (tensors only: `weights_only=True`)"
-    model.load_state_dict(torch.load(path, map_location=next(model.parameters()).device, weights_only=True))
+    "Load weights saved by `save_weights` (tensors only), checking `sha256` if given; one-line errors"
+    path = Path(path)
+    what = f"{path}: re-train that fold (petvit train --out RUN --fold K) or restore the file"
+    if not path.is_file(): raise PetvitError(f"{path} not found: " + what.split(': ', 1)[1])
+    if sha256 and file_sha256(path) != sha256: raise PetvitError(f"{path} is damaged (its checksum differs from the one "
+                                                                f"recorded when it was written): {what.split(': ', 1)[1]}")
+    try: sd = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
+    except Exception: raise PetvitError(f"{path} is not a readable weights file (corrupt, empty or not "
+                                        f"written by petvit): {what.split(': ', 1)[1]}") from None
+    try: model.load_state_dict(sd)
+    except Exception as e:
+        raise PetvitError(f"{path} holds weights of another model ({str(e).splitlines()[0][:200]}): "
+                          "use the run folder these weights belong to") from None
     return model
 
 class BestCheckpoint(Callback):
@@ -157,18 +171,24 @@ class BestCheckpoint(Callback):
                  monitor:str='rmse', # the metric to minimise
                 ): self.path, self.monitor = Path(path), monitor
 
-    def before_fit(self): self.best, self.best_epoch, self.in_fit = float('inf'), None, True
+    def before_fit(self): self.best, self.best_epoch = float('inf'), None
     def after_epoch(self):
-        if not self.in_fit: return  # fastai also fires after_epoch in validate/get_preds
         value = self.recorder.values[-1][self.recorder.metric_names[1:].index(self.monitor)]
         if value < self.best:
             self.best, self.best_epoch = float(value), self.epoch
             save_weights(getattr(self.model, 'module', self.model), self.path) # unwrapped from DistributedDataParallel
     def after_fit(self):
-        self.in_fit = False
         if self.best_epoch is not None: load_weights(self.model, self.path)
 
 # %% ../nbs/06_training.ipynb #69fc303c
+def wandb_mode(cfg:PetConfig, # its `wandb` setting
+              )->str:
+    "The W&B mode of a run: `$WANDB_MODE` where it is set (W&B's own switch), else `cfg.wandb`"
+    mode = os.environ.get('WANDB_MODE', '').strip().lower()
+    if mode and mode not in ('online', 'offline', 'disabled', 'dryrun', 'run'):
+        raise PetvitError(f"environment variable WANDB_MODE={mode!r} is not online, offline or disabled: fix or unset it")
+    return {'dryrun': 'offline', 'run': 'online'}.get(mode, mode) or cfg.wandb
+
 class WandbLogger(Callback):
     "Log config, per-step loss and lr, and per-epoch metrics to a W&B run (one per fold)"
     order, run_valid = 80, False
@@ -184,16 +204,20 @@ class WandbLogger(Callback):
         import wandb
         os.environ.setdefault('WANDB_SILENT', 'true')
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        for var in ('WANDB_CACHE_DIR', 'WANDB_DATA_DIR', 'WANDB_ARTIFACT_DIR'): # keep W&B's files in the run folder,
+            os.environ.setdefault(var, str(self.run_dir/'wandb'/'cache'))      # not in ~/.cache/wandb
         self.wandb_run = wandb.init(project='petvit', group=self.group, name=f'fold{self.fold}', job_type='train',
-                              config={**config_to_dict(self.cfg), 'fold': self.fold}, mode=self.cfg.wandb,
+                              config={**config_to_dict(self.cfg), 'fold': self.fold}, mode=wandb_mode(self.cfg),
                               dir=str(self.run_dir), reinit='finish_previous')
         self.acc = next((c for c in self.learn.cbs if isinstance(c, AccumulateGradients)), None)
+        self.sched = next((c for c in self.learn.cbs if isinstance(c, StepScheduler)), None)
         self.n_logged = 0
 
-    def after_step(self):
+    def after_step(self): # after StepScheduler (order 60): its `lrs[-1]` is the lr this step used
         if self.acc is None or len(self.acc.step_losses) <= self.n_logged: return
         self.n_logged = len(self.acc.step_losses)
-        self.wandb_run.log({'train/step_loss': self.acc.step_losses[-1], 'train/lr': self.opt.hypers[-1]['lr']})
+        lr = self.sched.lrs[-1] if self.sched is not None and self.sched.lrs else self.opt.hypers[-1]['lr']
+        self.wandb_run.log({'train/step_loss': self.acc.step_losses[-1], 'train/lr': lr})
 
     def after_epoch(self):
         if not self.recorder.values: return
@@ -243,6 +267,24 @@ def resolve_workers(n:int, # workers, or -1 for automatic
     return n if n >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
 
 # %% ../nbs/06_training.ipynb #38e2a9b8
+class PetLearner(Learner):
+    "fastai's `Learner`, whose `validate` and `get_preds` run without the training-only callbacks"
+    def validation_context(self, cbs=None, inner=False):
+        # fastai fires before_fit/after_epoch in validate and get_preds too: a scheduler would read an optimizer
+        # that does not exist yet, early stopping and checkpoints would act on a validation pass
+        cms = [self.no_logging(), self.no_mbar(), self.lock]
+        if cbs: cms.append(self.added_cbs(cbs))
+        if not inner: cms += [self.removed_cbs(self.cbs.filter(lambda c: isinstance(c, TRAIN_ONLY_CBS))), self]
+        return ContextManagers(cms)
+
+def _epoch_line(learn):
+    "A fastai logger printing one plain line per epoch: for logs, where progress bars are noise"
+    def log(values):
+        names = learn.recorder.metric_names
+        print('  ' + '  '.join(f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n, v in zip(names, values)),
+              flush=True)
+    return log
+
 def pet_adamw(params:list,   # parameter lists, one per group (from the splitter)
               lr:float,      # learning rate
               wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
@@ -261,7 +303,7 @@ def pet_learner(cfg:PetConfig,               # every knob but the data's
                 fold:int=0,                  # the fold, for W&B
                 fold_dir:str|Path|None=None, # where model.pth and history.csv go (None: nowhere)
                 group:str|None=None,         # W&B group (the CV run's name)
-                progress:bool=True,          # show progress bars
+                progress:bool|str=True,      # True: bars; 'lines': a line per epoch (for logs); False: quiet
                )->Learner:
     "petvit's fastai `Learner` for `model` on `dls`: loss, metric, AdamW, the schedule in optimizer steps, and the callbacks"
     device = get_device(cfg.device)
@@ -277,10 +319,11 @@ def pet_learner(cfg:PetConfig,               # every knob but the data's
         fold_dir = Path(fold_dir)
         fold_dir.mkdir(parents=True, exist_ok=True) # CSVLogger does not create it
         cbs += [BestCheckpoint(fold_dir/'model.pth'), CSVLogger(fold_dir/'history.csv')]
-        if cfg.wandb != 'disabled': cbs.append(WandbLogger(cfg, fold, group or fold_dir.parent.name, fold_dir.parent))
-    learn = Learner(dls, model, loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing),
-                    metrics=petfinder_rmse, opt_func=partial(pet_adamw, wd=cfg.wd), lr=cfg.lr, splitter=pet_splitter, cbs=cbs)
-    if not progress or rank_distrib(): learn.remove_cb(learn.progress); learn.logger = noop   # quiet: no bars, no per-epoch lines
+        if wandb_mode(cfg) != 'disabled': cbs.append(WandbLogger(cfg, fold, group or fold_dir.parent.name, fold_dir.parent))
+    learn = PetLearner(dls, model, loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing), metrics=petfinder_rmse,
+                       opt_func=partial(pet_adamw, wd=cfg.wd), lr=cfg.lr, splitter=pet_splitter, cbs=cbs)
+    if progress == 'lines' and not rank_distrib(): learn.remove_cb(learn.progress); learn.logger = _epoch_line(learn)
+    elif not progress or rank_distrib(): learn.remove_cb(learn.progress); learn.logger = noop  # quiet
     return learn
 
 def fold_learner(cfg:PetConfig,               # every knob
@@ -288,7 +331,7 @@ def fold_learner(cfg:PetConfig,               # every knob
                  fold:int,                    # validation fold
                  fold_dir:str|Path|None=None, # where model.pth and history.csv go (None: nowhere)
                  group:str|None=None,         # W&B group (the CV run's name)
-                 progress:bool=True,          # show progress bars
+                 progress:bool|str=True,      # True: bars; 'lines': a line per epoch (for logs); False: quiet
                 )->Learner:
     "A fastai `Learner` for `fold` of the data, set up entirely from `cfg`"
     device = get_device(cfg.device)
