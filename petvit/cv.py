@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_oof_tta.ipynb #d9a0a90d
 from __future__ import annotations
-import contextlib, dataclasses, json, os, random, shutil, time
+import contextlib, dataclasses, json, os, random, sys, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from .core import (PetConfig, PetvitError, atomic_path, atomic_write, config_to_dict, load_config,
-                         save_config, seed_everything, get_device)
+                         save_config, seed_everything, get_device, file_sha256)
 from fastai.vision.all import IntToFloatTensor, Learner
 from .data import TARGET, read_petfinder, duplicate_groups, make_folds, fold_dataloaders, cache_images
 from fastai.torch_core import rank_distrib
@@ -21,8 +21,8 @@ from .losses import PawpularityLoss, rmse
 from .training import fold_learner, train_fold, backbone_normalize, load_weights, resolve_workers
 
 # %% auto #0
-__all__ = ['tta_dataloader', 'predict_tta', 'one_process', 'incomplete_folds', 'run_fold', 'run_cv', 'merge_folds', 'plot_oof',
-           'plot_learning_curves', 'predict']
+__all__ = ['FOLD_FILES', 'tta_dataloader', 'predict_tta', 'fold_summary_of', 'one_process', 'incomplete_folds', 'run_fold',
+           'check_model', 'run_cv', 'merge_folds', 'plot_oof', 'plot_learning_curves', 'predict']
 
 # %% ../nbs/07_oof_tta.ipynb #fe9b98bb
 def tta_dataloader(learn:Learner,   # the fold Learner (its DataLoaders give the item pipeline)
@@ -48,7 +48,20 @@ def predict_tta(learn:Learner, # a trained Learner
     return (views[0] * 100).numpy(), (torch.stack(views).mean(0) * 100).numpy()
 
 # %% ../nbs/07_oof_tta.ipynb #1234da0d
-def _fold_done(run_dir, k): return (Path(run_dir)/f'fold{k}'/'fold.json').is_file()
+FOLD_FILES = ('fold.json', 'model.pth', 'history.csv', 'oof.csv', 'test.csv') # all that petvit writes in fold{k}/
+
+def fold_summary_of(run_dir:str|Path, # a run folder
+                    k:int,            # a fold
+                   )->dict|None:
+    "Fold `k`'s `fold.json`, if the fold is complete: its summary is there and its weights match their checksum"
+    fold_dir = Path(run_dir)/f'fold{k}'
+    try: summary = json.loads((fold_dir/'fold.json').read_text())
+    except (OSError, ValueError): return None
+    weights = fold_dir/'model.pth'
+    if not weights.is_file() or file_sha256(weights) != summary.get('model_sha256'): return None
+    return summary
+
+def _fold_done(run_dir, k): return fold_summary_of(run_dir, k) is not None
 
 @contextlib.contextmanager
 def one_process():
@@ -67,6 +80,7 @@ def incomplete_folds(run_dir:str|Path, # a run folder
     return [k for k in range(n_folds) if not _fold_done(run_dir, k)]
 
 def _write_csv(df:pd.DataFrame, path): atomic_write(path, df.to_csv(index=False))
+def _json(d:dict)->str: return json.dumps(d, indent=2, allow_nan=False) + '\n'   # strict JSON: never a bare NaN
 
 def _cached(cfg, *frames, progress=False):
     "The frames reading from the image cache (at the run's `img_size`), unless `cfg.cache` is off"
@@ -82,27 +96,33 @@ def run_fold(cfg:PetConfig,      # the run's config
             )->dict:
     "Train fold `k`, predict its OOF and the test set with TTA, write `run_dir/fold{k}/`"
     fold_dir, rank = Path(run_dir)/f'fold{k}', rank_distrib()
-    if fold_dir.exists() and rank == 0: shutil.rmtree(fold_dir)   # an interrupted fold restarts cleanly
+    if rank == 0:                           # an interrupted fold restarts cleanly: remove what petvit wrote, only that
+        for name in FOLD_FILES: (fold_dir/name).unlink(missing_ok=True)
     seed_everything(cfg.seed + k)
     learn = fold_learner(cfg, folds, k, fold_dir, group=Path(run_dir).name, progress=progress)
     summary = train_fold(learn, cfg.epochs)
+    if summary['nan_loss'] or not np.isfinite(summary['best_rmse']): raise PetvitError(
+        f"fold {k} diverged: the loss became NaN or infinite (lr {cfg.lr:g}, precision {cfg.precision}); the run is not "
+        f"complete and nothing of fold {k} is kept: lower --lr, or use --precision fp32, and run again")
     if rank: return summary                  # data-parallel: the other ranks only help train; rank 0 predicts and writes
     start = time.time()
     valid = folds[folds.fold == k]
     with one_process():
         plain, tta = predict_tta(learn, tta_dataloader(learn, valid, cfg), cfg.tta, cfg.seed)
         test_plain, test_tta = predict_tta(learn, tta_dataloader(learn, test, cfg), cfg.tta, cfg.seed)
+    if not all(np.isfinite(p).all() for p in (plain, tta, test_plain, test_tta)):
+        raise PetvitError(f"fold {k} predicts non-finite values: the run is not complete; lower --lr and run again")
     oof = valid[['Id', 'fold', TARGET]].assign(pred=tta, pred_plain=plain)
     baseline = folds.loc[folds.fold != k, TARGET].mean()
     summary.update(fold=k, n_valid=len(valid), rmse=rmse(oof.pred, oof[TARGET]), rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
                    baseline_rmse=rmse(np.full(len(valid), baseline), valid[TARGET]), train_mean=float(baseline),
-                   predict_seconds=round(time.time() - start, 2))
+                   predict_seconds=round(time.time() - start, 2), model_sha256=file_sha256(fold_dir/'model.pth'))
     _write_csv(oof, fold_dir/'oof.csv')
     _write_csv(test[['Id']].assign(pred=test_tta, pred_plain=test_plain), fold_dir/'test.csv')
     if getattr(learn, 'wandb', None) is not None:
         oof.attrs['rmse'] = summary['rmse']
         learn.wandb.log_fold_results(oof, _prediction_images(valid, oof))
-    atomic_write(fold_dir/'fold.json', json.dumps(summary, indent=2) + '\n')  # last: the fold is complete
+    atomic_write(fold_dir/'fold.json', _json(summary))  # last: the fold is complete
     return summary
 
 def _prediction_images(valid, oof, n=8):
@@ -115,18 +135,46 @@ def _prediction_images(valid, oof, n=8):
 # where and how a run executes, not what it computes: a run may resume with other values
 _RUNTIME_KEYS = ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers', 'cache_dir', 'channels_last', 'compile')
 
-def _prepare_run_dir(run_dir:Path, cfg:PetConfig, folds:pd.DataFrame):
+def _check_run_dir(run_dir:Path, cfg:PetConfig, fold_table:pd.DataFrame)->bool:
+    "Whether `run_dir` can take this run (writes nothing): new, empty, this run to resume, or a run with no complete fold"
+    if run_dir.exists() and not run_dir.is_dir(): raise PetvitError(f"--out {run_dir} is a file: pass a folder")
+    if not run_dir.is_dir() or not any(run_dir.iterdir()): return True
+    if not (run_dir/'config.json').is_file(): raise PetvitError(
+        f"--out {run_dir} is not empty and holds no petvit run (no config.json): petvit writes only into a new or "
+        "empty folder or its own run folder, so pick another --out")
+    done = sorted(p.parent.name[4:] for p in run_dir.glob('fold*/fold.json'))
+    if not done: return True                     # a run that never finished a fold: the new config takes it over
+    try: old = config_to_dict(load_config(run_dir/'config.json'))
+    except PetvitError as e: raise PetvitError(f"run folder {run_dir} has a config.json petvit cannot read ({e}): use another --out") from None
+    differ = [k for k, v in config_to_dict(cfg).items() if k not in _RUNTIME_KEYS and old.get(k) != v]
+    if differ: raise PetvitError(f"run folder {run_dir} holds a run with another config (differs in {', '.join(differ)}) and "
+                                 f"finished fold(s) {', '.join(done)}: use another --out, or the same settings to resume it")
+    try: same = pd.read_csv(run_dir/'folds.csv', dtype={'Id': str}).equals(fold_table.reset_index(drop=True))
+    except (OSError, ValueError): same = False
+    if not same: raise PetvitError(f"run folder {run_dir} was made with other data (Ids, labels or folds differ from its "
+                                   "folds.csv): use another --out")
+    return True
+
+def _prepare_run_dir(run_dir:Path, cfg:PetConfig, fold_table:pd.DataFrame):
+    "Write the run's `config.json` and `folds.csv` (after `_check_run_dir` said yes)"
     run_dir.mkdir(parents=True, exist_ok=True)
-    fold_table = folds[['Id', 'fold']]
-    if (run_dir/'config.json').is_file():
-        old, new = config_to_dict(load_config(run_dir/'config.json')), config_to_dict(cfg)
-        differ = [k for k in new if k not in _RUNTIME_KEYS and old.get(k) != new[k]]
-        if differ: raise PetvitError(f"run folder {run_dir} holds a run with another config (differs in {', '.join(differ)}): "
-                                     "use another --out, or the same settings to resume it")
-        if (run_dir/'folds.csv').is_file() and not pd.read_csv(run_dir/'folds.csv', dtype={'Id': str}).equals(fold_table.reset_index(drop=True)):
-            raise PetvitError(f"run folder {run_dir} was made with other data (its folds.csv differs): use another --out")
     save_config(cfg, run_dir/'config.json')
     _write_csv(fold_table, run_dir/'folds.csv')
+
+# %% ../nbs/07_oof_tta.ipynb #578714ba
+def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
+               ):
+    "Build the run's model (with its weights) and run a batch of 2 images at `img_size` through it: one-line errors"
+    x = torch.zeros(2, 3, cfg.img_size, cfg.img_size)
+    try:
+        model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size, use_meta=cfg.use_meta).eval()
+        with torch.no_grad(): model(x, torch.zeros(2, 12)) if cfg.use_meta else model(x)
+    except PetvitError: raise
+    except Exception as e:
+        msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise PetvitError(f"{cfg.arch} cannot run on {cfg.img_size} px images ({msg}): choose another --img-size "
+                          "(at least the model's patch size or stride) or another --arch") from None
+    return model
 
 # %% ../nbs/07_oof_tta.ipynb #567a441c
 def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` say where
@@ -135,17 +183,24 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
           )->dict|None:
     "Train and predict every fold into `cfg.out_dir`, resuming complete folds; return `cv.json`'s content"
     run_dir, progress = Path(cfg.out_dir), progress and rank_distrib() == 0   # data-parallel: rank 0 reports
-    train, test = _cached(cfg, *read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=progress), progress=progress)
-    folds = make_folds(train, cfg.n_folds, cfg.seed, duplicate_groups(train.phash.tolist(), cfg.dup_threshold))
+    bars = progress and sys.stdout.isatty()          # progress bars on a terminal; plain lines in logs and notebooks
     bad = [k for k in folds_to_run or [] if not 0 <= k < cfg.n_folds]
     if bad: raise PetvitError(f"fold(s) {', '.join(map(str, bad))} do not exist: a {cfg.n_folds}-fold run has folds 0 to {cfg.n_folds - 1}")
-    if rank_distrib() == 0: _prepare_run_dir(run_dir, cfg, folds)
+    train, test = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=bars)     # everything is checked
+    folds = make_folds(train, cfg.n_folds, cfg.seed, duplicate_groups(train.phash.tolist(), cfg.dup_threshold))
+    fold_table = folds[['Id', 'fold', TARGET]]                                           # before anything is written
+    check_model(cfg)
+    if (small := len(folds) - folds.fold.value_counts().max()) < cfg.bs:     # the smallest training part
+        raise PetvitError(f"a fold trains on only {small} images, less than one batch of --bs {cfg.bs}: lower --bs or --folds")
+    if rank_distrib() == 0: _check_run_dir(run_dir, cfg, fold_table)
+    folds, test = _cached(cfg, folds, test, progress=bars)
+    if rank_distrib() == 0: _prepare_run_dir(run_dir, cfg, fold_table)
     for k in (range(cfg.n_folds) if folds_to_run is None else folds_to_run):
         if _fold_done(run_dir, k):
             if progress: print(f'fold {k}: complete, skipped')
             continue
         if progress: print(f'fold {k}: training {cfg.arch} on {(folds.fold != k).sum()} images, validating on {(folds.fold == k).sum()}')
-        s = run_fold(cfg, folds, test, k, run_dir, progress=progress)
+        s = run_fold(cfg, folds, test, k, run_dir, progress=progress and (bars or 'lines'))
         if progress: print(f"fold {k}: RMSE {s['rmse']:.3f} (without TTA {s['rmse_plain']:.3f}, train mean {s['baseline_rmse']:.3f})")
     if rank_distrib() == 0 and not incomplete_folds(run_dir, cfg.n_folds): return merge_folds(run_dir, Path(cfg.data_dir))
 
@@ -159,13 +214,18 @@ def merge_folds(run_dir:str|Path,            # a run folder whose folds are all 
     missing = incomplete_folds(run_dir, cfg.n_folds)
     if missing: raise PetvitError(f"run folder {run_dir}: fold(s) {', '.join(map(str, missing))} are not complete: run them (petvit train --out {run_dir} --fold K)")
     folds = pd.read_csv(run_dir/'folds.csv', dtype={'Id': str})
-    summaries = [json.loads((run_dir/f'fold{k}'/'fold.json').read_text()) for k in range(cfg.n_folds)]
+    summaries = [fold_summary_of(run_dir, k) for k in range(cfg.n_folds)]
     oof = pd.concat([pd.read_csv(run_dir/f'fold{k}'/'oof.csv', dtype={'Id': str}) for k in range(cfg.n_folds)])
     oof = folds[['Id']].merge(oof, on='Id', how='left')                      # train.csv order
     tests = [pd.read_csv(run_dir/f'fold{k}'/'test.csv', dtype={'Id': str}).set_index('Id') for k in range(cfg.n_folds)]
     test_pred = sum(t.pred for t in tests) / len(tests)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise PetvitError(f"--data {data_dir} is not a folder: pass the data folder the run trained on")
     sample_path = Path(data_dir or cfg.data_dir)/'sample_submission.csv'
     order = pd.read_csv(sample_path, dtype={'Id': str}).Id if sample_path.is_file() else test_pred.index.to_series()
+    if set(order) != set(test_pred.index) or order.duplicated().any(): raise PetvitError(
+        f"{sample_path} does not list the run's test images ({len(set(order) ^ set(test_pred.index))} Ids differ, "
+        f"{order.duplicated().sum()} repeated): pass --data, the folder the run trained on")
     submission = pd.DataFrame({'Id': order.values, TARGET: test_pred.reindex(order.values).values})
     baseline = oof.fold.map({s['fold']: s['train_mean'] for s in summaries})   # each fold's training mean
     cv = dict(oof_rmse=rmse(oof.pred, oof[TARGET]), oof_rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
@@ -174,7 +234,9 @@ def merge_folds(run_dir:str|Path,            # a run folder whose folds are all 
               seconds=round(sum(s['train_seconds'] + s['predict_seconds'] for s in summaries), 2))
     _write_csv(oof[['Id', 'fold', TARGET, 'pred']], run_dir/'oof.csv')
     _write_csv(submission, run_dir/'submission.csv')
-    atomic_write(run_dir/'cv.json', json.dumps(cv, indent=2) + '\n')
+    if not (np.isfinite(oof.pred).all() and np.isfinite(submission[TARGET]).all()):
+        raise PetvitError(f"run folder {run_dir}: fold predictions are not finite numbers: re-train the run")
+    atomic_write(run_dir/'cv.json', _json(cv))
     plot_oof(oof, run_dir)
     plot_learning_curves(run_dir, cfg.n_folds)
     return cv
@@ -239,9 +301,10 @@ def predict(run_dir:str|Path,     # a finished `petvit train` run folder
                            num_workers=resolve_workers(cfg.num_workers), device=get_device(cfg.device))
     preds = []
     for k in range(cfg.n_folds):
-        weights = run_dir/f'fold{k}'/'model.pth'
-        if not weights.is_file(): raise PetvitError(f"{weights} not found: the run is incomplete; finish it with petvit train --out {run_dir}")
-        model = load_weights(create_model(cfg.arch, pretrained=False, img_size=cfg.img_size, use_meta=cfg.use_meta), weights)
+        if fold_summary_of(run_dir, k) is None: raise PetvitError(f"fold {k} of {run_dir} is not complete (or its weights changed since): "
+                                              f"finish the run with petvit train --out {run_dir}")
+        model = load_weights(create_model(cfg.arch, pretrained=False, img_size=cfg.img_size, use_meta=cfg.use_meta),
+                             run_dir/f'fold{k}'/'model.pth')   # checksum checked by fold_summary_of
         learn = Learner(dls, model.to(dls.device), loss_func=PawpularityLoss(cfg.loss))
         preds.append(predict_tta(learn, tta_dataloader(learn, test, cfg), tta, cfg.seed)[1])
     return pd.DataFrame({'Id': test.Id.values, TARGET: np.mean(preds, axis=0)})

@@ -302,6 +302,8 @@ def make_folds(df:pd.DataFrame,    # frame with a `Pawpularity` column
     if len(df) < n_folds: raise PetvitError(f"cannot make {n_folds} folds from {len(df)} training images: use fewer folds (--folds)")
     bins = pd.cut(df[TARGET], bins=sturges_bins(len(df)), labels=False)
     groups = np.arange(len(df)) if groups is None else np.asarray(groups)
+    if (n_groups := len(np.unique(groups))) < n_folds: raise PetvitError(
+        f"cannot make {n_folds} folds from {n_groups} distinct images (near-duplicates count once): use fewer folds (--folds)")
     fold = np.full(len(df), -1)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning) # "least populated class has only k members"

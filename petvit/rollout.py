@@ -199,7 +199,9 @@ def load_fold_model(run_dir:str|Path, # a `petvit train` run folder
     run_dir = Path(run_dir)
     cfg = cfg or load_config(run_dir/'config.json')
     path = run_dir/f'fold{fold}'/'model.pth'
-    if not path.is_file(): raise PetvitError(f"{path} not found: fold {fold} of this run has not finished (re-run `petvit train` on it)")
+    from petvit.cv import fold_summary_of
+    if fold_summary_of(run_dir, fold) is None: raise PetvitError(
+        f"fold {fold} of {run_dir} is not complete (or its weights changed since): re-run `petvit train --out {run_dir}`")
     model = create_model(cfg.arch, pretrained=False, img_size=cfg.img_size, use_meta=cfg.use_meta)
     load_weights(model, path)
     return model.eval()
