@@ -12,8 +12,9 @@ import pandas as pd
 from .core import PetConfig, PetvitError
 
 # %% auto #0
-__all__ = ['check_report', 'cmd_demo_data', 'cmd_check', 'demo_data_dir', 'train_config', 'cv_table', 'cmd_train', 'cmd_predict',
-           'cmd_merge', 'cmd_bench', 'cmd_explain', 'get_parser', 'main']
+__all__ = ['check_report', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'demo_data_dir',
+           'train_config', 'config_source', 'cv_table', 'cmd_train', 'cmd_predict', 'cmd_merge', 'cmd_bench',
+           'cmd_explain', 'get_parser', 'os_error_line', 'main']
 
 # %% ../nbs/09_cli.ipynb #ed259dae
 def _size_line(df, name):
@@ -33,7 +34,7 @@ def check_report(path:str|Path,       # data folder in the competition's layout
     scan = scan_petfinder(path, progress=progress)
     lines = [f'data folder: {scan.path}']
     for name, df in [('train.csv', scan.train), ('test.csv', scan.test), ('sample_submission.csv', scan.sample)]:
-        lines.append(f'{name}: ' + (f'{len(df)} rows' if df is not None else 'unreadable'))
+        if scan.path.is_dir(): lines.append(f'{name}: ' + (f'{len(df)} rows' if df is not None else 'unreadable'))
     if scan.train is not None: lines.append(_size_line(scan.train, 'train/'))
     if scan.test is not None: lines.append(_size_line(scan.test, 'test/'))
     if scan.train is not None and not scan.problems:
@@ -41,8 +42,9 @@ def check_report(path:str|Path,       # data folder in the competition's layout
         sizes = pd.Series(groups).value_counts()
         lines.append(f'near-duplicates: {(sizes > 1).sum()} groups, {sizes[sizes > 1].sum()} images '
                      f'(pHash differing in <= {dup_threshold} of 64 bits); each group is kept in one fold')
-        if len(scan.train) >= n_folds:
-            folds = make_folds(scan.train, n_folds, seed, groups)
+        try: folds = make_folds(scan.train, n_folds, seed, groups)
+        except PetvitError as e: scan.problems.append(str(e))
+        else:
             lines.append(f'{n_folds} folds, stratified on {sturges_bins(len(folds))} Sturges bins of {TARGET} (seed {seed}):')
             lines.append(fold_summary(folds).to_string())
     lines.append(f'problems: {len(scan.problems)}' if scan.problems else 'problems: none')
@@ -50,12 +52,22 @@ def check_report(path:str|Path,       # data folder in the competition's layout
     return '\n'.join(lines), scan.problems
 
 # %% ../nbs/09_cli.ipynb #30f44558
+def whole(low:int): # the smallest value allowed
+    "An argparse type: a whole number of at least `low`"
+    def parse(s):
+        try: v = int(s)
+        except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not a whole number') from None
+        if v < low: raise argparse.ArgumentTypeError(f'{v} is less than {low}')
+        return v
+    parse.__name__ = f'whole number >= {low}'
+    return parse
+
 def _add_demo_data(sub):
     p = sub.add_parser('demo-data', help='write the built-in demo dataset (PetFinder layout) to DIR',
                        description='Write a PetFinder-layout dataset of digit "pet photos" (from scikit-learn images) to DIR.')
     p.add_argument('dir', type=Path, help='folder to create')
-    p.add_argument('--n', type=int, default=300, help='training images (default 300)')
-    p.add_argument('--n-test', type=int, default=None, help='test images (default n//10, at least 8)')
+    p.add_argument('--n', type=whole(10), default=300, help='training images (default 300)')
+    p.add_argument('--n-test', type=whole(1), default=None, help='test images (default n//10, at least 8)')
     p.add_argument('--seed', type=int, default=42, help='seed: same seed, same files (default 42)')
     p.set_defaults(func=cmd_demo_data)
 
@@ -64,7 +76,9 @@ def cmd_demo_data(args, # the parsed command line
     "`petvit demo-data DIR`"
     from petvit.data import make_demo_data
     path = make_demo_data(args.dir, n=args.n, n_test=args.n_test, seed=args.seed)
-    print(f'wrote a demo dataset to {path}: {args.n} train images, test images, train.csv, test.csv, sample_submission.csv')
+    n_test = len(pd.read_csv(path/'test.csv'))
+    print(f'wrote a demo dataset to {path}: {args.n} train images, {n_test} test images, train.csv, test.csv, '
+          'sample_submission.csv')
     return 0
 
 # %% ../nbs/09_cli.ipynb #339aa255
@@ -74,9 +88,9 @@ def _add_check(sub):
                        description='Validate a PetFinder-layout folder: CSVs, columns, values and every image; '
                                    'print rows, image sizes, near-duplicates, folds and all problems.')
     p.add_argument('dir', type=Path, help='data folder (train.csv, test.csv, sample_submission.csv, train/, test/)')
-    p.add_argument('--folds', type=int, default=d.n_folds, help=f'folds to show (default {d.n_folds})')
-    p.add_argument('--seed', type=int, default=d.seed, help=f'fold seed (default {d.seed})')
-    p.add_argument('--dup-threshold', type=int, default=d.dup_threshold,
+    p.add_argument('--folds', type=whole(2), default=d.n_folds, help=f'folds to show (default {d.n_folds})')
+    p.add_argument('--seed', type=whole(0), default=d.seed, help=f'fold seed (default {d.seed})')
+    p.add_argument('--dup-threshold', type=whole(0), default=d.dup_threshold,
                    help=f'near-duplicate threshold in differing pHash bits (default {d.dup_threshold})')
     p.set_defaults(func=cmd_check)
 
@@ -88,24 +102,32 @@ def cmd_check(args, # the parsed command line
     return 1 if problems else 0
 
 # %% ../nbs/09_cli.ipynb #6dd78b46
-_TRAIN_FLAGS = [ # flag, config key, type, help
-    ('--arch', 'arch', str, 'timm architecture name'), ('--img-size', 'img_size', int, 'image size (px)'),
-    ('--folds', 'n_folds', int, 'number of folds'), ('--epochs', 'epochs', int, 'epochs per fold'),
-    ('--bs', 'bs', int, 'micro-batch size'), ('--accum', 'accum', int, 'micro-batches per optimizer step'),
-    ('--lr', 'lr', float, 'peak learning rate'), ('--tta', 'tta', int, 'test-time views (1: no TTA)'),
-    ('--pretrained', 'pretrained', str, 'true (hub), false, or a local weights file'),
-    ('--wandb', 'wandb', str, 'W&B mode: online, offline or disabled'), ('--seed', 'seed', int, 'random seed'),
-    ('--device', 'device', str, 'auto, cpu, cuda, cuda:N or mps'),
-    ('--precision', 'precision', str, 'auto (bf16/fp16 on CUDA, fp32 elsewhere), fp32, bf16 or fp16'),
-    ('--workers', 'num_workers', int, 'DataLoader workers (-1: one per spare CPU core, at most 8)'),
-    ('--cache-dir', 'cache_dir', str, 'image cache folder (default $PETVIT_CACHE/images or ~/.cache/petvit/images)'),
-    ('--channels-last', 'channels_last', str, 'auto (convolutional backbones on CUDA), on or off')]
+_FLAG_NAMES = {'n_folds': '--folds', 'num_workers': '--workers', 'data_dir': '--data', 'out_dir': '--out'}
+
+def config_flag(name:str, # a `PetConfig` field
+               )->str:
+    "The `petvit train` flag of config field `name`: `--img-size` for `img_size`, a few shorter (`--folds`, `--workers`)"
+    return _FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
+
+def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
+                    ):
+    "One flag per `PetConfig` field (but data_dir/out_dir, added as --data/--out): help from the field's comment, with its default"
+    from dataclasses import fields
+    from fastcore.docments import docments
+    helps, default = docments(PetConfig), PetConfig()
+    for f in fields(PetConfig):
+        if f.name in ('data_dir', 'out_dir'): continue
+        h = f"{helps[f.name]} (default {getattr(default, f.name)!r})".replace('%', '%%')
+        if f.type in ('bool', bool):
+            p.add_argument(config_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=h)
+        else: p.add_argument(config_flag(f.name), dest=f.name, default=None, metavar=f.name.upper(), help=h)
 
 def demo_data_dir(n:int=1000,  # training images of the demo dataset
                   seed:int=42, # seed of the demo dataset
                  )->Path:
     "The demo dataset in petvit's cache folder ($PETVIT_CACHE or ~/.cache/petvit), made once"
     import os, shutil, tempfile
+    from petvit.core import current_umask
     from petvit.data import make_demo_data, DEMO_VERSION, cache_root
     cache = cache_root()
     path = cache/f'demo-v{DEMO_VERSION}-n{n}-seed{seed}'
@@ -113,40 +135,46 @@ def demo_data_dir(n:int=1000,  # training images of the demo dataset
         cache.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=cache, prefix='.demo-'))
         make_demo_data(tmp/'data', n=n, seed=seed)
-        if path.exists(): shutil.rmtree(path)
+        if path.exists(): shutil.rmtree(path)             # an incomplete copy of petvit's own
         os.replace(tmp/'data', path); shutil.rmtree(tmp)   # appears complete or not at all
     return path
 
 def train_config(args, # the parsed command line
                 )->PetConfig:
-    "The run's config: defaults < --preset < --config FILE < flags"
-    from petvit.core import preset_config, load_config, config_to_dict
-    d = config_to_dict(preset_config(args.preset))
-    if args.config: d.update(config_to_dict(load_config(args.config)))
-    for key in [k for _, k, _, _ in _TRAIN_FLAGS] + ['cache', 'compile']:
-        v = getattr(args, key)
-        if v is not None: d[key] = v
+    "The run's config: defaults < --preset < --config FILE (the keys it sets) < flags"
+    from dataclasses import fields
+    from petvit.core import PRESETS, read_config_file, config_from_dict
+    d = dict(PRESETS[args.preset]) if args.preset else {}
+    if args.config: d.update(read_config_file(args.config))
+    d.update({f.name: getattr(args, f.name) for f in fields(PetConfig) if getattr(args, f.name, None) is not None})
     if args.data is not None: d['data_dir'] = str(args.data)
     if args.out is not None: d['out_dir'] = str(args.out)
-    return PetConfig(**d)
+    return config_from_dict(d, source='petvit train')
+
+def config_source(args, # the parsed command line
+                 )->str:
+    "Where a run's config came from, for the start line: 'preset demo + e.yaml + flags'"
+    from dataclasses import fields
+    flags = [f.name for f in fields(PetConfig) if getattr(args, f.name, None) is not None]
+    parts = [f'preset {args.preset}' if args.preset else 'defaults'] + ([str(args.config)] if args.config else [])
+    return ' + '.join(parts + (['flags ' + ', '.join(config_flag(n) for n in flags)] if flags else []))
 
 # %% ../nbs/09_cli.ipynb #17be75cc
 def _add_train(sub):
     from petvit.core import PRESETS
     p = sub.add_parser('train', help='run K-fold CV training, OOF and TTA predictions into a run folder',
                        description='Train every fold, predict out-of-fold and test images with TTA, write config.json, '
-                                   'oof.csv, submission.csv, cv.json and plots into --out. Re-running resumes.')
+                                   'oof.csv, submission.csv, cv.json and plots into --out. Re-running resumes. '
+                                   'The config is layered: defaults < --preset < --config FILE < flags; the defaults '
+                                   'shown are petvit\'s own, before any preset.')
     p.add_argument('--data', type=Path, help='data folder in the PetFinder layout')
     p.add_argument('--out', type=Path, help='run folder (default runs/petvit, or runs/demo with --demo)')
     p.add_argument('--preset', choices=list(PRESETS), help='named config to start from')
-    p.add_argument('--config', type=Path, help='a saved config (.json/.yaml) to start from')
+    p.add_argument('--config', type=Path, help='a config file (.json/.yaml): the keys it sets refine the preset')
     p.add_argument('--demo', action='store_true', help='train the demo preset on the built-in demo data')
-    p.add_argument('--no-cache', dest='cache', action='store_false', default=None,
-                   help='read and resize the original images every epoch instead of a decoded-once cache')
-    p.add_argument('--compile', action='store_true', default=None, help='torch.compile the model (GPU runs)')
     p.add_argument('--fold', dest='folds_to_run', type=int, nargs='+', metavar='K',
                    help='train only fold(s) K: one process per fold (GPU, job array), then `petvit merge`')
-    for flag, key, typ, h in _TRAIN_FLAGS: p.add_argument(flag, dest=key, type=typ, help=h)
+    add_config_flags(p)
     p.set_defaults(func=cmd_train)
 
 def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
@@ -161,20 +189,23 @@ def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
 def cmd_train(args, # the parsed command line
              ):
     "`petvit train`"
-    from petvit.core import get_device
+    import dataclasses
+    from petvit.core import get_device, read_config_file
     if args.demo:
         if args.preset is None: args.preset = 'demo'
-        if args.data is None: args.data = demo_data_dir()
         if args.out is None: args.out = Path('runs/demo')
-    if args.data is None: raise PetvitError("train: no data folder: pass --data DIR (the PetFinder layout), or --demo")
-    cfg = train_config(args)
-    get_device(cfg.device)                           # an unavailable device stops us here, in one line
+    if args.data is None and not args.demo and 'data_dir' not in (read_config_file(args.config) if args.config else {}):
+        raise PetvitError("no data folder: pass --data DIR (the PetFinder layout), or --demo")
+    cfg = train_config(args)                         # a bad value stops us here, before any data is made
+    get_device(cfg.device)                           # and so does an unavailable device
     from petvit.cv import run_cv, incomplete_folds
     from fastai.torch_core import rank_distrib
     if rank_distrib():                     # a helper rank of data-parallel training: it trains quietly, rank 0 reports
         run_cv(cfg, folds_to_run=args.folds_to_run, progress=False)
         return 0
-    print(f'petvit train: {cfg.arch} on {cfg.data_dir}, {cfg.n_folds} folds x {cfg.epochs} epochs -> {cfg.out_dir}')
+    if args.demo and args.data is None: cfg = dataclasses.replace(cfg, data_dir=str(demo_data_dir()))
+    print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} epochs, batch {cfg.bs}x{cfg.accum}, '
+          f'lr {cfg.lr:g} ({config_source(args)}); data {cfg.data_dir} -> {cfg.out_dir}', flush=True)
     cv = run_cv(cfg, folds_to_run=args.folds_to_run)
     if cv is None:
         todo = incomplete_folds(cfg.out_dir, cfg.n_folds)
@@ -194,7 +225,7 @@ def _add_predict(sub):
                        description="Predict test.csv/test/ of --data with every fold model of --run (mean over folds, TTA).")
     p.add_argument('--run', type=Path, required=True, help='run folder of `petvit train`')
     p.add_argument('--data', type=Path, required=True, help='folder with test.csv and test/')
-    p.add_argument('--tta', type=int, default=None, help="test-time views (default: the run's)")
+    p.add_argument('--tta', type=whole(1), default=None, help="test-time views (default: the run's)")
     p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
     p.add_argument('--out', type=Path, default=Path('submission.csv'), help='CSV to write (default submission.csv)')
     p.set_defaults(func=cmd_predict)
@@ -242,7 +273,10 @@ def cmd_bench(args, # the parsed command line
     "`petvit bench`"
     from petvit.core import get_device
     from petvit.bench import run_bench
-    mode = args.mode if args.mode != 'auto' else ('gpu' if get_device(args.device).type == 'cuda' else 'small')
+    device = get_device(args.device)
+    mode = args.mode if args.mode != 'auto' else ('gpu' if device.type == 'cuda' else 'small')
+    if mode == 'gpu' and device.type != 'cuda':
+        raise PetvitError(f"bench --mode gpu measures a CUDA GPU, and the device is {device}: use --mode small or full on a CPU")
     run_bench(mode, args.device, args.out, args.work_dir)
     if args.out: print(f'wrote {args.out}')
     return 0
@@ -253,8 +287,8 @@ def _add_explain(sub):
                        description='Attention rollout (or gradient-weighted rollout) maps of out-of-fold predictions of --run.')
     p.add_argument('--run', type=Path, required=True, help='run folder of `petvit train` (a ViT-family model)')
     p.add_argument('--data', type=Path, default=None, help="the data folder the run trained on (default: the run's)")
-    p.add_argument('--worst', type=int, default=8, help='how many of the largest errors (default 8)')
-    p.add_argument('--best', type=int, default=4, help='how many of the smallest errors (default 4)')
+    p.add_argument('--worst', type=whole(0), default=8, help='how many of the largest errors (default 8)')
+    p.add_argument('--best', type=whole(0), default=4, help='how many of the smallest errors (default 4)')
     p.add_argument('--ids', nargs='+', default=None, help='explain these training image Ids instead')
     p.add_argument('--method', choices=['rollout', 'grad'], default='rollout', help='attention rollout, or gradient-weighted rollout')
     p.add_argument('--out', type=Path, default=None, help='folder for the PNGs and index.html (default RUN/explain)')
@@ -265,7 +299,10 @@ def cmd_explain(args, # the parsed command line
     "`petvit explain`"
     from petvit.rollout import explain_run
     page = explain_run(args.run, args.out or args.run/'explain', args.data, args.worst, args.best, args.ids, args.method)
-    print(f"wrote {page.read_text().count('<figure>')} maps and the gallery {page}")
+    text = page.read_text()
+    print(f"wrote {text.count('<figure>')} maps and the gallery {page}")
+    if 'nearly flat' in text: print('note: some maps are nearly flat (the model attends evenly): a barely trained '
+                                    'model; train for more epochs to see where it looks')
     return 0
 
 # %% ../nbs/09_cli.ipynb #a50756a3
@@ -279,6 +316,20 @@ def get_parser():
     for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain, _add_bench): add(sub)
     return parser
 
+def _fresh_line()->str:
+    "A newline where a progress bar may have left the terminal's line open (bars are drawn only on a terminal)"
+    return '\n' if sys.stdout.isatty() else ''
+
+def os_error_line(e:OSError, # an error of the operating system
+                 )->str:
+    "One line for an `OSError`: what failed, on which file, and what to do"
+    import errno
+    where = f' ({e.filename})' if e.filename else ''
+    if e.errno in (errno.ENOSPC, errno.EDQUOT): return f"no space left on the device{where}: free space there or write elsewhere"
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied{where}: choose a folder you can write to (--out, --cache-dir)"
+    return f"{e.strerror or type(e).__name__}{where}"
+
 def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
         )->int:
     "Entry point of the `petvit` console script"
@@ -289,10 +340,13 @@ def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
         return 2
     try: return args.func(args)
     except PetvitError as e:
-        print(f'petvit {args.command}: error: {e}', file=sys.stderr)
+        print(f'{_fresh_line()}petvit {args.command}: error: {e}', file=sys.stderr)
+        return 2
+    except OSError as e:                          # disk full, read-only or unwritable folder, a vanished file
+        print(f'{_fresh_line()}petvit {args.command}: error: {os_error_line(e)}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f'petvit {args.command}: interrupted', file=sys.stderr)
+        print(f'{_fresh_line()}petvit {args.command}: interrupted', file=sys.stderr)
         return 130
 
 # %% ../nbs/09_cli.ipynb #bfe55f36

@@ -16,7 +16,8 @@ from .core import PetvitError, atomic_path, atomic_write, load_config
 
 # %% auto #0
 __all__ = ['vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollout_matrix', 'grad_rollout_matrix', 'scale_to_max',
-           'attention_rollout', 'overlay', 'show_rollouts', 'load_fold_model', 'image_input', 'pick_oof', 'explain_run']
+           'attention_rollout', 'overlay', 'show_rollouts', 'load_fold_model', 'image_input', 'pick_oof', 'is_flat',
+           'explain_run']
 
 # %% ../nbs/08_attention_rollout.ipynb #3988c929
 def vit_of(model:torch.nn.Module, # a timm ViT or a `PetModel` holding one
@@ -242,12 +243,18 @@ figure{{margin:0;background:#fff;padding:8px;border:1px solid #ddd}} img{{width:
 def _gallery(title, intro, rows)->str:
     sections = []
     for kind, g in rows.groupby('kind', sort=False):
-        figs = ''.join(f'<figure><img src="{html.escape(r.png)}" alt="{html.escape(r.Id)}"><figcaption>{html.escape(r.Id[:12])} · fold {r.fold} · '
+        figs = ''.join(f'<figure><img src="{html.escape(r.png)}" alt="{html.escape(r.Id)}"><figcaption>{html.escape(r.Id[:12])} · fold {html.escape(str(r.fold))} · '
                        f'target {r.Pawpularity:.0f} · pred {r.pred:.1f} · error {r.error:+.1f}</figcaption></figure>' for r in g.itertuples())
         sections.append(f'<h2>{html.escape(kind)} ({len(g)})</h2><div class="grid">{figs}</div>')
     return _PAGE.format(title=html.escape(title), intro=intro, sections=''.join(sections))
 
 # %% ../nbs/08_attention_rollout.ipynb #8c182138
+def is_flat(mask:torch.Tensor, # a map scaled to a maximum of 1
+            tol:float=0.15,    # flat when every value is within `tol` of the maximum
+           )->bool:
+    "Whether an attention map is nearly uniform (nothing stands out: a barely trained model)"
+    return bool(mask.min() >= 1 - tol)
+
 def explain_run(run_dir:str|Path,            # a `petvit train` run folder
                 out_dir:str|Path,            # where the PNGs and index.html go
                 data_dir:str|Path|None=None, # the data the run trained on (default: the run's data_dir)
@@ -258,15 +265,17 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
                )->Path: # the gallery page, out_dir/index.html
     "Maps of out-of-fold predictions of a CV run as PNGs and an `index.html` gallery; returns the page's path"
     import matplotlib.pyplot as plt
-    from petvit.data import TARGET, metadata_vector
+    from petvit.data import TARGET, metadata_vector, unsafe_ids
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir/'oof.csv').is_file(): raise PetvitError(f"{run_dir} has no oof.csv: pass the --out folder of a finished `petvit train` run")
     cfg = load_config(run_dir/'config.json')
     data_dir = Path(data_dir or cfg.data_dir).expanduser()
     rows = pick_oof(pd.read_csv(run_dir/'oof.csv', dtype={'Id': str}), worst, best, ids)
+    if unsafe_ids(rows.Id).any(): raise PetvitError(f"{run_dir/'oof.csv'} holds Ids that are paths ({rows.Id[unsafe_ids(rows.Id)].iloc[0]!r}): "
+                                                    "explain only runs made by petvit train")
     meta = pd.read_csv(data_dir/'train.csv', dtype={'Id': str}).set_index('Id') if cfg.use_meta else None
     out_dir.mkdir(parents=True, exist_ok=True)
-    models, pngs = {}, []
+    models, pngs, flat = {}, [], 0
     for r in rows.itertuples():
         if r.fold not in models:
             models[r.fold] = load_fold_model(run_dir, r.fold, cfg)
@@ -276,6 +285,7 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
         img, x = image_input(path, models[r.fold], cfg.img_size)
         m = metadata_vector(meta.loc[r.Id])[None] if meta is not None else None
         mask = attention_rollout(models[r.fold], x, method=method, meta=m)[0]
+        flat += is_flat(mask)
         fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
         axs[0].imshow(img); axs[0].axis('off'); axs[0].set_title(f'target {getattr(r, TARGET):.0f}', fontsize=10)
         overlay(img, mask, axs[1], title=f'{method}: pred {r.pred:.1f}')
@@ -286,5 +296,7 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
     rows = rows.assign(png=pngs)
     intro = (f"Run <code>{html.escape(str(run_dir))}</code>: {html.escape(cfg.arch)} at {cfg.img_size} px. Each out-of-fold prediction is explained by "
              f"the fold model that did not see the image; map: {'attention rollout (Abnar &amp; Zuidema 2020)' if method == 'rollout' else 'gradient-weighted rollout (Chefer et al. 2021)'}, red = most attended.")
+    if flat: intro += (f"<p><b>{flat} of {len(rows)} maps are nearly flat</b> (the model attends almost evenly to every patch): "
+                       "typical of a barely trained model; train for more epochs to see where it looks.</p>")
     atomic_write(out_dir/'index.html', _gallery('petvit: what the model looks at', intro, rows))
     return out_dir/'index.html'
