@@ -14,7 +14,7 @@ from .core import PetConfig, PetvitError
 # %% auto #0
 __all__ = ['check_report', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'demo_data_dir',
            'train_config', 'config_source', 'cv_table', 'cmd_train', 'cmd_predict', 'cmd_merge', 'cmd_bench',
-           'cmd_explain', 'get_parser', 'os_error_line', 'main']
+           'cmd_explain', 'OneLineParser', 'get_parser', 'os_error_line', 'main']
 
 # %% ../nbs/09_cli.ipynb #ed259dae
 def _size_line(df, name):
@@ -306,10 +306,15 @@ def cmd_explain(args, # the parsed command line
     return 0
 
 # %% ../nbs/09_cli.ipynb #a50756a3
+class OneLineParser(argparse.ArgumentParser):
+    "argparse's parser, whose errors are one line (no usage block) that points to --help"
+    def error(self, message):
+        self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
 def get_parser():
     "The `petvit` argument parser with all sub-commands"
     from petvit import __version__
-    parser = argparse.ArgumentParser(prog='petvit', description='Vision Transformers for PetFinder Pawpularity: '
+    parser = OneLineParser(prog='petvit', description='Vision Transformers for PetFinder Pawpularity: '
                                      'data checks, folds, training, CV and TTA.')
     parser.add_argument('--version', action='version', version=f'petvit {__version__}')
     sub = parser.add_subparsers(title='commands', dest='command', metavar='COMMAND')

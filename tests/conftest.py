@@ -5,12 +5,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def petvit(*args, cwd=None, timeout=600):
-    "Run the installed `petvit` console script; return the CompletedProcess (text)"
+def petvit(*args, cwd=None, timeout=600, env=None):
+    "Run the installed `petvit` console script (W&B disabled unless `env` says); return the CompletedProcess (text)"
     exe = shutil.which('petvit', path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
     assert exe, 'the petvit console script is not installed: pip install -e .'
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, 'WANDB_MODE': 'disabled'})
+    env = {k: v for k, v in {**os.environ, 'WANDB_MODE': 'disabled', **(env or {})}.items() if v is not None}  # None: unset
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
 
 @pytest.fixture(scope='session')
 def demo_dir(tmp_path_factory):
