@@ -66,3 +66,10 @@ except PetvitError as e: print('refused:', e)
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == 'refused: data-parallel training needs Hugging Face Accelerate: pip install accelerate'
+
+def test_requirements_state_the_lower_bounds_the_code_needs():
+    "wandb.init(reinit='finish_previous') needs wandb 0.19.10; torch.amp.GradScaler(device) needs torch 2.3"
+    from packaging.requirements import Requirement
+    reqs = {r.name.lower(): r.specifier for r in map(Requirement, _settings()['requirements'].split())}
+    for name, too_old, enough in [('wandb', '0.19.9', '0.19.10'), ('torch', '2.2.2', '2.3.0')]:
+        assert too_old not in reqs[name] and enough in reqs[name], (name, str(reqs[name]))
