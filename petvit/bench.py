@@ -99,10 +99,12 @@ def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_pa
 
 # %% ../nbs/10_benchmark.ipynb #e13f6742
 def _make_step_timer(warmup):
-    "A fastai callback timing training batches `warmup` to the end of the epoch's training"
+    "A fastai callback timing training batches `warmup` to the end of the epoch's training, and counting them"
     from fastai.callback.core import Callback
     class StepTimer(Callback):
-        order = 100
+        order, count = 100, 0
+        def after_batch(self):
+            if self.training and self.iter >= warmup: self.count += 1
         def before_batch(self):
             if self.training and self.iter == warmup:
                 if torch.cuda.is_available(): torch.cuda.synchronize()
@@ -164,6 +166,8 @@ def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
     def learner_loop():
         timer = _make_step_timer(warmup)
         learn.fit(1, cbs=timer)
+        if timer.count != steps: raise PetvitError(f"bench: the Learner ran {timer.count} of its {steps} timed steps "
+                                                   "(it stopped early): this measurement is void, run it again")
         return timer.end - timer.start
     plain, fastai = float('inf'), float('inf')
     for _ in range(repeats): plain, fastai = min(plain, plain_loop()), min(fastai, learner_loop())
