@@ -136,6 +136,7 @@ def demo_data_dir(n:int=1000,  # training images of the demo dataset
         tmp = Path(tempfile.mkdtemp(dir=cache, prefix='.demo-'))
         make_demo_data(tmp/'data', n=n, seed=seed)
         if path.exists(): shutil.rmtree(path)             # an incomplete copy of petvit's own
+        os.chmod(tmp/'data', 0o777 & ~current_umask())  # mkdtemp's folder is owner-only: the usual mode instead
         os.replace(tmp/'data', path); shutil.rmtree(tmp)   # appears complete or not at all
     return path
 

@@ -45,6 +45,7 @@ class AccumulateGradients(Callback):
 
     def before_train(self): # start of each epoch's training phase
         dl, n = self.dls.train, len(self.dls.train)
+        self.n_batches = n                # this process's micro-batches per epoch (data-parallel: its share)
         sizes = [dl.bs] * n
         if not dl.drop_last and n: sizes[-1] = dl.n - (n - 1) * dl.bs
         self.weights, self.last = [], []
@@ -384,7 +385,8 @@ def train_fold(learn:Learner, # a Learner from `fold_learner`
     nan = any(c.stopped for c in learn.cbs if isinstance(c, StopOnNaN))
     summary = dict(epochs_run=len(values), best_rmse=float(min(rmses)) if rmses else float('nan'),
                    best_epoch=int(np.argmin(rmses)) if rmses else None, stopped_early=len(values) < epochs,
-                   nan_loss=bool(nan), train_seconds=round(time.time() - start, 2))
+                   nan_loss=bool(nan), train_seconds=round(time.time() - start, 2),
+                   train_batches=next((c.n_batches for c in learn.cbs if isinstance(c, AccumulateGradients)), None))
     learn.wandb = next((c for c in learn.cbs if isinstance(c, WandbLogger)), None)
     drop_training_callbacks(learn)
     return summary

@@ -74,4 +74,6 @@ def test_odd_image_modes_are_valid(demo_copy):
 def test_user_error_is_one_line_without_traceback(tmp_path):
     r = petvit('demo-data', tmp_path/'d', '--n', 3)
     assert r.returncode == 2
-    assert r.stderr.count('\n') == 1 and 'too small' in r.stderr and 'Traceback' not in r.stderr
+    assert r.stderr == 'petvit demo-data: error: argument --n: 3 is less than 10 (see petvit demo-data --help)\n'
+    r = petvit('train', '--data', tmp_path, '--epochs', 'one')
+    assert r.returncode == 2 and r.stderr == "petvit train: error: config epochs='one' must be a whole number\n"
