@@ -135,15 +135,15 @@ def _prediction_images(valid, oof, n=8):
 # where and how a run executes, not what it computes: a run may resume with other values
 _RUNTIME_KEYS = ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers', 'cache_dir', 'channels_last', 'compile')
 
-def _check_run_dir(run_dir:Path, cfg:PetConfig, fold_table:pd.DataFrame)->bool:
-    "Whether `run_dir` can take this run (writes nothing): new, empty, this run to resume, or a run with no complete fold"
+def _check_run_dir(run_dir:Path, cfg:PetConfig, fold_table:pd.DataFrame):
+    "Refuse a `run_dir` that cannot take this run (writes nothing): new, empty, this run to resume, or a run with no complete fold pass"
     if run_dir.exists() and not run_dir.is_dir(): raise PetvitError(f"--out {run_dir} is a file: pass a folder")
-    if not run_dir.is_dir() or not any(run_dir.iterdir()): return True
+    if not run_dir.is_dir() or not any(run_dir.iterdir()): return
     if not (run_dir/'config.json').is_file(): raise PetvitError(
         f"--out {run_dir} is not empty and holds no petvit run (no config.json): petvit writes only into a new or "
         "empty folder or its own run folder, so pick another --out")
     done = sorted(p.parent.name[4:] for p in run_dir.glob('fold*/fold.json'))
-    if not done: return True                     # a run that never finished a fold: the new config takes it over
+    if not done: return                          # a run that never finished a fold: the new config takes it over
     try: old = config_to_dict(load_config(run_dir/'config.json'))
     except PetvitError as e: raise PetvitError(f"run folder {run_dir} has a config.json petvit cannot read ({e}): use another --out") from None
     differ = [k for k, v in config_to_dict(cfg).items() if k not in _RUNTIME_KEYS and old.get(k) != v]
@@ -153,7 +153,6 @@ def _check_run_dir(run_dir:Path, cfg:PetConfig, fold_table:pd.DataFrame)->bool:
     except (OSError, ValueError): same = False
     if not same: raise PetvitError(f"run folder {run_dir} was made with other data (Ids, labels or folds differ from its "
                                    "folds.csv): use another --out")
-    return True
 
 def _prepare_run_dir(run_dir:Path, cfg:PetConfig, fold_table:pd.DataFrame):
     "Write the run's `config.json` and `folds.csv` (after `_check_run_dir` said yes)"

@@ -18,7 +18,7 @@ def test_demo_uses_cached_dataset_and_demo_preset(tmp_path, monkeypatch):
     assert cfg['arch'] == 'vit_convstem_nano' and cfg['img_size'] == 32 and cfg['n_folds'] == 2 and cfg['data_dir'] == str(data)
     assert re.search(r'^\s*OOF\s+[\d.]+\s+[\d.]+\s+[\d.]+', r.stdout, re.M), r.stdout[-1500:]
 
-@pytest.mark.skipif(not os.environ.get('PETVIT_SLOW'), reason='the full demo run takes ~4 min: set PETVIT_SLOW=1')
+@pytest.mark.skipif(not os.environ.get('PETVIT_SLOW'), reason='the full demo run takes ~2-3 min on 2 CPU cores: set PETVIT_SLOW=1')
 def test_demo_learns(tmp_path, monkeypatch):
     "The whole `petvit train --demo`: out-of-fold RMSE at most 0.7 x that of predicting the mean"
     r, _ = _demo(tmp_path, monkeypatch)
