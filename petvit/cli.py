@@ -59,7 +59,6 @@ def whole(low:int): # the smallest value allowed
         except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not a whole number') from None
         if v < low: raise argparse.ArgumentTypeError(f'{v} is less than {low}')
         return v
-    parse.__name__ = f'whole number >= {low}'
     return parse
 
 def _add_demo_data(sub):
@@ -150,6 +149,8 @@ def train_config(args, # the parsed command line
     d.update({f.name: getattr(args, f.name) for f in fields(PetConfig) if getattr(args, f.name, None) is not None})
     if args.data is not None: d['data_dir'] = str(args.data)
     if args.out is not None: d['out_dir'] = str(args.out)
+    if 'data_dir' not in d and not getattr(args, 'demo', False):
+        raise PetvitError("no data folder: pass --data DIR (the PetFinder layout), or --demo")
     return config_from_dict(d, source='petvit train')
 
 def config_source(args, # the parsed command line
@@ -191,12 +192,10 @@ def cmd_train(args, # the parsed command line
              ):
     "`petvit train`"
     import dataclasses
-    from petvit.core import get_device, read_config_file
+    from petvit.core import get_device
     if args.demo:
         if args.preset is None: args.preset = 'demo'
         if args.out is None: args.out = Path('runs/demo')
-    if args.data is None and not args.demo and 'data_dir' not in (read_config_file(args.config) if args.config else {}):
-        raise PetvitError("no data folder: pass --data DIR (the PetFinder layout), or --demo")
     cfg = train_config(args)                         # a bad value stops us here, before any data is made
     get_device(cfg.device)                           # and so does an unavailable device
     from petvit.cv import run_cv, incomplete_folds

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_oof_tta.ipynb #d9a0a90d
 from __future__ import annotations
-import contextlib, dataclasses, json, os, random, sys, time
+import contextlib, dataclasses, functools, json, os, random, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +58,16 @@ def fold_summary_of(run_dir:str|Path, # a run folder
     try: summary = json.loads((fold_dir/'fold.json').read_text())
     except (OSError, ValueError): return None
     weights = fold_dir/'model.pth'
-    if not weights.is_file() or file_sha256(weights) != summary.get('model_sha256'): return None
+    if not weights.is_file() or _weights_sha256(weights) != summary.get('model_sha256'): return None
     return summary
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of_version(path:str, size:int, mtime_ns:int)->str: return file_sha256(path)
+
+def _weights_sha256(path:Path)->str:
+    "`file_sha256`, computed once per version (size, mtime) of the file: a run checks its folds several times"
+    st = path.stat()
+    return _sha256_of_version(str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 def _fold_done(run_dir, k): return fold_summary_of(run_dir, k) is not None
 

@@ -271,8 +271,8 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
     cfg = load_config(run_dir/'config.json')
     data_dir = Path(data_dir or cfg.data_dir).expanduser()
     rows = pick_oof(pd.read_csv(run_dir/'oof.csv', dtype={'Id': str}), worst, best, ids)
-    if unsafe_ids(rows.Id).any(): raise PetvitError(f"{run_dir/'oof.csv'} holds Ids that are paths ({rows.Id[unsafe_ids(rows.Id)].iloc[0]!r}): "
-                                                    "explain only runs made by petvit train")
+    if len(paths := rows.Id[unsafe_ids(rows.Id)]): raise PetvitError(
+        f"{run_dir/'oof.csv'} holds Ids that are paths ({paths.iloc[0]!r}): explain only runs made by petvit train")
     meta = pd.read_csv(data_dir/'train.csv', dtype={'Id': str}).set_index('Id') if cfg.use_meta else None
     out_dir.mkdir(parents=True, exist_ok=True)
     models, pngs, flat = {}, [], 0

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import PetConfig, PetvitError, atomic_path, atomic_write, file_sha256, get_device, config_to_dict
+from .core import PetConfig, PetvitError, atomic_path, atomic_write, get_device, config_to_dict
 from fastai.callback.core import Callback, CancelBatchException, CancelStepException
 from fastai.callback.tracker import EarlyStoppingCallback, TerminateOnNaNCallback
 from fastai.callback.progress import CSVLogger
@@ -147,17 +147,13 @@ def save_weights(model:torch.nn.Module, # the module to save
 
 def load_weights(model:torch.nn.Module, # the module to load into (same architecture)
                  path:str|Path,         # a file written by `save_weights`
-                 sha256:str|None=None,  # the checksum recorded at save time (None: not checked)
                 ):
-    "Load weights saved by `save_weights` (tensors only), checking `sha256` if given; one-line errors"
-    path = Path(path)
-    what = f"{path}: re-train that fold (petvit train --out RUN --fold K) or restore the file"
-    if not path.is_file(): raise PetvitError(f"{path} not found: " + what.split(': ', 1)[1])
-    if sha256 and file_sha256(path) != sha256: raise PetvitError(f"{path} is damaged (its checksum differs from the one "
-                                                                f"recorded when it was written): {what.split(': ', 1)[1]}")
+    "Load weights saved by `save_weights` (tensors only: `weights_only=True`), with one-line errors"
+    path, todo = Path(path), "re-train that fold (petvit train --out RUN --fold K) or restore the file"
+    if not path.is_file(): raise PetvitError(f"{path} not found: {todo}")
     try: sd = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
     except Exception: raise PetvitError(f"{path} is not a readable weights file (corrupt, empty or not "
-                                        f"written by petvit): {what.split(': ', 1)[1]}") from None
+                                        f"written by petvit): {todo}") from None
     try: model.load_state_dict(sd)
     except Exception as e:
         raise PetvitError(f"{path} holds weights of another model ({str(e).splitlines()[0][:200]}): "
