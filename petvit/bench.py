@@ -205,16 +205,19 @@ def bench_infer(train:pd.DataFrame,    # frame from `read_petfinder` (with `imag
                 cache_dir:str|Path|None=None, # image cache folder (None: a new temporary one)
                )->dict:
     "Images/s of test-time prediction with `tta` views, reading the image cache; each image counted once"
-    from petvit.training import fold_learner, drop_training_callbacks
-    from petvit.cv import tta_dataloader, predict_tta
-    cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, tta=tta, device=device, wandb='disabled', num_workers=-1)
+    from petvit.models import create_model
+    from petvit.cv import tta_dataloader, predict_tta, prediction_dtype
+    cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, tta=tta, device=device,
+                    wandb='disabled', num_workers=-1)
     _, frame = _folds_and_cache(train, img_size, cache_dir)
-    learn = drop_training_callbacks(fold_learner(cfg, frame, 0, progress=False))  # as `train_fold` leaves it
-    predict_tta(learn, tta_dataloader(learn, frame.head(2 * bs), cfg), 1)          # warm-up
-    dl = tta_dataloader(learn, frame, cfg)
+    dev = get_device(device)
+    model = create_model(arch, pretrained=False, img_size=img_size).to(dev)
+    dtype = prediction_dtype(cfg, dev)                                  # as a run predicts
+    predict_tta(model, tta_dataloader(frame.head(2 * bs), model, cfg), 1, dtype=dtype)  # warm-up
+    dl = tta_dataloader(frame, model, cfg)
     if torch.cuda.is_available(): torch.cuda.synchronize()
     start = time.perf_counter()
-    predict_tta(learn, dl, tta)
+    predict_tta(model, dl, tta, dtype=dtype)
     if torch.cuda.is_available(): torch.cuda.synchronize()
     secs = time.perf_counter() - start
     return dict(arch=arch, img_size=img_size, tta=tta, n_images=len(frame), img_s=len(frame) / secs, views_s=len(frame) * tta / secs)
@@ -268,7 +271,7 @@ def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'g
               verbose:bool=True,      # print the table
              )->dict:
     "Run every benchmark with the settings of `mode`; the results, with `learner_overhead` and `cache_speedup` at top level"
-    from petvit.training import resolve_workers
+    from petvit.core import resolve_workers
     if mode not in SETTINGS: raise PetvitError(f"bench mode {mode!r}: use one of {', '.join(SETTINGS)}")
     s, dev = SETTINGS[mode], get_device(device)
     work = Path(work_dir or tempfile.mkdtemp(prefix='petvit-bench-'))

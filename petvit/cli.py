@@ -12,44 +12,9 @@ import pandas as pd
 from .core import PetConfig, PetvitError
 
 # %% auto #0
-__all__ = ['check_report', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'demo_data_dir',
-           'train_config', 'config_source', 'cv_table', 'cmd_train', 'cmd_predict', 'cmd_merge', 'cmd_bench',
-           'cmd_explain', 'OneLineParser', 'get_parser', 'os_error_line', 'main']
-
-# %% ../nbs/09_cli.ipynb #ed259dae
-def _size_line(df, name):
-    w, h = df.width.dropna(), df.height.dropna()
-    if not len(w): return f'{name}: no readable images'
-    return (f'{name}: {len(w)} images, width {int(w.min())}-{int(w.max())} (median {int(w.median())}), '
-            f'height {int(h.min())}-{int(h.max())} (median {int(h.median())})')
-
-def check_report(path:str|Path,       # data folder in the competition's layout
-                 n_folds:int=5,       # folds to show
-                 seed:int=42,         # fold seed
-                 dup_threshold:int=6, # near-duplicate threshold (differing pHash bits)
-                 progress:bool=False, # show a progress bar while images are scanned
-                ):
-    "Text report of a data folder, and its problems (empty if it is ready)"
-    from petvit.data import TARGET, scan_petfinder, duplicate_groups, make_folds, fold_summary, sturges_bins
-    scan = scan_petfinder(path, progress=progress)
-    lines = [f'data folder: {scan.path}']
-    for name, df in [('train.csv', scan.train), ('test.csv', scan.test), ('sample_submission.csv', scan.sample)]:
-        if scan.path.is_dir(): lines.append(f'{name}: ' + (f'{len(df)} rows' if df is not None else 'unreadable'))
-    if scan.train is not None: lines.append(_size_line(scan.train, 'train/'))
-    if scan.test is not None: lines.append(_size_line(scan.test, 'test/'))
-    if scan.train is not None and not scan.problems:
-        groups = duplicate_groups(scan.train.phash.tolist(), dup_threshold)
-        sizes = pd.Series(groups).value_counts()
-        lines.append(f'near-duplicates: {(sizes > 1).sum()} groups, {sizes[sizes > 1].sum()} images '
-                     f'(pHash differing in <= {dup_threshold} of 64 bits); each group is kept in one fold')
-        try: folds = make_folds(scan.train, n_folds, seed, groups)
-        except PetvitError as e: scan.problems.append(str(e))
-        else:
-            lines.append(f'{n_folds} folds, stratified on {sturges_bins(len(folds))} Sturges bins of {TARGET} (seed {seed}):')
-            lines.append(fold_summary(folds).to_string())
-    lines.append(f'problems: {len(scan.problems)}' if scan.problems else 'problems: none')
-    lines += [f'  - {p}' for p in scan.problems]
-    return '\n'.join(lines), scan.problems
+__all__ = ['whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source', 'cmd_train',
+           'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'OneLineParser', 'get_parser', 'os_error_line',
+           'main']
 
 # %% ../nbs/09_cli.ipynb #30f44558
 def whole(low:int): # the smallest value allowed
@@ -80,13 +45,14 @@ def cmd_demo_data(args, # the parsed command line
           'sample_submission.csv')
     return 0
 
-# %% ../nbs/09_cli.ipynb #339aa255
+# %% ../nbs/09_cli.ipynb #ed259dae
 def _add_check(sub):
     d = PetConfig()
     p = sub.add_parser('check', help='validate a data folder and print a summary (exit 1 on problems)',
-                       description='Validate a PetFinder-layout folder: CSVs, columns, values and every image; '
-                                   'print rows, image sizes, near-duplicates, folds and all problems.')
-    p.add_argument('dir', type=Path, help='data folder (train.csv, test.csv, sample_submission.csv, train/, test/)')
+                       description='Validate a PetFinder-layout folder: CSVs, columns, values and every '
+                                   'image; print rows, image sizes, near-duplicates, folds and all problems.')
+    p.add_argument('dir', type=Path,
+                   help='data folder (train.csv, test.csv, sample_submission.csv, train/, test/)')
     p.add_argument('--folds', type=whole(2), default=d.n_folds, help=f'folds to show (default {d.n_folds})')
     p.add_argument('--seed', type=whole(0), default=d.seed, help=f'fold seed (default {d.seed})')
     p.add_argument('--dup-threshold', type=whole(0), default=d.dup_threshold,
@@ -95,8 +61,10 @@ def _add_check(sub):
 
 def cmd_check(args, # the parsed command line
              ):
-    "`petvit check DIR`"
-    report, problems = check_report(args.dir, args.folds, args.seed, args.dup_threshold, progress=sys.stderr.isatty())
+    "`petvit check DIR`: the data notebook's `check_report`; exit status 1 on problems"
+    from petvit.data import check_report
+    report, problems = check_report(args.dir, args.folds, args.seed, args.dup_threshold,
+                                    progress=sys.stderr.isatty())
     print(report)
     return 1 if problems else 0
 
@@ -120,24 +88,6 @@ def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
         if f.type in ('bool', bool):
             p.add_argument(config_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=h)
         else: p.add_argument(config_flag(f.name), dest=f.name, default=None, metavar=f.name.upper(), help=h)
-
-def demo_data_dir(n:int=1000,  # training images of the demo dataset
-                  seed:int=42, # seed of the demo dataset
-                 )->Path:
-    "The demo dataset in petvit's cache folder ($PETVIT_CACHE or ~/.cache/petvit), made once"
-    import os, shutil, tempfile
-    from petvit.core import current_umask
-    from petvit.data import make_demo_data, DEMO_VERSION, cache_root
-    cache = cache_root()
-    path = cache/f'demo-v{DEMO_VERSION}-n{n}-seed{seed}'
-    if not (path/'sample_submission.csv').is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=cache, prefix='.demo-'))
-        make_demo_data(tmp/'data', n=n, seed=seed)
-        if path.exists(): shutil.rmtree(path)             # an incomplete copy of petvit's own
-        os.chmod(tmp/'data', 0o777 & ~current_umask())  # mkdtemp's folder is owner-only: the usual mode instead
-        os.replace(tmp/'data', path); shutil.rmtree(tmp)   # appears complete or not at all
-    return path
 
 def train_config(args, # the parsed command line
                 )->PetConfig:
@@ -179,15 +129,6 @@ def _add_train(sub):
     add_config_flags(p)
     p.set_defaults(func=cmd_train)
 
-def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
-            )->str:
-    "Per-fold and out-of-fold RMSE next to the mean baseline, as text"
-    rows = [f"{'fold':>5} {'RMSE':>8} {'no TTA':>8} {'mean':>8} {'epochs':>7} {'seconds':>8}"]
-    for f in cv['folds']:
-        rows.append(f"{f['fold']:>5} {f['rmse']:8.3f} {f['rmse_plain']:8.3f} {f['baseline_rmse']:8.3f} {f['epochs_run']:>7} {f['train_seconds'] + f['predict_seconds']:8.1f}")
-    rows.append(f"{'OOF':>5} {cv['oof_rmse']:8.3f} {cv['oof_rmse_plain']:8.3f} {cv['baseline_rmse']:8.3f} {'':>7} {cv['seconds']:8.1f}")
-    return '\n'.join(rows)
-
 def cmd_train(args, # the parsed command line
              ):
     "`petvit train`"
@@ -198,26 +139,31 @@ def cmd_train(args, # the parsed command line
         if args.out is None: args.out = Path('runs/demo')
     cfg = train_config(args)                         # a bad value stops us here, before any data is made
     get_device(cfg.device)                           # and so does an unavailable device
-    from petvit.cv import run_cv, incomplete_folds
+    from petvit.cv import run_cv, RunFolder
     from fastai.torch_core import rank_distrib
-    if rank_distrib():                     # a helper rank of data-parallel training: it trains quietly, rank 0 reports
+    if rank_distrib():                    # a helper rank of data-parallel training: rank 0 reports
         run_cv(cfg, folds_to_run=args.folds_to_run, progress=False)
         return 0
-    if args.demo and args.data is None: cfg = dataclasses.replace(cfg, data_dir=str(demo_data_dir()))
-    print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} epochs, batch {cfg.bs}x{cfg.accum}, '
-          f'lr {cfg.lr:g} ({config_source(args)}); data {cfg.data_dir} -> {cfg.out_dir}', flush=True)
+    if args.demo and args.data is None:
+        from petvit.data import demo_data_dir
+        cfg = dataclasses.replace(cfg, data_dir=str(demo_data_dir()))
+    print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} epochs, '
+          f'batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g} ({config_source(args)}); '
+          f'data {cfg.data_dir} -> {cfg.out_dir}', flush=True)
     cv = run_cv(cfg, folds_to_run=args.folds_to_run)
     if cv is None:
-        todo = incomplete_folds(cfg.out_dir, cfg.n_folds)
-        print(f"fold(s) {', '.join(map(str, args.folds_to_run))} done; still to run: {', '.join(map(str, todo))}; "
-              f"then `petvit merge {cfg.out_dir}`")
+        todo = RunFolder(cfg.out_dir).incomplete_folds(cfg.n_folds)
+        print(f"fold(s) {', '.join(map(str, args.folds_to_run))} done; still to run: "
+              f"{', '.join(map(str, todo))}; then `petvit merge {cfg.out_dir}`")
         return 0
-    _print_results(cv, cfg.out_dir)
+    _print_results(cv, RunFolder(cfg.out_dir))
     return 0
 
-def _print_results(cv, run_dir):
+def _print_results(cv, run):
+    from petvit.cv import cv_table
     print(cv_table(cv))
-    print(f"OOF RMSE {cv['oof_rmse']:.3f} vs {cv['baseline_rmse']:.3f} predicting the mean; submission: {Path(run_dir)/'submission.csv'}")
+    print(f"OOF RMSE {cv['oof_rmse']:.3f} vs {cv['baseline_rmse']:.3f} predicting the mean; "
+          f"submission: {run.submission_path}")
 
 # %% ../nbs/09_cli.ipynb #b6254afc
 def _add_predict(sub):
@@ -251,9 +197,9 @@ def _add_merge(sub):
 def cmd_merge(args, # the parsed command line
              ):
     "`petvit merge RUN`"
-    from petvit.cv import merge_folds
-    if not (args.run/'config.json').is_file(): raise PetvitError(f"{args.run} is not a petvit run folder (no config.json): pass the --out of `petvit train`")
-    _print_results(merge_folds(args.run, args.data), args.run)
+    from petvit.cv import RunFolder
+    run = RunFolder(args.run)
+    _print_results(run.merge(args.data), run)
     return 0
 
 # %% ../nbs/09_cli.ipynb #8c360607
@@ -298,7 +244,7 @@ def cmd_explain(args, # the parsed command line
                ):
     "`petvit explain`"
     from petvit.rollout import explain_run
-    page = explain_run(args.run, args.out or args.run/'explain', args.data, args.worst, args.best, args.ids, args.method)
+    page = explain_run(args.run, args.out, args.data, args.worst, args.best, args.ids, args.method)
     text = page.read_text()
     print(f"wrote {text.count('<figure>')} maps and the gallery {page}")
     if 'nearly flat' in text: print('note: some maps are nearly flat (the model attends evenly): a barely trained '

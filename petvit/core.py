@@ -17,7 +17,7 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', c
 # %% auto #0
 __all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PRESETS', 'PetvitError', 'current_umask', 'atomic_path',
            'atomic_write', 'file_sha256', 'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config',
-           'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device']
+           'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -126,6 +126,10 @@ class PetConfig:
     @property
     def effective_bs(self): return self.bs * self.accum
 
+    def __str__(self):
+        w = max(len(f.name) for f in fields(self))
+        return '\n'.join(f'{f.name:<{w}}  {getattr(self, f.name)!r}' for f in fields(self))
+
 # %% ../nbs/00_core.ipynb #792adf38
 _TRUE, _FALSE = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
 
@@ -195,11 +199,6 @@ _RULES = { # field: (test, what the message says)
 }
 
 # %% ../nbs/00_core.ipynb #80d7e922
-def _config_str(self:PetConfig):
-    w = max(len(f.name) for f in fields(self))
-    return '\n'.join(f'{f.name:<{w}}  {getattr(self, f.name)!r}' for f in fields(self))
-PetConfig.__str__ = _config_str
-
 def config_to_dict(cfg:PetConfig, # the config to convert
                   )->dict:
     "The config as a plain, JSON-serialisable `dict`"
@@ -303,3 +302,9 @@ def get_device(name:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', ...
             raise PetvitError(f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
     if dev.type == 'mps' and not has_mps: raise PetvitError(f"device {name!r} requested but MPS is not available: use --device cpu (or auto)")
     return dev
+
+# %% ../nbs/00_core.ipynb #93631058
+def resolve_workers(n:int, # workers, or -1 for automatic
+                   )->int:
+    "DataLoader workers: `n`, or for -1 one per spare CPU core (at most 8)"
+    return n if n >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #55818e31
 from __future__ import annotations
-import colorsys, errno, hashlib, os, random, warnings
+import colorsys, errno, hashlib, os, random, shutil, tempfile, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageFilter
-from .core import PetvitError, atomic_write
+from .core import PetvitError, atomic_write, current_umask
 
 # %% auto #0
 __all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'DEMO_VERSION', 'CACHE_VERSION', 'make_demo_data', 'DataError', 'phash',
            'scan_image', 'PetfinderScan', 'unsafe_ids', 'scan_petfinder', 'read_petfinder', 'hamming_pairs',
            'duplicate_groups', 'sturges_bins', 'make_folds', 'fold_summary', 'plot_fold_distributions',
-           'pawpularity_target', 'metadata_vector', 'fold_dataloaders', 'show_pet_batch', 'cache_root', 'cached_name',
-           'to_rgb8', 'cache_image', 'cache_images']
+           'pawpularity_target', 'metadata_vector', 'pet_datablock', 'fold_dataloaders', 'image_dataloader',
+           'show_pet_batch', 'cache_root', 'cached_name', 'to_rgb8', 'cache_image', 'cache_images', 'demo_data_dir',
+           'check_report']
 
 # %% ../nbs/01_data.ipynb #62a54603
 METADATA_COLS = ['Subject Focus', 'Eyes', 'Face', 'Near', 'Action', 'Accessory', 'Group', 'Collage',
@@ -339,12 +340,33 @@ def pawpularity_target(row, # a row of train.csv
     "The training target of a row: Pawpularity / 100"
     return row[TARGET] / 100
 
+# %% ../nbs/01_data.ipynb #3b22ea8a
 def metadata_vector(row, # a row of train.csv or test.csv
                    ):
     "The 12 metadata columns of a row as a float tensor (the metadata branch's input)"
     import torch
     return torch.tensor(row[METADATA_COLS].to_numpy(dtype=np.float32))
 
+# %% ../nbs/01_data.ipynb #a21fec55
+def pet_datablock(img_size:int=224,          # images are resized to img_size x img_size
+                  use_meta:bool=False,       # inputs are (image, metadata vector)
+                  labelled:bool=True,        # with the target block (Pawpularity / 100)
+                  splitter=None,             # fastai splitter of the rows (training vs validation)
+                  item_tfms:list|None=None,  # extra per-image transforms (after the resize)
+                  batch_tfms:list|None=None, # per-batch transforms (augmentation, normalisation)
+                 ):
+    "The fastai `DataBlock` of petvit's inputs: each image RGB, squished to `img_size`"
+    from fastai.vision.all import (DataBlock, ImageBlock, RegressionBlock, TransformBlock,
+                                   ColReader, Resize, ResizeMethod)
+    blocks = [ImageBlock, TransformBlock] if use_meta else [ImageBlock]
+    getters = [ColReader('image_path'), metadata_vector] if use_meta else [ColReader('image_path')]
+    n_inp = len(blocks)
+    if labelled: blocks, getters = blocks + [RegressionBlock], getters + [pawpularity_target]
+    return DataBlock(blocks=blocks, getters=getters, n_inp=n_inp, splitter=splitter,
+                     item_tfms=[Resize(img_size, method=ResizeMethod.Squish), *(item_tfms or [])],
+                     batch_tfms=batch_tfms)
+
+# %% ../nbs/01_data.ipynb #2becf704
 def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` and `fold`
                      fold:int,                  # the validation fold
                      img_size:int=224,          # images are resized to img_size x img_size
@@ -352,28 +374,45 @@ def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` 
                      item_tfms:list|None=None,  # extra per-image transforms (after the resize)
                      batch_tfms:list|None=None, # per-batch transforms (augmentation, on the GPU)
                      num_workers:int=0,         # DataLoader worker processes
-                     seed:int|None=42,          # seed of the shuffle (None: from the global `random` state)
-                     use_meta:bool=False,       # inputs are (image, metadata vector) for the metadata branch
+                     seed:int|None=42,          # seed of the shuffle (None: the global `random`)
+                     use_meta:bool=False,       # inputs are (image, metadata vector)
                      device=None,               # where batches go (None: fastai default)
                      pin_memory:bool=False,     # page-locked batches: faster copies to a GPU
                     ):
     "fastai `DataLoaders` for training on all folds but `fold` and validating on `fold`"
-    from fastai.vision.all import DataBlock, ImageBlock, RegressionBlock, TransformBlock, ColReader, IndexSplitter, Resize, ResizeMethod
+    from fastai.vision.all import IndexSplitter
     for c in ('image_path', 'fold', TARGET):
-        if c not in df.columns: raise PetvitError(f"fold_dataloaders: the frame has no {c!r} column: read it with read_petfinder and make_folds")
+        if c not in df.columns: raise PetvitError(
+            f"fold_dataloaders: the frame has no {c!r} column: read it with read_petfinder and make_folds")
     valid_idx = np.flatnonzero(df.fold.values == fold)
     if len(valid_idx) == 0: raise PetvitError(f"fold {fold} is empty: folds are {sorted(df.fold.unique())}")
-    if use_meta and (missing := [c for c in METADATA_COLS if c not in df.columns]):
-        raise PetvitError(f"use_meta: the frame lacks metadata column(s) {_listing(missing, 12)}: turn the metadata branch off or add them")
-    inputs = (ImageBlock, TransformBlock) if use_meta else (ImageBlock,)
-    get_x = [ColReader('image_path'), metadata_vector] if use_meta else [ColReader('image_path')]
-    dblock = DataBlock(blocks=(*inputs, RegressionBlock), getters=[*get_x, pawpularity_target], n_inp=len(inputs),
-                       splitter=IndexSplitter(valid_idx),
-                       item_tfms=[Resize(img_size, method=ResizeMethod.Squish), *(item_tfms or [])],
-                       batch_tfms=batch_tfms)
+    if use_meta and (missing := [c for c in METADATA_COLS if c not in df.columns]): raise PetvitError(
+        f"use_meta: the frame lacks metadata column(s) {_listing(missing, 12)}: "
+        "turn the metadata branch off or add them")
+    dblock = pet_datablock(img_size, use_meta, splitter=IndexSplitter(valid_idx),
+                           item_tfms=item_tfms, batch_tfms=batch_tfms)
     dls = dblock.dataloaders(df, bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory)
-    if seed is not None: dls.train.rng = random.Random(seed)   # fastai seeds its shuffle from the global `random`
+    if seed is not None: dls.train.rng = random.Random(seed)  # fastai shuffles with the global `random`
     return dls
+
+# %% ../nbs/01_data.ipynb #c840fc05
+def image_dataloader(df:pd.DataFrame,           # frame with `image_path` (and the metadata columns)
+                     img_size:int=224,          # images are resized to img_size x img_size
+                     bs:int=64,                 # batch size
+                     use_meta:bool=False,       # inputs are (image, metadata vector)
+                     batch_tfms:list|None=None, # per-batch transforms (TTA views, normalisation)
+                     num_workers:int=0,         # DataLoader worker processes
+                     device=None,               # where batches go (None: the CPU)
+                    ):
+    "The images of `df`, in order and unlabelled, through the validation side of `pet_datablock`"
+    from fastai.data.core import Datasets, TfmdDL
+    import torch
+    db = pet_datablock(img_size, use_meta, labelled=False, batch_tfms=batch_tfms)
+    dsets = Datasets(df, tfms=[[g, *t] for g, t in zip(db.getters, db.type_tfms)], n_inp=db.n_inp,
+                     split_idx=1)                  # the validation side: random transforms are off
+    return TfmdDL(dsets, bs=bs, shuffle=False, drop_last=False, num_workers=num_workers,
+                  after_item=db.item_tfms, after_batch=db.batch_tfms,
+                  device=device or torch.device('cpu'))
 
 # %% ../nbs/01_data.ipynb #2dc00890
 def show_pet_batch(dls,              # fastai DataLoaders from `fold_dataloaders`
@@ -467,3 +506,55 @@ def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read
                 it.comment = f'caching images at short side {min_side}'
             for _ in it: pass
     return df.assign(image_path=[str(d) for d in dsts], source_path=srcs)
+
+# %% ../nbs/01_data.ipynb #69a0f96e
+def demo_data_dir(n:int=1000,  # training images of the demo dataset
+                  seed:int=42, # seed of the demo dataset
+                 )->Path:
+    "The demo dataset in petvit's cache folder ($PETVIT_CACHE or ~/.cache/petvit), made once"
+    cache = cache_root()
+    path = cache/f'demo-v{DEMO_VERSION}-n{n}-seed{seed}'
+    if not (path/'sample_submission.csv').is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=cache, prefix='.demo-'))
+        make_demo_data(tmp/'data', n=n, seed=seed)
+        if path.exists(): shutil.rmtree(path)           # an incomplete copy of petvit's own
+        os.chmod(tmp/'data', 0o777 & ~current_umask())  # mkdtemp's folder is owner-only
+        os.replace(tmp/'data', path); shutil.rmtree(tmp) # appears complete or not at all
+    return path
+
+# %% ../nbs/01_data.ipynb #b5f56603
+def _size_line(df, name):
+    w, h = df.width.dropna(), df.height.dropna()
+    if not len(w): return f'{name}: no readable images'
+    return (f'{name}: {len(w)} images, width {int(w.min())}-{int(w.max())} (median {int(w.median())}), '
+            f'height {int(h.min())}-{int(h.max())} (median {int(h.median())})')
+
+# %% ../nbs/01_data.ipynb #74df3e87
+def check_report(path:str|Path,       # data folder in the competition's layout
+                 n_folds:int=5,       # folds to show
+                 seed:int=42,         # fold seed
+                 dup_threshold:int=6, # near-duplicate threshold (differing pHash bits)
+                 progress:bool=False, # show a progress bar while images are scanned
+                )->tuple:
+    "Text report of a data folder, and its problems (empty if it is ready)"
+    scan = scan_petfinder(path, progress=progress)
+    lines = [f'data folder: {scan.path}']
+    for name, df in [('train.csv', scan.train), ('test.csv', scan.test), ('sample_submission.csv', scan.sample)]:
+        if scan.path.is_dir(): lines.append(f'{name}: ' + (f'{len(df)} rows' if df is not None else 'unreadable'))
+    if scan.train is not None: lines.append(_size_line(scan.train, 'train/'))
+    if scan.test is not None: lines.append(_size_line(scan.test, 'test/'))
+    if scan.train is not None and not scan.problems:
+        groups = duplicate_groups(scan.train.phash.tolist(), dup_threshold)
+        sizes = pd.Series(groups).value_counts()
+        lines.append(f'near-duplicates: {(sizes > 1).sum()} groups, {sizes[sizes > 1].sum()} images '
+                     f'(pHash differing in <= {dup_threshold} of 64 bits); each group is kept in one fold')
+        try: folds = make_folds(scan.train, n_folds, seed, groups)
+        except PetvitError as e: scan.problems.append(str(e))
+        else:
+            lines.append(f'{n_folds} folds, stratified on {sturges_bins(len(folds))} Sturges bins '
+                         f'of {TARGET} (seed {seed}):')
+            lines.append(fold_summary(folds).to_string())
+    lines.append(f'problems: {len(scan.problems)}' if scan.problems else 'problems: none')
+    lines += [f'  - {p}' for p in scan.problems]
+    return '\n'.join(lines), scan.problems

@@ -4,13 +4,14 @@
 
 # %% ../nbs/03_models.ipynb #2af03a62
 from __future__ import annotations
-import difflib, sys
+import difflib, io, sys
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import PetvitError
+from .core import PetvitError, atomic_write
+from fastai.data.transforms import Normalize
 import timm
 from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
 from timm.models import build_model_with_cfg, register_model
@@ -22,7 +23,8 @@ from .data import METADATA_COLS
 __all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'create_model', 'n_params', 'shift_features', 'ShiftBlock',
            'PatchMerging', 'TimmClassifier', 'ShiftViT', 'shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t',
            'fourier_mix', 'FNetBlock', 'FNet', 'fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224',
-           'conv_stem', 'vit_convstem_nano', 'GatedResidualNetwork', 'VariableSelectionNetwork', 'pet_splitter']
+           'conv_stem', 'vit_convstem_nano', 'GatedResidualNetwork', 'VariableSelectionNetwork', 'pet_splitter',
+           'save_weights', 'load_weights', 'backbone_stats', 'backbone_normalize']
 
 # %% ../nbs/03_models.ipynb #468a8c73
 class PetModel(nn.Module):
@@ -216,7 +218,9 @@ def _cfg(**overrides):
                    first_conv='patch_embed.0', classifier='head', license='apache-2.0'), **overrides}
 
 default_cfgs = {**{n: _cfg() for n in ['shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t']},
-                **{n: _cfg(first_conv='patch_embed.proj') for n in ['fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224']}}
+                **{n: _cfg(first_conv='patch_embed.proj')
+                   for n in ['fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224']},
+                'vit_convstem_nano': _cfg(first_conv='patch_embed.backbone.0.0')}
 
 def _build(cls, variant, pretrained, model_args, **kwargs):
     return build_model_with_cfg(cls, variant, pretrained, **dict(model_args, **kwargs))
@@ -328,8 +332,6 @@ def conv_stem(chans=(32, 64, 128), # output channels of each stride-2 layer
         layers.append(nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)))
     return nn.Sequential(*layers)
 
-default_cfgs['vit_convstem_nano'] = _cfg(first_conv='patch_embed.backbone.0.0')
-
 @register_model
 def vit_convstem_nano(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
                       **kwargs,
@@ -380,3 +382,41 @@ def pet_splitter(model:PetModel, # a `PetModel`
     "Two parameter groups for fastai: the backbone, then the head and metadata branch"
     rest = [p for n, p in model.named_parameters() if not n.startswith('backbone.')]
     return [list(model.backbone.parameters()), rest]
+
+# %% ../nbs/03_models.ipynb #12d941fa
+def save_weights(model:nn.Module,     # the module to save
+                 path:str|Path,       # destination file
+                ):
+    "Save `model.state_dict()` to `path` atomically; the same weights give the same bytes"
+    buf = io.BytesIO()                  # torch names the zip's inner folder after the file: a temp
+    torch.save(model.state_dict(), buf) # name would differ from run to run, a buffer's is 'archive'
+    return atomic_write(path, buf.getvalue())
+
+# %% ../nbs/03_models.ipynb #5277c3ad
+def load_weights(model:nn.Module,     # the module to load into (same architecture)
+                 path:str|Path,       # a file written by `save_weights`
+                ):
+    "Load weights saved by `save_weights` (tensors only: `weights_only=True`), with one-line errors"
+    path, todo = Path(path), "re-train that fold (petvit train --out RUN --fold K) or restore the file"
+    if not path.is_file(): raise PetvitError(f"{path} not found: {todo}")
+    try: sd = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
+    except Exception: raise PetvitError(f"{path} is not a readable weights file (corrupt, empty or not "
+                                        f"written by petvit): {todo}") from None
+    try: model.load_state_dict(sd)
+    except Exception as e: raise PetvitError(
+        f"{path} holds weights of another model ({str(e).splitlines()[0][:200]}): "
+        "use the run folder these weights belong to") from None
+    return model
+
+# %% ../nbs/03_models.ipynb #678010b4
+def backbone_stats(model:nn.Module, # a `PetModel` or a timm model
+                  )->tuple:
+    "(mean, std) per channel that `model`'s backbone expects (ImageNet's for most timm models)"
+    pc = getattr(getattr(model, 'backbone', model), 'pretrained_cfg', {}) or {}
+    return pc.get('mean', (0.485, 0.456, 0.406)), pc.get('std', (0.229, 0.224, 0.225))
+
+# %% ../nbs/03_models.ipynb #041abd96
+def backbone_normalize(model:nn.Module, # a `PetModel` or a timm model
+                      ):
+    "fastai `Normalize` with the backbone's mean and std"
+    return Normalize.from_stats(*backbone_stats(model))

@@ -12,12 +12,15 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from timm.models.vision_transformer import Attention, VisionTransformer
-from .core import PetvitError, atomic_path, atomic_write, load_config
+import matplotlib.pyplot as plt
+from PIL import Image
+from .core import PetvitError, atomic_path, atomic_write
+from .data import TARGET, METADATA_COLS, unsafe_ids
+from .cv import RunFolder
 
 # %% auto #0
 __all__ = ['vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollout_matrix', 'grad_rollout_matrix', 'scale_to_max',
-           'attention_rollout', 'overlay', 'show_rollouts', 'load_fold_model', 'image_input', 'pick_oof', 'is_flat',
-           'explain_run']
+           'attention_rollout', 'overlay', 'show_rollouts', 'pick_oof', 'explain_inputs', 'is_flat', 'explain_run']
 
 # %% ../nbs/08_attention_rollout.ipynb #3988c929
 def vit_of(model:torch.nn.Module, # a timm ViT or a `PetModel` holding one
@@ -165,7 +168,6 @@ def overlay(img,                 # a PIL image
             cmap:str='jet',      # matplotlib colour map
            ):
     "Show PIL image `img` with `mask` (grid_h, grid_w, values 0-1) stretched over it as a heat map"
-    import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(3, 3))
     m = torch.as_tensor(mask, dtype=torch.float32)[None, None]
     m = F.interpolate(m, size=(img.height, img.width), mode='bilinear', align_corners=False)[0, 0].numpy()
@@ -181,7 +183,6 @@ def show_rollouts(images:list,           # PIL images
                   size:float=2.6,        # inches per image
                  ):
     "A figure of `images` with their `masks` overlaid, titled"
-    import matplotlib.pyplot as plt
     nrows = -(-len(images) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows), squeeze=False)
     for ax in axs.flat: ax.axis('off')
@@ -189,114 +190,110 @@ def show_rollouts(images:list,           # PIL images
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_attention_rollout.ipynb #e28e225b
-def load_fold_model(run_dir:str|Path, # a `petvit train` run folder
-                    fold:int,         # which fold's best weights
-                    cfg=None,         # the run's config (None: read config.json)
-                   ):
-    "The best model of `fold` of a CV run, in eval mode"
-    from petvit.models import create_model
-    from petvit.training import load_weights
-    run_dir = Path(run_dir)
-    cfg = cfg or load_config(run_dir/'config.json')
-    path = run_dir/f'fold{fold}'/'model.pth'
-    from petvit.cv import fold_summary_of
-    if fold_summary_of(run_dir, fold) is None: raise PetvitError(
-        f"fold {fold} of {run_dir} is not complete (or its weights changed since): re-run `petvit train --out {run_dir}`")
-    model = create_model(cfg.arch, pretrained=False, img_size=cfg.img_size, use_meta=cfg.use_meta)
-    load_weights(model, path)
-    return model.eval()
-
-def image_input(path:str|Path, # an image file
-                model,         # the model it is for (its backbone gives the normalisation)
-                img_size:int,  # side the image is squished to
-               )->tuple:
-    "(PIL image, (1, 3, img_size, img_size) tensor) prepared as for training: RGB, squished, normalised"
-    from PIL import Image
-    from petvit.training import backbone_stats
-    img = Image.open(path).convert('RGB')
-    t = torch.from_numpy(np.asarray(img.resize((img_size, img_size), Image.BILINEAR), dtype=np.float32) / 255).permute(2, 0, 1)
-    mean, std = (torch.tensor(s).view(3, 1, 1) for s in backbone_stats(model))
-    return img, ((t - mean) / std)[None]
-
-# %% ../nbs/08_attention_rollout.ipynb #3ce9260c
+# %% ../nbs/08_attention_rollout.ipynb #73ec8a12
 def pick_oof(oof:pd.DataFrame,   # `oof.csv` as a frame
              worst:int=8,        # how many of the largest |pred - Pawpularity|
              best:int=0,         # how many of the smallest
              ids:list|None=None, # these Ids instead, in this order
             )->pd.DataFrame:
     "Rows of `oof.csv` to explain: the given `ids`, or the `worst` (largest |error|) then the `best`"
-    from petvit.data import TARGET
     oof = oof.assign(error=oof.pred - oof[TARGET])
     if ids:
-        missing = sorted(set(ids) - set(oof.Id))
-        if missing: raise PetvitError(f"oof.csv has no row for Id(s) {', '.join(missing[:5])}: pass Ids of the run's training images")
+        if missing := sorted(set(ids) - set(oof.Id)): raise PetvitError(
+            f"oof.csv has no row for Id(s) {', '.join(missing[:5])}: pass Ids of the run's training images")
         return oof.set_index('Id').loc[list(ids)].reset_index().assign(kind='chosen')
     by = oof.assign(abs_error=oof.error.abs()).sort_values('abs_error', kind='stable')
-    return pd.concat([by.tail(worst)[::-1].assign(kind='worst'), by.head(best).assign(kind='best')]).drop(columns='abs_error')
+    return pd.concat([by.tail(worst)[::-1].assign(kind='worst'),
+                      by.head(best).assign(kind='best')]).drop(columns='abs_error')
 
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>
-body{{font-family:sans-serif;margin:1.5em;background:#fafafa}} .grid{{display:flex;flex-wrap:wrap;gap:14px}}
-figure{{margin:0;background:#fff;padding:8px;border:1px solid #ddd}} img{{width:320px;display:block}} figcaption{{font-size:13px;margin-top:4px}}
-</style></head><body><h1>{title}</h1><p>{intro}</p>{sections}</body></html>"""
+# %% ../nbs/08_attention_rollout.ipynb #2bb18e0b
+def _training_images(data_dir:Path, rows:pd.DataFrame, use_meta:bool, source:Path)->pd.DataFrame:
+    "`rows` with the `image_path` of their training photo (and the metadata columns, if `use_meta`)"
+    if len(paths := rows.Id[unsafe_ids(rows.Id)]): raise PetvitError(
+        f"{source} holds Ids that are paths ({paths.iloc[0]!r}): explain only runs made by petvit train")
+    files = [data_dir/'train'/f'{i}.jpg' for i in rows.Id]
+    if missing := [f for f in files if not f.is_file()]: raise PetvitError(
+        f"{missing[0]} not found: pass --data, the folder the run trained on")
+    frame = rows.assign(image_path=[str(f) for f in files])
+    if not use_meta: return frame
+    meta = pd.read_csv(data_dir/'train.csv', dtype={'Id': str}).set_index('Id')[METADATA_COLS]
+    return frame.join(meta, on='Id')
 
-def _gallery(title, intro, rows)->str:
-    sections = []
-    for kind, g in rows.groupby('kind', sort=False):
-        figs = ''.join(f'<figure><img src="{html.escape(r.png)}" alt="{html.escape(r.Id)}"><figcaption>{html.escape(r.Id[:12])} · fold {html.escape(str(r.fold))} · '
-                       f'target {r.Pawpularity:.0f} · pred {r.pred:.1f} · error {r.error:+.1f}</figcaption></figure>' for r in g.itertuples())
-        sections.append(f'<h2>{html.escape(kind)} ({len(g)})</h2><div class="grid">{figs}</div>')
-    return _PAGE.format(title=html.escape(title), intro=intro, sections=''.join(sections))
+# %% ../nbs/08_attention_rollout.ipynb #166a6ccd
+def explain_inputs(run:RunFolder,         # the run whose pipeline prepares the images
+                   frame:pd.DataFrame,    # `image_path` (and metadata columns) of the images
+                   model:torch.nn.Module, # the fold model they are for
+                  )->list:
+    "Each image of `frame` as the run's predictions feed `model` (cached copy, plain view), batch of 1"
+    inputs = []
+    for xb in run.dataloader(run.cached(frame), model):
+        inputs += [tuple(t[i:i + 1] for t in xb) for i in range(len(xb[0]))]
+    return inputs
 
-# %% ../nbs/08_attention_rollout.ipynb #8c182138
+# %% ../nbs/08_attention_rollout.ipynb #0022d451
 def is_flat(mask:torch.Tensor, # a map scaled to a maximum of 1
             tol:float=0.15,    # flat when every value is within `tol` of the maximum
            )->bool:
     "Whether an attention map is nearly uniform (nothing stands out: a barely trained model)"
     return bool(mask.min() >= 1 - tol)
 
+# %% ../nbs/08_attention_rollout.ipynb #bfc3117a
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>
+body{{font-family:sans-serif;margin:1.5em;background:#fafafa}} .grid{{display:flex;flex-wrap:wrap;gap:14px}}
+figure{{margin:0;background:#fff;padding:8px;border:1px solid #ddd}} img{{width:320px;display:block}}
+figcaption{{font-size:13px;margin-top:4px}}
+</style></head><body><h1>{title}</h1><p>{intro}</p>{sections}</body></html>"""
+
+def _gallery(title, intro, rows)->str:
+    "The gallery page of `rows` (kind, png, Id, fold, Pawpularity, pred, error)"
+    sections = []
+    for kind, g in rows.groupby('kind', sort=False):
+        figs = ''.join(
+            f'<figure><img src="{html.escape(r.png)}" alt="{html.escape(r.Id)}"><figcaption>'
+            f'{html.escape(r.Id[:12])} · fold {html.escape(str(r.fold))} · target {r.Pawpularity:.0f} · '
+            f'pred {r.pred:.1f} · error {r.error:+.1f}</figcaption></figure>' for r in g.itertuples())
+        sections.append(f'<h2>{html.escape(kind)} ({len(g)})</h2><div class="grid">{figs}</div>')
+    return _PAGE.format(title=html.escape(title), intro=intro, sections=''.join(sections))
+
+# %% ../nbs/08_attention_rollout.ipynb #1364eea8
 def explain_run(run_dir:str|Path,            # a `petvit train` run folder
-                out_dir:str|Path,            # where the PNGs and index.html go
-                data_dir:str|Path|None=None, # the data the run trained on (default: the run's data_dir)
+                out_dir:str|Path|None=None,  # where the PNGs and index.html go (default RUN/explain)
+                data_dir:str|Path|None=None, # the data the run trained on (default: the run's)
                 worst:int=8,                 # how many of the largest errors
                 best:int=4,                  # how many of the smallest errors
                 ids:list|None=None,          # or these training image Ids
                 method:str='rollout',        # 'rollout' (Abnar & Zuidema) or 'grad' (Chefer et al.)
                )->Path: # the gallery page, out_dir/index.html
-    "Maps of out-of-fold predictions of a CV run as PNGs and an `index.html` gallery; returns the page's path"
-    import matplotlib.pyplot as plt
-    from petvit.data import TARGET, metadata_vector, unsafe_ids
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
-    if not (run_dir/'oof.csv').is_file(): raise PetvitError(f"{run_dir} has no oof.csv: pass the --out folder of a finished `petvit train` run")
-    cfg = load_config(run_dir/'config.json')
+    "Maps of out-of-fold predictions of a CV run as PNGs and an `index.html` gallery"
+    run = RunFolder(run_dir)
+    cfg, out_dir = run.config(), Path(out_dir) if out_dir is not None else run.derived('explain')
     data_dir = Path(data_dir or cfg.data_dir).expanduser()
-    rows = pick_oof(pd.read_csv(run_dir/'oof.csv', dtype={'Id': str}), worst, best, ids)
-    if len(paths := rows.Id[unsafe_ids(rows.Id)]): raise PetvitError(
-        f"{run_dir/'oof.csv'} holds Ids that are paths ({paths.iloc[0]!r}): explain only runs made by petvit train")
-    meta = pd.read_csv(data_dir/'train.csv', dtype={'Id': str}).set_index('Id') if cfg.use_meta else None
+    rows = pick_oof(run.oof(), worst, best, ids)
+    frame = _training_images(data_dir, rows, cfg.use_meta, run.oof_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     models, pngs, flat = {}, [], 0
-    for r in rows.itertuples():
+    for i, r in enumerate(frame.itertuples()):
         if r.fold not in models:
-            models[r.fold] = load_fold_model(run_dir, r.fold, cfg)
-            vit_of(models[r.fold])                                  # a model without global attention stops here
-        path = data_dir/'train'/f'{r.Id}.jpg'
-        if not path.is_file(): raise PetvitError(f"{path} not found: pass --data, the folder the run trained on")
-        img, x = image_input(path, models[r.fold], cfg.img_size)
-        m = metadata_vector(meta.loc[r.Id])[None] if meta is not None else None
-        mask = attention_rollout(models[r.fold], x, method=method, meta=m)[0]
+            models[r.fold] = run.load_model(r.fold)
+            vit_of(models[r.fold])                    # a model without global attention stops here
+        (inputs,) = explain_inputs(run, frame.iloc[[i]], models[r.fold])
+        mask = attention_rollout(models[r.fold], inputs[0], method=method, meta=(inputs[1:] or [None])[0])[0]
         flat += is_flat(mask)
+        img = Image.open(r.image_path)
         fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
         axs[0].imshow(img); axs[0].axis('off'); axs[0].set_title(f'target {getattr(r, TARGET):.0f}', fontsize=10)
         overlay(img, mask, axs[1], title=f'{method}: pred {r.pred:.1f}')
         fig.tight_layout()
-        png = f'{r.kind}_{r.Id}.png'
-        with atomic_path(out_dir/png) as tmp: fig.savefig(tmp, format='png', dpi=100)
-        plt.close(fig); pngs.append(png)
-    rows = rows.assign(png=pngs)
-    intro = (f"Run <code>{html.escape(str(run_dir))}</code>: {html.escape(cfg.arch)} at {cfg.img_size} px. Each out-of-fold prediction is explained by "
-             f"the fold model that did not see the image; map: {'attention rollout (Abnar &amp; Zuidema 2020)' if method == 'rollout' else 'gradient-weighted rollout (Chefer et al. 2021)'}, red = most attended.")
-    if flat: intro += (f"<p><b>{flat} of {len(rows)} maps are nearly flat</b> (the model attends almost evenly to every patch): "
-                       "typical of a barely trained model; train for more epochs to see where it looks.</p>")
-    atomic_write(out_dir/'index.html', _gallery('petvit: what the model looks at', intro, rows))
+        pngs.append(f'{r.kind}_{r.Id}.png')
+        with atomic_path(out_dir/pngs[-1]) as tmp: fig.savefig(tmp, format='png', dpi=100)
+        plt.close(fig)
+    how = ('attention rollout (Abnar &amp; Zuidema 2020)' if method == 'rollout'
+           else 'gradient-weighted rollout (Chefer et al. 2021)')
+    intro = (f"Run <code>{html.escape(str(run.path))}</code>: {html.escape(cfg.arch)} at {cfg.img_size} px. "
+             "Each out-of-fold prediction is explained by the fold model that did not see the image; "
+             f"map: {how}, red = most attended.")
+    if flat: intro += (f"<p><b>{flat} of {len(rows)} maps are nearly flat</b> (the model attends almost "
+                       "evenly to every patch): typical of a barely trained model; train for more epochs "
+                       "to see where it looks.</p>")
+    atomic_write(out_dir/'index.html', _gallery('petvit: what the model looks at', intro, frame.assign(png=pngs)))
     return out_dir/'index.html'

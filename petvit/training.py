@@ -4,13 +4,13 @@
 
 # %% ../nbs/06_training.ipynb #e5635815
 from __future__ import annotations
-import io, os, time
+import contextlib, os, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from .core import PetConfig, PetvitError, atomic_path, atomic_write, get_device, config_to_dict
+from .core import PetConfig, PetvitError, get_device, config_to_dict, resolve_workers
 from fastai.callback.core import Callback, CancelBatchException, CancelStepException
 from fastai.callback.tracker import EarlyStoppingCallback, TerminateOnNaNCallback
 from fastai.callback.progress import CSVLogger
@@ -20,18 +20,16 @@ from fastai.torch_core import num_distrib, rank_distrib
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from functools import partial
-from fastai.vision.all import Normalize
 from .data import fold_dataloaders
 from .augment import train_transforms
-from .models import create_model, pet_splitter
+from .models import create_model, pet_splitter, save_weights, load_weights, backbone_normalize
 from .losses import PawpularityLoss, petfinder_rmse
 from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'conv_share', 'use_channels_last',
-           'ChannelsLast', 'save_weights', 'load_weights', 'BestCheckpoint', 'wandb_mode', 'WandbLogger', 'StopOnNaN',
-           'lr_schedule', 'backbone_stats', 'backbone_normalize', 'resolve_workers', 'PetLearner', 'pet_adamw',
-           'pet_learner', 'fold_learner', 'import_distributed', 'drop_training_callbacks', 'train_fold']
+           'ChannelsLast', 'BestCheckpoint', 'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'PetLearner',
+           'pet_adamw', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -137,29 +135,6 @@ class ChannelsLast(Callback):
         self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in self.xb)
 
 # %% ../nbs/06_training.ipynb #0b3bf0a5
-def save_weights(model:torch.nn.Module, # the module to save
-                 path:str|Path,         # destination file
-                ):
-    "Save `model.state_dict()` to `path` atomically; the same weights give the same bytes"
-    buf = io.BytesIO()                  # torch names the zip's inner folder after the file: a temp name
-    torch.save(model.state_dict(), buf) # would differ from run to run, a buffer's is always 'archive'
-    return atomic_write(path, buf.getvalue())
-
-def load_weights(model:torch.nn.Module, # the module to load into (same architecture)
-                 path:str|Path,         # a file written by `save_weights`
-                ):
-    "Load weights saved by `save_weights` (tensors only: `weights_only=True`), with one-line errors"
-    path, todo = Path(path), "re-train that fold (petvit train --out RUN --fold K) or restore the file"
-    if not path.is_file(): raise PetvitError(f"{path} not found: {todo}")
-    try: sd = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
-    except Exception: raise PetvitError(f"{path} is not a readable weights file (corrupt, empty or not "
-                                        f"written by petvit): {todo}") from None
-    try: model.load_state_dict(sd)
-    except Exception as e:
-        raise PetvitError(f"{path} holds weights of another model ({str(e).splitlines()[0][:200]}): "
-                          "use the run folder these weights belong to") from None
-    return model
-
 class BestCheckpoint(Callback):
     "Save the weights at each new best (lowest) `monitor`; load the best back after fit"
     order, run_valid = 70, False  # after the recorder has the epoch's metrics
@@ -173,7 +148,7 @@ class BestCheckpoint(Callback):
         value = self.recorder.values[-1][self.recorder.metric_names[1:].index(self.monitor)]
         if value < self.best:
             self.best, self.best_epoch = float(value), self.epoch
-            save_weights(getattr(self.model, 'module', self.model), self.path) # unwrapped from DistributedDataParallel
+            save_weights(getattr(self.model, 'module', self.model), self.path) # unwrap DDP
     def after_fit(self):
         if self.best_epoch is not None: load_weights(self.model, self.path)
 
@@ -247,62 +222,54 @@ def lr_schedule(cfg:PetConfig, # its schedule ('warmup_cosine', 'ramp' or 'one_c
     from fastai.callback.schedule import combined_cos
     return combined_cos(max(cfg.warmup, 0.01), cfg.lr / 25, cfg.lr, cfg.lr / 1e5) # fastai's one-cycle
 
-def backbone_stats(model, # a `PetModel` or a timm model
-                  )->tuple:
-    "(mean, std) per channel that `model`'s backbone expects (ImageNet's for most timm models)"
-    pc = getattr(getattr(model, 'backbone', model), 'pretrained_cfg', {}) or {}
-    return pc.get('mean', (0.485, 0.456, 0.406)), pc.get('std', (0.229, 0.224, 0.225))
-
-def backbone_normalize(model, # a `PetModel` or a timm model
-                      )->Normalize:
-    "fastai `Normalize` with the backbone's mean and std"
-    return Normalize.from_stats(*backbone_stats(model))
-
-def resolve_workers(n:int, # workers, or -1 for automatic
-                   )->int:
-    "DataLoader workers: `n`, or for -1 one per spare CPU core (at most 8)"
-    return n if n >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
-
 # %% ../nbs/06_training.ipynb #38e2a9b8
 class PetLearner(Learner):
     "fastai's `Learner`, whose `validate` and `get_preds` run without the training-only callbacks"
     def validation_context(self, cbs=None, inner=False):
-        # fastai fires before_fit/after_epoch in validate and get_preds too: a scheduler would read an optimizer
-        # that does not exist yet, early stopping and checkpoints would act on a validation pass
+        # fastai fires before_fit/after_epoch in validate and get_preds too: a scheduler would read
+        # an optimizer that does not exist yet, early stopping and checkpoints would act on a
+        # validation pass
         cms = [self.no_logging(), self.no_mbar(), self.lock]
         if cbs: cms.append(self.added_cbs(cbs))
-        if not inner: cms += [self.removed_cbs(self.cbs.filter(lambda c: isinstance(c, TRAIN_ONLY_CBS))), self]
+        if not inner:
+            cms += [self.removed_cbs(self.cbs.filter(lambda c: isinstance(c, TRAIN_ONLY_CBS))), self]
         return ContextManagers(cms)
 
+# %% ../nbs/06_training.ipynb #59d9dc86
 def _epoch_line(learn):
     "A fastai logger printing one plain line per epoch: for logs, where progress bars are noise"
     def log(values):
         names = learn.recorder.metric_names
-        print('  ' + '  '.join(f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n, v in zip(names, values)),
-              flush=True)
+        cells = [f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n, v in zip(names, values)]
+        print('  ' + '  '.join(cells), flush=True)
     return log
 
+# %% ../nbs/06_training.ipynb #87cb3b27
 def pet_adamw(params:list,   # parameter lists, one per group (from the splitter)
               lr:float,      # learning rate
               wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
              )->OptimWrapper:
-    "PyTorch's AdamW (multi-tensor) in fastai's `OptimWrapper`, with fastai Adam's betas and eps, and like fastai no weight decay on biases and norm weights"
+    "PyTorch's AdamW in fastai's `OptimWrapper`, as fastai's Adam: no weight decay on biases and norms"
     groups = []
     for ps in params:
         for decay in (True, False):
-            group = [p for p in ps if (p.ndim > 1) == decay]   # biases and norm weights are the 1-D parameters
+            group = [p for p in ps if (p.ndim > 1) == decay]  # biases and norm weights are 1-D
             if group: groups.append({'params': group, 'weight_decay': wd if decay else 0.})
-    return OptimWrapper(groups, opt=torch.optim.AdamW, convert_groups=False, lr=lr, betas=(0.9, 0.99), eps=1e-5)
+    return OptimWrapper(groups, opt=torch.optim.AdamW, convert_groups=False, lr=lr, betas=(0.9, 0.99),
+                        eps=1e-5)
 
-def pet_learner(cfg:PetConfig,               # every knob but the data's
-                dls,                         # fastai DataLoaders (images in, Pawpularity/100 out)
-                model:torch.nn.Module,       # the model (moved to the device here)
-                fold:int=0,                  # the fold, for W&B
-                fold_dir:str|Path|None=None, # where model.pth and history.csv go (None: nowhere)
-                group:str|None=None,         # W&B group (the CV run's name)
-                progress:bool|str=True,      # True: bars; 'lines': a line per epoch (for logs); False: quiet
+# %% ../nbs/06_training.ipynb #f7858eea
+def pet_learner(cfg:PetConfig,                # every knob but the data's
+                dls,                          # fastai DataLoaders (images in, Pawpularity/100 out)
+                model:torch.nn.Module,        # the model (moved to the device here)
+                fold:int=0,                   # the fold, for W&B
+                checkpoint:str|Path|None=None, # the best weights go here (None: kept in memory only)
+                history:str|Path|None=None,   # per-epoch CSV log (None: none)
+                wandb_dir:str|Path|None=None, # W&B runs go under this folder (None: no W&B)
+                group:str|None=None,          # W&B group (default: `wandb_dir`'s name)
+                progress:bool|str=True,       # True: bars; 'lines': a line per epoch; False: quiet
                )->Learner:
-    "petvit's fastai `Learner` for `model` on `dls`: loss, metric, AdamW, the schedule in optimizer steps, and the callbacks"
+    "petvit's fastai `Learner` for `model` on `dls`: loss, metric, optimizer, schedule and callbacks"
     device = get_device(cfg.device)
     cbs = [AccumulateGradients(cfg.accum), StepScheduler({'lr': lr_schedule(cfg)}, accum=cfg.accum),
            EarlyStoppingCallback(monitor='rmse', comp=np.less, patience=cfg.patience), StopOnNaN()]
@@ -311,24 +278,31 @@ def pet_learner(cfg:PetConfig,               # every knob but the data's
     model = model.to(device)
     if use_channels_last(model, device, cfg.channels_last):
         model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
-    if cfg.compile: model.compile()                        # in place: state_dict keys stay plain
-    if fold_dir is not None and rank_distrib() == 0:   # in data-parallel training only rank 0 writes files and logs
-        fold_dir = Path(fold_dir)
-        fold_dir.mkdir(parents=True, exist_ok=True) # CSVLogger does not create it
-        cbs += [BestCheckpoint(fold_dir/'model.pth'), CSVLogger(fold_dir/'history.csv')]
-        if wandb_mode(cfg) != 'disabled': cbs.append(WandbLogger(cfg, fold, group or fold_dir.parent.name, fold_dir.parent))
-    learn = PetLearner(dls, model, loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing), metrics=petfinder_rmse,
-                       opt_func=partial(pet_adamw, wd=cfg.wd), lr=cfg.lr, splitter=pet_splitter, cbs=cbs)
-    if progress == 'lines' and not rank_distrib(): learn.remove_cb(learn.progress); learn.logger = _epoch_line(learn)
-    elif not progress or rank_distrib(): learn.remove_cb(learn.progress); learn.logger = noop  # quiet
+    if cfg.compile: model.compile()                   # in place: state_dict keys stay plain
+    if rank_distrib() == 0:                           # data-parallel: rank 0 writes and logs
+        if checkpoint is not None: cbs.append(BestCheckpoint(checkpoint))
+        if history is not None:
+            Path(history).parent.mkdir(parents=True, exist_ok=True)  # CSVLogger does not create it
+            cbs.append(CSVLogger(history))
+        if wandb_dir is not None and wandb_mode(cfg) != 'disabled':
+            cbs.append(WandbLogger(cfg, fold, group or Path(wandb_dir).name, wandb_dir))
+    learn = PetLearner(dls, model, loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing),
+                       metrics=petfinder_rmse, opt_func=partial(pet_adamw, wd=cfg.wd), lr=cfg.lr,
+                       splitter=pet_splitter, cbs=cbs)
+    if progress == 'lines' and not rank_distrib():
+        learn.remove_cb(learn.progress); learn.logger = _epoch_line(learn)
+    elif not progress or rank_distrib(): learn.remove_cb(learn.progress); learn.logger = noop
     return learn
 
-def fold_learner(cfg:PetConfig,               # every knob
-                 folds:pd.DataFrame,          # train frame with `fold` (from read_petfinder + make_folds)
-                 fold:int,                    # validation fold
-                 fold_dir:str|Path|None=None, # where model.pth and history.csv go (None: nowhere)
-                 group:str|None=None,         # W&B group (the CV run's name)
-                 progress:bool|str=True,      # True: bars; 'lines': a line per epoch (for logs); False: quiet
+# %% ../nbs/06_training.ipynb #a229f099
+def fold_learner(cfg:PetConfig,                 # every knob
+                 folds:pd.DataFrame,            # train frame with `fold` (read_petfinder + make_folds)
+                 fold:int,                      # validation fold
+                 checkpoint:str|Path|None=None, # the best weights go here (None: in memory only)
+                 history:str|Path|None=None,    # per-epoch CSV log (None: none)
+                 wandb_dir:str|Path|None=None,  # W&B runs go under this folder (None: no W&B)
+                 group:str|None=None,           # W&B group (default: `wandb_dir`'s name)
+                 progress:bool|str=True,        # True: bars; 'lines': a line per epoch; False: quiet
                 )->Learner:
     "A fastai `Learner` for `fold` of the data, set up entirely from `cfg`"
     device = get_device(cfg.device)
@@ -337,8 +311,9 @@ def fold_learner(cfg:PetConfig,               # every knob
                            batch_tfms=[*train_transforms(cfg), backbone_normalize(model)],
                            num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed, device=device,
                            pin_memory=device.type == 'cuda')
-    if len(dls.train) == 0: raise PetvitError(f"fold {fold}: {len(dls.train_ds)} training images make no full batch of {cfg.bs}: lower --bs")
-    return pet_learner(cfg, dls, model, fold, fold_dir, group, progress)
+    if len(dls.train) == 0: raise PetvitError(
+        f"fold {fold}: {len(dls.train_ds)} training images make no full batch of {cfg.bs}: lower --bs")
+    return pet_learner(cfg, dls, model, fold, checkpoint, history, wandb_dir, group, progress)
 
 # %% ../nbs/06_training.ipynb #fb9add5c
 def _broadcast_on_group_device(self, t, rank):
@@ -348,41 +323,48 @@ def _broadcast_on_group_device(self, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 
-def import_distributed():
-    "Import fastai's data-parallel support (it needs Accelerate), its index broadcast made to work on gloo too"
+# %% ../nbs/06_training.ipynb #bf14cedd
+@contextlib.contextmanager
+def data_parallel():
+    "fastai's data-parallel support (it needs Accelerate), its index broadcast working on gloo too"
     try:
         import accelerate  # noqa: F401
         from fastai.distributed import DistributedDL   # also adds Learner.distrib_ctx
-    except ImportError: raise PetvitError("data-parallel training needs Hugging Face Accelerate: pip install accelerate") from None
-    DistributedDL._broadcast = _broadcast_on_group_device
+    except ImportError: raise PetvitError(
+        "data-parallel training needs Hugging Face Accelerate: pip install accelerate") from None
+    fastai_broadcast, DistributedDL._broadcast = DistributedDL._broadcast, _broadcast_on_group_device
+    try: yield
+    finally: DistributedDL._broadcast = fastai_broadcast
 
 # %% ../nbs/06_training.ipynb #f2a87946
 TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN, BestCheckpoint,
                   CSVLogger, WandbLogger)
 
+# %% ../nbs/06_training.ipynb #a0fdb1f1
 def drop_training_callbacks(learn:Learner, # a Learner from `fold_learner`
                            )->Learner:
-    "`learn` without its training-only callbacks, ready to predict (fastai fires fit events in `get_preds` too)"
+    "`learn` without its training-only callbacks, ready to predict"
     learn.remove_cbs([c for c in learn.cbs if isinstance(c, TRAIN_ONLY_CBS)])
     return learn
 
+# %% ../nbs/06_training.ipynb #e489db8d
 def train_fold(learn:Learner, # a Learner from `fold_learner`
                epochs:int,    # most epochs (early stopping may end sooner)
               )->dict:
     "Fit `learn` for up to `epochs`; leave it with the best weights, ready to predict; return a summary"
     start = time.time()
-    if num_distrib() > 1:        # launched by `accelerate launch` / torchrun: data-parallel over the processes
-        import_distributed()
+    if num_distrib() > 1:        # launched by `accelerate launch` / torchrun: data-parallel
         cuda = next(learn.model.parameters()).is_cuda
-        with learn.distrib_ctx(sync_bn=cuda, cpu=not cuda): learn.fit(epochs)
+        with data_parallel(), learn.distrib_ctx(sync_bn=cuda, cpu=not cuda): learn.fit(epochs)
     else: learn.fit(epochs)
     values = learn.recorder.values
     rmses = [v[learn.recorder.metric_names[1:].index('rmse')] for v in values]
     nan = any(c.stopped for c in learn.cbs if isinstance(c, StopOnNaN))
+    acc = next((c for c in learn.cbs if isinstance(c, AccumulateGradients)), None)
     summary = dict(epochs_run=len(values), best_rmse=float(min(rmses)) if rmses else float('nan'),
-                   best_epoch=int(np.argmin(rmses)) if rmses else None, stopped_early=len(values) < epochs,
-                   nan_loss=bool(nan), train_seconds=round(time.time() - start, 2),
-                   train_batches=next((c.n_batches for c in learn.cbs if isinstance(c, AccumulateGradients)), None))
-    learn.wandb = next((c for c in learn.cbs if isinstance(c, WandbLogger)), None)
+                   best_epoch=int(np.argmin(rmses)) if rmses else None,
+                   stopped_early=len(values) < epochs, nan_loss=bool(nan),
+                   train_seconds=round(time.time() - start, 2),
+                   train_batches=acc.n_batches if acc is not None else None)
     drop_training_callbacks(learn)
     return summary

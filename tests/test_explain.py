@@ -32,6 +32,9 @@ def test_explain_chosen_ids_with_grad_method(vit_run):
     assert sorted(p.name for p in (vit_run/'grad').glob('*.png')) == sorted(f'chosen_{i}.png' for i in ids)
 
 def test_explain_bad_input_one_line(vit_run, tmp_path):
-    for args, msg in [(['--run', tmp_path], 'no oof.csv'), (['--run', vit_run/'run', '--ids', 'nope'], 'no row for Id(s) nope')]:
+    half = tmp_path/'half'; half.mkdir()                      # a run folder not merged yet
+    (half/'config.json').write_bytes((vit_run/'run'/'config.json').read_bytes())
+    for args, msg in [(['--run', tmp_path], 'is not a petvit run folder'), (['--run', half], 'no oof.csv'),
+                      (['--run', vit_run/'run', '--ids', 'nope'], 'no row for Id(s) nope')]:
         r = petvit('explain', *args, '--out', tmp_path/'x')
         assert r.returncode == 2 and r.stderr.count('\n') == 1 and msg in r.stderr, r.stderr

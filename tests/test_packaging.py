@@ -60,7 +60,8 @@ class Block:
 sys.meta_path.insert(0, Block())
 import petvit.training, petvit.cv, petvit.cli, petvit.bench
 from petvit.core import PetvitError
-try: petvit.training.import_distributed()
+try:
+    with petvit.training.data_parallel(): pass
 except PetvitError as e: print('refused:', e)
 '''
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
