@@ -6,7 +6,8 @@
 from __future__ import annotations
 import torch
 from .core import PetConfig
-from fastai.vision.all import (RandTransform, TensorImage, Flip, Brightness, Contrast, Saturation, Hue,
+from fastai.vision.all import (RandTransform, TensorImage, Flip, Brightness, Contrast, Saturation,
+                               Hue,
                                RandomResizedCropGPU)
 
 # %% auto #0
@@ -14,8 +15,9 @@ __all__ = ['CoarseDropout', 'train_transforms', 'tta_transforms']
 
 # %% ../nbs/02_augment.ipynb #a1b9c278
 class CoarseDropout(RandTransform):
-    "Blank 1 to `max_holes` random rectangles (sides max_size/2 to max_size) in each training image of a batch, with probability `p`"
-    order = 95 # after the lighting transforms (40-ish), before Normalize (99): fill is in pixel space
+    "With probability `p`, blank 1 to `max_holes` rectangles (sides max_size/2 to max_size)"
+    # after the lighting transforms (40-ish), before Normalize (99): fill is in pixel space
+    order = 95
     split_idx = 0
     def __init__(self, p:float=0.5,      # probability that an image gets any holes
                  max_holes:int=8,        # at most this many rectangles per image
@@ -28,8 +30,12 @@ class CoarseDropout(RandTransform):
         "Boolean mask (b, 1, h, w), True inside the holes"
         k = self.max_holes
         n_holes = torch.randint(1, k + 1, (b, 1), device=device)
-        active = (torch.arange(k, device=device) < n_holes) & (torch.rand(b, 1, device=device) < self.p_img)
-        side = lambda n: ((0.5 + 0.5 * torch.rand(b, k, device=device)) * self.max_size * n).long().clamp(min=1)
+        active = (torch.arange(k, device=device) < n_holes) & (
+            torch.rand(b, 1, device=device) < self.p_img
+        )
+        def side(n):
+            frac = (0.5 + 0.5 * torch.rand(b, k, device=device)) * self.max_size
+            return (frac * n).long().clamp(min=1)
         hh, hw = side(h), side(w) # sides between half and all of max_size: holes, not slivers
         y0 = (torch.rand(b, k, device=device) * (h - hh + 1)).long()
         x0 = (torch.rand(b, k, device=device) * (w - hw + 1)).long()
@@ -40,10 +46,11 @@ class CoarseDropout(RandTransform):
         return (inside & active[..., None, None]).any(1, keepdim=True)
 
     def encodes(self, x:TensorImage):
-        return x.masked_fill(self.hole_mask(x.shape[0], x.shape[-2], x.shape[-1], x.device), self.fill)
+        return x.masked_fill(self.hole_mask(x.shape[0], x.shape[-2], x.shape[-1], x.device),
+                             self.fill)
 
 # %% ../nbs/02_augment.ipynb #ddf54437
-def train_transforms(cfg:PetConfig, # its img_size, min_scale, flip_p, lighting, hue and coarse-dropout knobs
+def train_transforms(cfg:PetConfig, # its img_size, min_scale, flip, lighting, hue and dropout knobs
                     )->list:
     "Batch transforms for training, from the augmentation knobs of `cfg`"
     return [RandomResizedCropGPU(cfg.img_size, min_scale=cfg.min_scale),
@@ -54,7 +61,9 @@ def train_transforms(cfg:PetConfig, # its img_size, min_scale, flip_p, lighting,
             Hue(max_hue=cfg.max_hue),
             CoarseDropout(p=cfg.dropout_p, max_holes=cfg.dropout_holes, max_size=cfg.dropout_size)]
 
+# %% ../nbs/02_augment.ipynb #7ff24ff3
 def tta_transforms(cfg:PetConfig, # its img_size, min_scale and flip_p
                   )->list:
-    "Milder batch transforms for the augmented test-time views: a light crop, and a flip if training flips"
-    return [RandomResizedCropGPU(cfg.img_size, min_scale=max(cfg.min_scale, 0.9)), *([Flip(p=0.5)] if cfg.flip_p > 0 else [])]
+    "Milder batch transforms for the test-time views: a light crop, and a flip if training flips"
+    return [RandomResizedCropGPU(cfg.img_size, min_scale=max(cfg.min_scale, 0.9)),
+            *([Flip(p=0.5)] if cfg.flip_p > 0 else [])]

@@ -11,8 +11,22 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from .core import PetConfig, PetvitError, atomic_write, get_device, seed_everything
-from .data import METADATA_COLS, TARGET, read_petfinder, make_folds, cache_images
+from concurrent.futures import ThreadPoolExecutor
+from torch.utils.flop_counter import FlopCounterMode
+from .core import (PetConfig, PetvitError, atomic_write, get_device, resolve_workers,
+                         seed_everything)   # first: it silences a deprecation warning of fastai's
+from fastai.callback.core import Callback
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
+from fastai.vision.all import Normalize
+from fasttransform import Pipeline
+from .data import (METADATA_COLS, TARGET, read_petfinder, make_folds, cache_images,
+                         fold_dataloaders)
+from .augment import train_transforms
+from .models import create_model
+from .losses import PawpularityLoss
+from .training import pet_learner, pet_adamw, resolve_precision
+from .cv import tta_dataloader, predict_tta, prediction_dtype, run_cv
 
 # %% auto #0
 __all__ = ['BF16_PEAK_TFLOPS', 'SETTINGS', 'make_photo_data', 'bench_data', 'bench_train', 'gpu_peak_tflops', 'model_flops',
@@ -21,8 +35,11 @@ __all__ = ['BF16_PEAK_TFLOPS', 'SETTINGS', 'make_photo_data', 'bench_data', 'ben
 # %% ../nbs/10_benchmark.ipynb #28c05fbc
 def _photo(seed:int, size:tuple)->Image.Image:
     rng = np.random.default_rng(seed)
-    base = Image.fromarray((rng.random((6, 8, 3)) * 255).astype(np.uint8)).resize(size, Image.BICUBIC)
-    px = np.asarray(base, dtype=np.int16) + rng.normal(0, 10, (size[1], size[0], 3)).astype(np.int16)
+    base = Image.fromarray((rng.random((6, 8, 3)) * 255).astype(np.uint8)).resize(size,
+                                                                                  Image.BICUBIC)
+    px = np.asarray(base, dtype=np.int16) + rng.normal(0, 10, (size[1], size[0], 3)).astype(
+        np.int16
+    )
     return Image.fromarray(px.clip(0, 255).astype(np.uint8))
 
 def make_photo_data(path:str|Path,    # folder to write (PetFinder layout)
@@ -32,8 +49,7 @@ def make_photo_data(path:str|Path,    # folder to write (PetFinder layout)
                     seed:int=0,        # same seed, same files
                     n_workers:int=8,   # threads encoding JPEGs
                    )->Path:
-    "A PetFinder-layout dataset of photo-sized JPEGs with random metadata and Pawpularity, for benchmarks"
-    from concurrent.futures import ThreadPoolExecutor
+    "A PetFinder-layout dataset of photo-sized JPEGs with random labels: for benchmarks"
     path, rng = Path(path), np.random.default_rng(seed)
     frames = {}
     for split, m in (('train', n), ('test', n_test)):
@@ -41,28 +57,34 @@ def make_photo_data(path:str|Path,    # folder to write (PetFinder layout)
         df = pd.DataFrame({'Id': ids, **{c: rng.integers(0, 2, m) for c in METADATA_COLS}})
         if split == 'train': df[TARGET] = rng.integers(1, 101, m)
         (path/split).mkdir(parents=True, exist_ok=True)
-        def _write(i, ids=ids, offset=len(frames) * 1_000_000): _photo(seed * 10_000_019 + offset + i, size).save(path/split/f'{ids[i]}.jpg', quality=90)
+        def _write(i, ids=ids, offset=len(frames) * 1_000_000):
+            _photo(seed * 10_000_019 + offset + i, size).save(path/split/f'{ids[i]}.jpg',
+                                                              quality=90)
         with ThreadPoolExecutor(n_workers) as pool: list(pool.map(_write, range(m)))
         frames[split] = df
     frames['train'].to_csv(path/'train.csv', index=False)
     frames['test'].to_csv(path/'test.csv', index=False)
-    frames['test'][['Id']].assign(**{TARGET: 50.0}).to_csv(path/'sample_submission.csv', index=False)
+    frames['test'][['Id']].assign(**{TARGET: 50.0}).to_csv(path/'sample_submission.csv',
+                                                           index=False)
     return path
 
 # %% ../nbs/10_benchmark.ipynb #121f38f9
 def _timed_batches(dl, n_batches:int)->tuple:
     "(images, seconds) of up to `n_batches` batches of `dl` after one warm-up batch"
     n = min(n_batches, len(dl) - 1)
-    if n < 1: raise PetvitError(f"bench: {len(dl)} batch(es) of {dl.bs}: generate more photos or lower the batch size")
+    if n < 1:
+        raise PetvitError(f"bench: {len(dl)} batch(es) of {dl.bs}: generate more photos or lower "
+                          "the batch size")
     it = iter(dl); next(it)
     start = time.perf_counter()
     for _ in range(n): next(it)
     return n * dl.bs, time.perf_counter() - start
 
 def _folds_and_cache(train, img_size, cache_dir):
-    "The 2-fold frame of `train`, and the same frame reading the image cache (built if needed; a new folder if None)"
+    "The 2-fold frame of `train`, and the same reading the image cache (built if needed; None: new)"
     folds = make_folds(train, n_folds=2, seed=0)
-    return folds, cache_images(folds, img_size, cache_dir or tempfile.mkdtemp(prefix='petvit-bench-cache-'))
+    return folds, cache_images(folds, img_size,
+                               cache_dir or tempfile.mkdtemp(prefix='petvit-bench-cache-'))
 
 def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_path`)
                img_size:int=224,    # training size
@@ -72,35 +94,38 @@ def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_pa
                cache_dir:str|Path|None=None, # cache folder (None: a new temporary one)
                device:str='cpu',    # where the batch augmentations run (the training device)
               )->dict:
-    "Images/s of the DataLoader's work reading the original photos vs the image cache; and of the batch augmentations"
-    from fasttransform import Pipeline
-    from fastai.vision.all import Normalize
-    from petvit.augment import train_transforms
-    from petvit.data import fold_dataloaders
+    "Images/s of the DataLoader reading the original photos vs the image cache; and of augmentation"
     start = time.perf_counter()
     folds, cached = _folds_and_cache(train, img_size, cache_dir)
     build = time.perf_counter() - start
     rates = {}
-    for name, frame in (('originals', folds), ('cache', cached)):   # the same item pipeline: decode, RGB, resize, tensor, collate
-        dl = fold_dataloaders(frame, 0, img_size=img_size, bs=bs, num_workers=num_workers, device='cpu').train
+    # the same item pipeline: decode, RGB, resize, tensor, collate
+    for name, frame in (('originals', folds), ('cache', cached)):
+        dl = fold_dataloaders(
+            frame, 0, img_size=img_size, bs=bs, num_workers=num_workers, device='cpu'
+        ).train
         images, secs = _timed_batches(dl, n_batches)
         rates[name] = images / secs
-    dev = get_device(device)                                        # the augmentations run on whole batches on the device
-    augment = Pipeline([*train_transforms(PetConfig(img_size=img_size)), Normalize.from_stats([.5] * 3, [.25] * 3)], split_idx=0)
+    # the augmentations run on whole batches on the device
+    dev = get_device(device)
+    tfms = [*train_transforms(PetConfig(img_size=img_size)),
+            Normalize.from_stats([.5] * 3, [.25] * 3)]
+    augment = Pipeline(tfms, split_idx=0)
     xb = dl.one_batch()[0].to(dev)
     augment(xb)
     if dev.type == 'cuda': torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(n_batches): augment(xb)
     if dev.type == 'cuda': torch.cuda.synchronize()
-    return dict(originals_img_s=rates['originals'], cache_img_s=rates['cache'], speedup=rates['cache'] / rates['originals'],
-                cache_build_s=build, cache_build_img_s=len(folds) / build, augment_img_s=n_batches * len(xb) / (time.perf_counter() - start),
+    return dict(originals_img_s=rates['originals'], cache_img_s=rates['cache'],
+                speedup=rates['cache'] / rates['originals'],
+                cache_build_s=build, cache_build_img_s=len(folds) / build,
+                augment_img_s=n_batches * len(xb) / (time.perf_counter() - start),
                 img_size=img_size, bs=bs, num_workers=num_workers, augment_device=str(dev))
 
 # %% ../nbs/10_benchmark.ipynb #e13f6742
 def _make_step_timer(warmup):
-    "A fastai callback timing training batches `warmup` to the end of the epoch's training, and counting them"
-    from fastai.callback.core import Callback
+    "A fastai callback timing training batches from `warmup` to the epoch's end, and counting them"
     class StepTimer(Callback):
         order, count = 100, 0
         def after_batch(self):
@@ -116,11 +141,11 @@ def _make_step_timer(warmup):
 
 def _synthetic_batches(n:int, bs:int, img_size:int, device)->list:
     g = torch.Generator().manual_seed(0)
-    return [(torch.randn(bs, 3, img_size, img_size, generator=g).to(device), torch.rand(bs, generator=g).to(device)) for _ in range(n)]
+    return [(torch.randn(bs, 3, img_size, img_size, generator=g).to(device),
+             torch.rand(bs, generator=g).to(device)) for _ in range(n)]
 
 def _prebuilt_loader(batches:list, device):
-    "A fastai DataLoader that hands out ready-made batches (already on `device`), with their batch size"
-    from fastai.data.load import DataLoader
+    "A fastai DataLoader handing out ready-made batches (on `device`), with their batch size"
     class Prebuilt(DataLoader):
         def create_batches(self, samps): yield from batches
         def __len__(self): return len(batches)
@@ -133,69 +158,76 @@ def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
                 warmup:int=2,         # untimed steps first
                 device:str='auto',    # 'auto', 'cpu', 'cuda', ...
                 precision:str='auto', # as `PetConfig.precision`
-                repeats:int=2,        # alternate the two loops this many times; keep each one's best time
+                repeats:int=2,        # alternate the loops this many times; keep each one's best
                )->dict:
-    "Training images/s of a plain PyTorch loop and of petvit's Learner on the same model and batches; their ratio"
-    from fastai.data.core import DataLoaders
-    from petvit.models import create_model
-    from petvit.training import pet_learner, pet_adamw, resolve_precision
-    from petvit.losses import PawpularityLoss
+    "Training images/s of a plain PyTorch loop and of petvit's Learner, same model and batches"
     dev = get_device(device)
     prec = resolve_precision(precision, dev)
     batches = _synthetic_batches(warmup + steps, bs, img_size, dev)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    # -- the plain loop: the same optimizer (PyTorch's AdamW, as `pet_adamw` sets it up) and precision
+    # -- the plain loop: the same optimizer (PyTorch's AdamW, as `pet_adamw` has it) and precision
     seed_everything(0)
     model = create_model(arch, pretrained=False, img_size=img_size).to(dev).train()
-    opt = pet_adamw([list(model.parameters())], lr=1e-4, wd=0.01).opt    # the torch.optim.AdamW the Learner steps
+    # the torch.optim.AdamW the Learner steps
+    opt = pet_adamw([list(model.parameters())], lr=1e-4, wd=0.01).opt
     loss_func = PawpularityLoss()
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(prec)
     scaler = torch.amp.GradScaler(dev.type, enabled=prec == 'fp16')
     def step(xb, yb):
-        with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None): loss = loss_func(model(xb), yb)
-        scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); opt.zero_grad(set_to_none=True)
+        with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
+            loss = loss_func(model(xb), yb)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        opt.zero_grad(set_to_none=True)
     def plain_loop():
         for xb, yb in batches[:warmup]: step(xb, yb)
         sync(); start = time.perf_counter()
         for xb, yb in batches[warmup:]: step(xb, yb)
         sync(); return time.perf_counter() - start
     # -- petvit's Learner with its callbacks, fed the same batches
-    cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, accum=1, epochs=1, device=str(dev), precision=precision, wandb='disabled', num_workers=0)
-    learn = pet_learner(cfg, DataLoaders(_prebuilt_loader(batches, dev), _prebuilt_loader(batches[:1], dev)),
+    cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, accum=1, epochs=1,
+                    device=str(dev), precision=precision, wandb='disabled', num_workers=0)
+    learn = pet_learner(cfg,
+                        DataLoaders(_prebuilt_loader(batches, dev),
+                                    _prebuilt_loader(batches[:1], dev)),
                         create_model(arch, pretrained=False, img_size=img_size), progress=False)
     def learner_loop():
         timer = _make_step_timer(warmup)
         learn.fit(1, cbs=timer)
-        if timer.count != steps: raise PetvitError(f"bench: the Learner ran {timer.count} of its {steps} timed steps "
-                                                   "(it stopped early): this measurement is void, run it again")
+        if timer.count != steps:
+            raise PetvitError(f"bench: the Learner ran {timer.count} of its {steps} timed steps "
+                              "(it stopped early): this measurement is void, run it again")
         return timer.end - timer.start
     plain, fastai = float('inf'), float('inf')
     for _ in range(repeats): plain, fastai = min(plain, plain_loop()), min(fastai, learner_loop())
     n = steps * bs
-    return dict(arch=arch, img_size=img_size, bs=bs, steps=steps, repeats=repeats, precision=prec, device=str(dev),
+    return dict(arch=arch, img_size=img_size, bs=bs, steps=steps, repeats=repeats, precision=prec,
+                device=str(dev),
                 plain_img_s=n / plain, learner_img_s=n / fastai, learner_overhead=fastai / plain)
 
 # %% ../nbs/10_benchmark.ipynb #f1938bed
-BF16_PEAK_TFLOPS = {'H200': 989.4, 'H100': 989.4, 'A100': 312.0, 'L40S': 362.1, 'L4': 121.0, 'A10G': 70.0, 'RTX 4090': 165.2, 'V100': 125.0} # dense, no sparsity
+BF16_PEAK_TFLOPS = {'H200': 989.4, 'H100': 989.4, 'A100': 312.0, 'L40S': 362.1, 'L4': 121.0,
+                    'A10G': 70.0, 'RTX 4090': 165.2, 'V100': 125.0} # dense, no sparsity
 
 def gpu_peak_tflops(name:str, # as `torch.cuda.get_device_name` gives it
                    )->float|None:
     "Dense bf16 peak TFLOP/s of the GPU called `name`, or None if unknown"
     return next((v for k, v in BF16_PEAK_TFLOPS.items() if k.lower() in name.lower()), None)
 
+# %% ../nbs/10_benchmark.ipynb #e58e885d
 def model_flops(arch:str,         # timm / petvit architecture
                 img_size:int,     # input size
                 bs:int=2,         # batch counted (the result is per image)
                 device:str='cpu', # where to count
                )->float:
-    "FLOPs of one training step (forward + backward) per image, counted by `torch.utils.flop_counter`"
-    from torch.utils.flop_counter import FlopCounterMode
-    from petvit.models import create_model
+    "FLOPs of a training step (forward + backward) per image, counted by `torch.utils.flop_counter`"
     model = create_model(arch, pretrained=False, img_size=img_size).to(device).train()
     x = torch.randn(bs, 3, img_size, img_size, device=device)
     with FlopCounterMode(display=False) as counter: model(x).sum().backward()
     return counter.get_total_flops() / bs
 
+# %% ../nbs/10_benchmark.ipynb #8e84e069
 def bench_infer(train:pd.DataFrame,    # frame from `read_petfinder` (with `image_path`)
                 arch:str='vit_tiny_patch16_224', # architecture (random weights: speed only)
                 img_size:int=224,      # input size
@@ -204,9 +236,7 @@ def bench_infer(train:pd.DataFrame,    # frame from `read_petfinder` (with `imag
                 device:str='auto',     # 'auto', 'cpu', 'cuda', ...
                 cache_dir:str|Path|None=None, # image cache folder (None: a new temporary one)
                )->dict:
-    "Images/s of test-time prediction with `tta` views, reading the image cache; each image counted once"
-    from petvit.models import create_model
-    from petvit.cv import tta_dataloader, predict_tta, prediction_dtype
+    "Images/s of test-time prediction with `tta` views, reading the image cache; each image once"
     cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, tta=tta, device=device,
                     wandb='disabled', num_workers=-1)
     _, frame = _folds_and_cache(train, img_size, cache_dir)
@@ -220,64 +250,84 @@ def bench_infer(train:pd.DataFrame,    # frame from `read_petfinder` (with `imag
     predict_tta(model, dl, tta, dtype=dtype)
     if torch.cuda.is_available(): torch.cuda.synchronize()
     secs = time.perf_counter() - start
-    return dict(arch=arch, img_size=img_size, tta=tta, n_images=len(frame), img_s=len(frame) / secs, views_s=len(frame) * tta / secs)
+    return dict(arch=arch, img_size=img_size, tta=tta, n_images=len(frame), img_s=len(frame) / secs,
+                views_s=len(frame) * tta / secs)
 
 # %% ../nbs/10_benchmark.ipynb #7df7d17a
 def bench_cv(data:str|Path,  # a dataset in the PetFinder layout
              cfg:PetConfig,  # the run's config (`data_dir`, `out_dir`, `cache_dir` are set here)
             )->dict:
     "Wall-clock seconds of a whole K-fold CV (`run_cv`), a fresh image cache's build included"
-    from petvit.cv import run_cv
     work = Path(tempfile.mkdtemp(prefix='petvit-bench-cv-'))
-    cfg = dataclasses.replace(cfg, data_dir=str(data), out_dir=str(work/'run'), cache_dir=str(work/'cache'), wandb='disabled')
+    cfg = dataclasses.replace(cfg, data_dir=str(data), out_dir=str(work/'run'),
+                              cache_dir=str(work/'cache'), wandb='disabled')
     start = time.perf_counter()
     cv = run_cv(cfg, progress=False)
-    return dict(seconds=time.perf_counter() - start, n_train=cv['n_train'], n_folds=cfg.n_folds, epochs=cfg.epochs,
+    return dict(seconds=time.perf_counter() - start, n_train=cv['n_train'], n_folds=cfg.n_folds,
+                epochs=cfg.epochs,
                 arch=cfg.arch, img_size=cfg.img_size, bs=cfg.bs, oof_rmse=cv['oof_rmse'])
 
+# %% ../nbs/10_benchmark.ipynb #7bc2db7a
 SETTINGS = dict(   # per mode: photos generated, then the settings of each part
     small=dict(n_photos=32, data=dict(img_size=64, bs=4, n_batches=2),
-               train=dict(arch='vit_tiny_patch16_224', img_size=32, bs=8, steps=3, warmup=1, repeats=1),
+               train=dict(arch='vit_tiny_patch16_224', img_size=32, bs=8, steps=3, warmup=1,
+                          repeats=1),
                infer=dict(img_size=32, bs=8, tta=2),
                cv=dict(n=32, arch='vit_tiny_patch16_224', img_size=32, bs=8, n_folds=2, epochs=1)),
     full=dict(n_photos=256, data=dict(img_size=224, bs=32, n_batches=6),
-              train=dict(arch='vit_tiny_patch16_224', img_size=224, bs=32, steps=6, warmup=2, repeats=3),
+              train=dict(arch='vit_tiny_patch16_224', img_size=224, bs=32, steps=6, warmup=2,
+                         repeats=3),
               infer=dict(img_size=224, bs=32, tta=4),
-              cv=dict(n=256, arch='vit_tiny_patch16_224', img_size=224, bs=32, n_folds=2, epochs=1)),
+              cv=dict(n=256, arch='vit_tiny_patch16_224', img_size=224, bs=32, n_folds=2,
+                      epochs=1)),
     gpu=dict(n_photos=2048, data=dict(img_size=224, bs=64, n_batches=24, num_workers=-1),
-             train=dict(arch='vit_base_patch16_224', img_size=224, bs=128, steps=30, warmup=10, repeats=3),
+             train=dict(arch='vit_base_patch16_224', img_size=224, bs=128, steps=30, warmup=10,
+                        repeats=3),
              infer=dict(arch='vit_base_patch16_224', img_size=224, bs=128, tta=4),
-             cv=dict(n=9912, arch='vit_base_patch16_224', img_size=224, bs=128, n_folds=5, epochs=5)))
+             cv=dict(n=9912, arch='vit_base_patch16_224', img_size=224, bs=128, n_folds=5,
+                     epochs=5)))
 
 def bench_table(res:dict, # what `run_bench` returns
                )->str:
     "The benchmark's figures as a text table"
     d, t, i, c = res['data'], res['train'], res['infer'], res['cv']
-    rows = [f"petvit bench ({res['mode']}) on {res['device']}{' ' + res['gpu'] if res.get('gpu') else ''}, {res['cpu_count']} CPUs",
-            f"data    {d['img_size']:>4}px  originals {d['originals_img_s']:8.1f} img/s   cache {d['cache_img_s']:8.1f} img/s   cache_speedup {res['cache_speedup']:6.2f}x",
-            f"       cache build {d['cache_build_img_s']:.0f} img/s   batch augmentations on {d['augment_device']} {d['augment_img_s']:.0f} img/s",
-            f"train  {t['arch']} {t['img_size']}px bs {t['bs']} {t['precision']}: plain loop {t['plain_img_s']:8.1f} img/s   Learner {t['learner_img_s']:8.1f} img/s   learner_overhead {res['learner_overhead']:.3f}"]
-    if 'tflops' in t: rows.append(f"gpu    {t['gflops_per_img']:.1f} GFLOPs/img per step   {t['tflops']:.1f} TFLOP/s   MFU {t['mfu']:.1%}" if t.get('mfu') is not None else
-                                  f"gpu    {t['gflops_per_img']:.1f} GFLOPs/img per step   {t['tflops']:.1f} TFLOP/s   (peak of this GPU unknown: no MFU)")
+    rows = [f"petvit bench ({res['mode']}) on "
+            f"{res['device']}{' ' + res['gpu'] if res.get('gpu') else ''}, {res['cpu_count']} CPUs",
+            f"data    {d['img_size']:>4}px  originals {d['originals_img_s']:8.1f} img/s   cache "
+            f"{d['cache_img_s']:8.1f} img/s   cache_speedup {res['cache_speedup']:6.2f}x",
+            f"       cache build {d['cache_build_img_s']:.0f} img/s   batch augmentations on "
+            f"{d['augment_device']} {d['augment_img_s']:.0f} img/s",
+            f"train  {t['arch']} {t['img_size']}px bs {t['bs']} {t['precision']}: plain loop "
+            f"{t['plain_img_s']:8.1f} img/s   Learner {t['learner_img_s']:8.1f} img/s   "
+            f"learner_overhead {res['learner_overhead']:.3f}"]
+    if 'tflops' in t:
+        rows.append(f"gpu    {t['gflops_per_img']:.1f} GFLOPs/img per step   {t['tflops']:.1f} "
+                    f"TFLOP/s   MFU {t['mfu']:.1%}" if t.get('mfu') is not None else
+                    f"gpu    {t['gflops_per_img']:.1f} GFLOPs/img per step   {t['tflops']:.1f} "
+                    "TFLOP/s   (peak of this GPU unknown: no MFU)")
     if 'peak_mem_gb' in t: rows.append(f"       peak memory {t['peak_mem_gb']:.1f} GB")
-    rows += [f"infer  {i['arch']} {i['img_size']}px TTA {i['tta']}: {i['img_s']:8.1f} img/s ({i['views_s']:.1f} views/s)",
-             f"cv     {c['arch']} {c['img_size']}px, {c['n_folds']} folds x {c['epochs']} epochs on {c['n_train']} photos: {c['seconds']:.1f} s wall (cache build included)"]
+    rows += [f"infer  {i['arch']} {i['img_size']}px TTA {i['tta']}: {i['img_s']:8.1f} img/s "
+             f"({i['views_s']:.1f} views/s)",
+             f"cv     {c['arch']} {c['img_size']}px, {c['n_folds']} folds x {c['epochs']} epochs "
+             f"on {c['n_train']} photos: {c['seconds']:.1f} s wall (cache build included)"]
     return '\n'.join(rows)
 
-def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'gpu' (ViT-B/16 on CUDA)
+# %% ../nbs/10_benchmark.ipynb #9351e00b
+def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'gpu' (ViT-B/16)
               device:str='auto',      # where training and inference run
               out:str|Path|None=None, # write the results as JSON here
-              work_dir:str|Path|None=None, # where generated data and caches go (None: a temporary folder)
+              work_dir:str|Path|None=None, # for generated data and caches (None: a temp folder)
               verbose:bool=True,      # print the table
              )->dict:
-    "Run every benchmark with the settings of `mode`; the results, with `learner_overhead` and `cache_speedup` at top level"
-    from petvit.core import resolve_workers
-    if mode not in SETTINGS: raise PetvitError(f"bench mode {mode!r}: use one of {', '.join(SETTINGS)}")
+    "Run every benchmark with the settings of `mode`; return the results"
+    if mode not in SETTINGS:
+        raise PetvitError(f"bench mode {mode!r}: use one of {', '.join(SETTINGS)}")
     s, dev = SETTINGS[mode], get_device(device)
     work = Path(work_dir or tempfile.mkdtemp(prefix='petvit-bench-'))
     photos = make_photo_data(work/'photos', n=s['n_photos'], n_test=8)
     train, _ = read_petfinder(photos)
-    res = dict(mode=mode, device=str(dev), gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
+    res = dict(mode=mode, device=str(dev),
+               gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
                cpu_count=os.cpu_count(), torch=torch.__version__, python=platform.python_version())
     data_kw = {**s['data'], 'num_workers': resolve_workers(s['data'].get('num_workers', 0))}
     res['data'] = bench_data(train, **data_kw, cache_dir=work/'cache', device=str(dev))
@@ -291,9 +341,13 @@ def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'g
         t['mfu'] = t['tflops'] / peak if peak else None
     res['infer'] = bench_infer(train, **s['infer'], device=str(dev), cache_dir=work/'cache')
     c = dict(s['cv'])
-    cv_photos = photos if c['n'] == s['n_photos'] else make_photo_data(work/'cv_photos', n=c.pop('n'), n_test=100, seed=1)
+    cv_photos = photos if c['n'] == s['n_photos'] else make_photo_data(work/'cv_photos',
+                                                                       n=c.pop('n'), n_test=100,
+                                                                       seed=1)
     c.pop('n', None)
-    res['cv'] = bench_cv(cv_photos, PetConfig(**c, pretrained=False, accum=1, tta=2, device=str(dev), num_workers=-1))
+    res['cv'] = bench_cv(cv_photos,
+                         PetConfig(**c, pretrained=False, accum=1, tta=2, device=str(dev),
+                                   num_workers=-1))
     res['learner_overhead'], res['cache_speedup'] = t['learner_overhead'], res['data']['speedup']
     if verbose: print(bench_table(res))
     if out: atomic_write(out, json.dumps(res, indent=2) + '\n')

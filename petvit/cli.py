@@ -4,12 +4,15 @@
 
 # %% ../nbs/09_cli.ipynb #f163319f
 from __future__ import annotations
-import argparse, sys
+import argparse, dataclasses, errno, sys
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
 
-from .core import PetConfig, PetvitError
+from fastcore.docments import docments
+from .core import (PetConfig, PetvitError, PRESETS, atomic_write, config_from_dict,
+                         get_device, read_config_file)
 
 # %% auto #0
 __all__ = ['whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source', 'cmd_train',
@@ -21,17 +24,22 @@ def whole(low:int): # the smallest value allowed
     "An argparse type: a whole number of at least `low`"
     def parse(s):
         try: v = int(s)
-        except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not a whole number') from None
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'{s!r} is not a whole number') from None
         if v < low: raise argparse.ArgumentTypeError(f'{v} is less than {low}')
         return v
     return parse
 
+# %% ../nbs/09_cli.ipynb #8f0deee9
 def _add_demo_data(sub):
-    p = sub.add_parser('demo-data', help='write the built-in demo dataset (PetFinder layout) to DIR',
-                       description='Write a PetFinder-layout dataset of digit "pet photos" (from scikit-learn images) to DIR.')
+    p = sub.add_parser('demo-data',
+                       help='write the built-in demo dataset (PetFinder layout) to DIR',
+                       description='Write a PetFinder-layout dataset of digit "pet photos" (from '
+                                   'scikit-learn images) to DIR.')
     p.add_argument('dir', type=Path, help='folder to create')
     p.add_argument('--n', type=whole(10), default=300, help='training images (default 300)')
-    p.add_argument('--n-test', type=whole(1), default=None, help='test images (default n//10, at least 8)')
+    p.add_argument('--n-test', type=whole(1), default=None,
+                   help='test images (default n//10, at least 8)')
     p.add_argument('--seed', type=int, default=42, help='seed: same seed, same files (default 42)')
     p.set_defaults(func=cmd_demo_data)
 
@@ -41,22 +49,26 @@ def cmd_demo_data(args, # the parsed command line
     from petvit.data import make_demo_data
     path = make_demo_data(args.dir, n=args.n, n_test=args.n_test, seed=args.seed)
     n_test = len(pd.read_csv(path/'test.csv'))
-    print(f'wrote a demo dataset to {path}: {args.n} train images, {n_test} test images, train.csv, test.csv, '
-          'sample_submission.csv')
+    print(f'wrote a demo dataset to {path}: {args.n} train images, {n_test} test images, '
+          'train.csv, test.csv, sample_submission.csv')
     return 0
 
 # %% ../nbs/09_cli.ipynb #ed259dae
 def _add_check(sub):
     d = PetConfig()
-    p = sub.add_parser('check', help='validate a data folder and print a summary (exit 1 on problems)',
-                       description='Validate a PetFinder-layout folder: CSVs, columns, values and every '
-                                   'image; print rows, image sizes, near-duplicates, folds and all problems.')
+    p = sub.add_parser('check',
+                       help='validate a data folder and print a summary (exit 1 on problems)',
+                       description='Validate a PetFinder-layout folder: CSVs, columns, values and '
+                                   'every image; print rows, image sizes, near-duplicates, folds '
+                                   'and all problems.')
     p.add_argument('dir', type=Path,
                    help='data folder (train.csv, test.csv, sample_submission.csv, train/, test/)')
-    p.add_argument('--folds', type=whole(2), default=d.n_folds, help=f'folds to show (default {d.n_folds})')
+    p.add_argument('--folds', type=whole(2), default=d.n_folds,
+                   help=f'folds to show (default {d.n_folds})')
     p.add_argument('--seed', type=whole(0), default=d.seed, help=f'fold seed (default {d.seed})')
     p.add_argument('--dup-threshold', type=whole(0), default=d.dup_threshold,
-                   help=f'near-duplicate threshold in differing pHash bits (default {d.dup_threshold})')
+                   help='near-duplicate threshold in differing pHash bits (default '
+                        f'{d.dup_threshold})')
     p.set_defaults(func=cmd_check)
 
 def cmd_check(args, # the parsed command line
@@ -69,75 +81,86 @@ def cmd_check(args, # the parsed command line
     return 1 if problems else 0
 
 # %% ../nbs/09_cli.ipynb #6dd78b46
-_FLAG_NAMES = {'n_folds': '--folds', 'num_workers': '--workers', 'data_dir': '--data', 'out_dir': '--out'}
+_FLAG_NAMES = {'n_folds': '--folds', 'num_workers': '--workers', 'data_dir': '--data',
+               'out_dir': '--out'}
 
 def config_flag(name:str, # a `PetConfig` field
                )->str:
-    "The `petvit train` flag of config field `name`: `--img-size` for `img_size`, a few shorter (`--folds`, `--workers`)"
+    "The `petvit train` flag of config field `name`: `--img-size` for `img_size`; a few shorter"
     return _FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
 
+# %% ../nbs/09_cli.ipynb #5e526350
 def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
                     ):
-    "One flag per `PetConfig` field (but data_dir/out_dir, added as --data/--out): help from the field's comment, with its default"
-    from dataclasses import fields
-    from fastcore.docments import docments
+    "A flag per `PetConfig` field (but data_dir, out_dir), its help from the field's comment"
     helps, default = docments(PetConfig), PetConfig()
     for f in fields(PetConfig):
         if f.name in ('data_dir', 'out_dir'): continue
         h = f"{helps[f.name]} (default {getattr(default, f.name)!r})".replace('%', '%%')
         if f.type in ('bool', bool):
-            p.add_argument(config_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=h)
-        else: p.add_argument(config_flag(f.name), dest=f.name, default=None, metavar=f.name.upper(), help=h)
+            p.add_argument(config_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
+                           default=None, help=h)
+        else:
+            p.add_argument(config_flag(f.name), dest=f.name, default=None, metavar=f.name.upper(),
+                           help=h)
 
+# %% ../nbs/09_cli.ipynb #2a442a5d
 def train_config(args, # the parsed command line
                 )->PetConfig:
     "The run's config: defaults < --preset < --config FILE (the keys it sets) < flags"
-    from dataclasses import fields
-    from petvit.core import PRESETS, read_config_file, config_from_dict
     d = dict(PRESETS[args.preset]) if args.preset else {}
     if args.config: d.update(read_config_file(args.config))
-    d.update({f.name: getattr(args, f.name) for f in fields(PetConfig) if getattr(args, f.name, None) is not None})
+    flags = {f.name: getattr(args, f.name, None) for f in fields(PetConfig)}
+    d.update({k: v for k, v in flags.items() if v is not None})
     if args.data is not None: d['data_dir'] = str(args.data)
     if args.out is not None: d['out_dir'] = str(args.out)
     if 'data_dir' not in d and not getattr(args, 'demo', False):
         raise PetvitError("no data folder: pass --data DIR (the PetFinder layout), or --demo")
     return config_from_dict(d, source='petvit train')
 
+# %% ../nbs/09_cli.ipynb #54af0c91
 def config_source(args, # the parsed command line
                  )->str:
     "Where a run's config came from, for the start line: 'preset demo + e.yaml + flags'"
-    from dataclasses import fields
     flags = [f.name for f in fields(PetConfig) if getattr(args, f.name, None) is not None]
-    parts = [f'preset {args.preset}' if args.preset else 'defaults'] + ([str(args.config)] if args.config else [])
-    return ' + '.join(parts + (['flags ' + ', '.join(config_flag(n) for n in flags)] if flags else []))
+    parts = [f'preset {args.preset}' if args.preset else 'defaults'] + (
+        [str(args.config)] if args.config else []
+    )
+    return ' + '.join(
+        parts + (['flags ' + ', '.join(config_flag(n) for n in flags)] if flags else [])
+    )
 
 # %% ../nbs/09_cli.ipynb #17be75cc
 def _add_train(sub):
-    from petvit.core import PRESETS
-    p = sub.add_parser('train', help='run K-fold CV training, OOF and TTA predictions into a run folder',
-                       description='Train every fold, predict out-of-fold and test images with TTA, write config.json, '
-                                   'oof.csv, submission.csv, cv.json and plots into --out. Re-running resumes. '
-                                   'The config is layered: defaults < --preset < --config FILE < flags; the defaults '
+    p = sub.add_parser('train',
+                       help='run K-fold CV training, OOF and TTA predictions into a run folder',
+                       description='Train every fold, predict out-of-fold and test images with '
+                                   'TTA, write config.json, oof.csv, submission.csv, cv.json and '
+                                   'plots into --out. Re-running resumes. The config is layered: '
+                                   'defaults < --preset < --config FILE < flags; the defaults '
                                    'shown are petvit\'s own, before any preset.')
     p.add_argument('--data', type=Path, help='data folder in the PetFinder layout')
-    p.add_argument('--out', type=Path, help='run folder (default runs/petvit, or runs/demo with --demo)')
+    p.add_argument('--out', type=Path,
+                   help='run folder (default runs/petvit, or runs/demo with --demo)')
     p.add_argument('--preset', choices=list(PRESETS), help='named config to start from')
-    p.add_argument('--config', type=Path, help='a config file (.json/.yaml): the keys it sets refine the preset')
-    p.add_argument('--demo', action='store_true', help='train the demo preset on the built-in demo data')
+    p.add_argument('--config', type=Path,
+                   help='a config file (.json/.yaml): the keys it sets refine the preset')
+    p.add_argument('--demo', action='store_true',
+                   help='train the demo preset on the built-in demo data')
     p.add_argument('--fold', dest='folds_to_run', type=int, nargs='+', metavar='K',
-                   help='train only fold(s) K: one process per fold (GPU, job array), then `petvit merge`')
+                   help='train only fold(s) K: one process per fold (GPU, job array), then `petvit '
+                        'merge`')
     add_config_flags(p)
     p.set_defaults(func=cmd_train)
 
 def cmd_train(args, # the parsed command line
              ):
     "`petvit train`"
-    import dataclasses
-    from petvit.core import get_device
     if args.demo:
         if args.preset is None: args.preset = 'demo'
         if args.out is None: args.out = Path('runs/demo')
-    cfg = train_config(args)                         # a bad value stops us here, before any data is made
+    # a bad value stops us here, before any data is made
+    cfg = train_config(args)
     get_device(cfg.device)                           # and so does an unavailable device
     from petvit.cv import run_cv, RunFolder
     from fastai.torch_core import rank_distrib
@@ -147,9 +170,9 @@ def cmd_train(args, # the parsed command line
     if args.demo and args.data is None:
         from petvit.data import demo_data_dir
         cfg = dataclasses.replace(cfg, data_dir=str(demo_data_dir()))
-    print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} epochs, '
-          f'batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g} ({config_source(args)}); '
-          f'data {cfg.data_dir} -> {cfg.out_dir}', flush=True)
+    print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} '
+          f'epochs, batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g} ({config_source(args)}); data '
+          f'{cfg.data_dir} -> {cfg.out_dir}', flush=True)
     cv = run_cv(cfg, folds_to_run=args.folds_to_run)
     if cv is None:
         todo = RunFolder(cfg.out_dir).incomplete_folds(cfg.n_folds)
@@ -167,20 +190,23 @@ def _print_results(cv, run):
 
 # %% ../nbs/09_cli.ipynb #b6254afc
 def _add_predict(sub):
-    p = sub.add_parser('predict', help="predict a data folder's test images with a run's fold models",
-                       description="Predict test.csv/test/ of --data with every fold model of --run (mean over folds, TTA).")
+    p = sub.add_parser('predict',
+                       help="predict a data folder's test images with a run's fold models",
+                       description="Predict test.csv/test/ of --data with every fold model of "
+                                   "--run (mean over folds, TTA).")
     p.add_argument('--run', type=Path, required=True, help='run folder of `petvit train`')
     p.add_argument('--data', type=Path, required=True, help='folder with test.csv and test/')
-    p.add_argument('--tta', type=whole(1), default=None, help="test-time views (default: the run's)")
+    p.add_argument('--tta', type=whole(1), default=None,
+                   help="test-time views (default: the run's)")
     p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
-    p.add_argument('--out', type=Path, default=Path('submission.csv'), help='CSV to write (default submission.csv)')
+    p.add_argument('--out', type=Path, default=Path('submission.csv'),
+                   help='CSV to write (default submission.csv)')
     p.set_defaults(func=cmd_predict)
 
 def cmd_predict(args, # the parsed command line
                ):
     "`petvit predict`"
     from petvit.cv import predict
-    from petvit.core import atomic_write
     sub = predict(args.run, args.data, tta=args.tta, device=args.device)
     atomic_write(args.out, sub.to_csv(index=False))
     print(f'wrote {len(sub)} predictions to {args.out}')
@@ -188,10 +214,14 @@ def cmd_predict(args, # the parsed command line
 
 # %% ../nbs/09_cli.ipynb #e5c2475e
 def _add_merge(sub):
-    p = sub.add_parser('merge', help="combine the folds of a fold-parallel run into oof.csv, submission.csv and cv.json",
-                       description='Merge the fold folders of RUN (all complete) as a sequential `petvit train` would.')
+    p = sub.add_parser('merge',
+                       help="combine the folds of a fold-parallel run into oof.csv, submission.csv "
+                            "and cv.json",
+                       description='Merge the fold folders of RUN (all complete) as a sequential '
+                                   '`petvit train` would.')
     p.add_argument('run', type=Path, help='run folder of `petvit train --fold K` processes')
-    p.add_argument('--data', type=Path, default=None, help="the run's data folder, if it moved (for sample_submission.csv)")
+    p.add_argument('--data', type=Path, default=None,
+                   help="the run's data folder, if it moved (for sample_submission.csv)")
     p.set_defaults(func=cmd_merge)
 
 def cmd_merge(args, # the parsed command line
@@ -204,40 +234,55 @@ def cmd_merge(args, # the parsed command line
 
 # %% ../nbs/09_cli.ipynb #8c360607
 def _add_bench(sub):
-    p = sub.add_parser('bench', help='benchmark the image pipeline, the training loop, inference and a whole CV',
-                       description='Time reading photos vs the image cache, the Learner vs a plain PyTorch loop, TTA inference and a K-fold CV; '
-                                   'print a table, write JSON with --out.')
+    p = sub.add_parser('bench',
+                       help='benchmark the image pipeline, the training loop, inference and a '
+                            'whole CV',
+                       description='Time reading photos vs the image cache, the Learner vs a '
+                                   'plain PyTorch loop, TTA inference and a K-fold CV; print a '
+                                   'table, write JSON with --out.')
     p.add_argument('--mode', choices=['auto', 'small', 'full', 'gpu'], default='auto',
-                   help="small: seconds on a CPU (checks the machinery); full: CPU figures; gpu: ViT-B/16 on CUDA (default auto: gpu on CUDA, else small)")
+                   help="small: seconds on a CPU (checks the machinery); full: CPU figures; gpu: "
+                        "ViT-B/16 on CUDA (default auto: gpu on CUDA, else small)")
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
     p.add_argument('--out', type=Path, default=None, help='write the results as JSON here')
-    p.add_argument('--work-dir', type=Path, default=None, help='where generated photos and caches go (default: a temporary folder)')
+    p.add_argument('--work-dir', type=Path, default=None,
+                   help='where generated photos and caches go (default: a temporary folder)')
     p.set_defaults(func=cmd_bench)
 
 def cmd_bench(args, # the parsed command line
              ):
     "`petvit bench`"
-    from petvit.core import get_device
     from petvit.bench import run_bench
     device = get_device(args.device)
     mode = args.mode if args.mode != 'auto' else ('gpu' if device.type == 'cuda' else 'small')
     if mode == 'gpu' and device.type != 'cuda':
-        raise PetvitError(f"bench --mode gpu measures a CUDA GPU, and the device is {device}: use --mode small or full on a CPU")
+        raise PetvitError(f"bench --mode gpu measures a CUDA GPU, and the device is {device}: use "
+                          "--mode small or full on a CPU")
     run_bench(mode, args.device, args.out, args.work_dir)
     if args.out: print(f'wrote {args.out}')
     return 0
 
 # %% ../nbs/09_cli.ipynb #6a570d51
 def _add_explain(sub):
-    p = sub.add_parser('explain', help="attention maps of a run's best and worst out-of-fold predictions, as PNGs and an HTML gallery",
-                       description='Attention rollout (or gradient-weighted rollout) maps of out-of-fold predictions of --run.')
-    p.add_argument('--run', type=Path, required=True, help='run folder of `petvit train` (a ViT-family model)')
-    p.add_argument('--data', type=Path, default=None, help="the data folder the run trained on (default: the run's)")
-    p.add_argument('--worst', type=whole(0), default=8, help='how many of the largest errors (default 8)')
-    p.add_argument('--best', type=whole(0), default=4, help='how many of the smallest errors (default 4)')
-    p.add_argument('--ids', nargs='+', default=None, help='explain these training image Ids instead')
-    p.add_argument('--method', choices=['rollout', 'grad'], default='rollout', help='attention rollout, or gradient-weighted rollout')
-    p.add_argument('--out', type=Path, default=None, help='folder for the PNGs and index.html (default RUN/explain)')
+    p = sub.add_parser('explain',
+                       help="attention maps of a run's best and worst out-of-fold predictions, as "
+                            "PNGs and an HTML gallery",
+                       description='Attention rollout (or gradient-weighted rollout) maps of '
+                                   'out-of-fold predictions of --run.')
+    p.add_argument('--run', type=Path, required=True,
+                   help='run folder of `petvit train` (a ViT-family model)')
+    p.add_argument('--data', type=Path, default=None,
+                   help="the data folder the run trained on (default: the run's)")
+    p.add_argument('--worst', type=whole(0), default=8,
+                   help='how many of the largest errors (default 8)')
+    p.add_argument('--best', type=whole(0), default=4,
+                   help='how many of the smallest errors (default 4)')
+    p.add_argument('--ids', nargs='+', default=None,
+                   help='explain these training image Ids instead')
+    p.add_argument('--method', choices=['rollout', 'grad'], default='rollout',
+                   help='attention rollout, or gradient-weighted rollout')
+    p.add_argument('--out', type=Path, default=None,
+                   help='folder for the PNGs and index.html (default RUN/explain)')
     p.set_defaults(func=cmd_explain)
 
 def cmd_explain(args, # the parsed command line
@@ -247,8 +292,9 @@ def cmd_explain(args, # the parsed command line
     page = explain_run(args.run, args.out, args.data, args.worst, args.best, args.ids, args.method)
     text = page.read_text()
     print(f"wrote {text.count('<figure>')} maps and the gallery {page}")
-    if 'nearly flat' in text: print('note: some maps are nearly flat (the model attends evenly): a barely trained '
-                                    'model; train for more epochs to see where it looks')
+    if 'nearly flat' in text:
+        print('note: some maps are nearly flat (the model attends evenly): a barely trained '
+              'model; train for more epochs to see where it looks')
     return 0
 
 # %% ../nbs/09_cli.ipynb #a50756a3
@@ -257,30 +303,36 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
 
+# %% ../nbs/09_cli.ipynb #02c83192
 def get_parser():
     "The `petvit` argument parser with all sub-commands"
     from petvit import __version__
-    parser = OneLineParser(prog='petvit', description='Vision Transformers for PetFinder Pawpularity: '
+    parser = OneLineParser(prog='petvit',
+                           description='Vision Transformers for PetFinder Pawpularity: '
                                      'data checks, folds, training, CV and TTA.')
     parser.add_argument('--version', action='version', version=f'petvit {__version__}')
     sub = parser.add_subparsers(title='commands', dest='command', metavar='COMMAND')
-    for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain, _add_bench): add(sub)
+    for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain,
+                _add_bench):
+        add(sub)
     return parser
 
+# %% ../nbs/09_cli.ipynb #0712c898
 def _fresh_line()->str:
-    "A newline where a progress bar may have left the terminal's line open (bars are drawn only on a terminal)"
+    "A newline where a progress bar may have left the terminal's line open (bars: terminals only)"
     return '\n' if sys.stdout.isatty() else ''
 
 def os_error_line(e:OSError, # an error of the operating system
                  )->str:
     "One line for an `OSError`: what failed, on which file, and what to do"
-    import errno
     where = f' ({e.filename})' if e.filename else ''
-    if e.errno in (errno.ENOSPC, errno.EDQUOT): return f"no space left on the device{where}: free space there or write elsewhere"
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the device{where}: free space there or write elsewhere"
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"permission denied{where}: choose a folder you can write to (--out, --cache-dir)"
     return f"{e.strerror or type(e).__name__}{where}"
 
+# %% ../nbs/09_cli.ipynb #d8bed58c
 def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
         )->int:
     "Entry point of the `petvit` console script"
@@ -293,7 +345,8 @@ def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
     except PetvitError as e:
         print(f'{_fresh_line()}petvit {args.command}: error: {e}', file=sys.stderr)
         return 2
-    except OSError as e:                          # disk full, read-only or unwritable folder, a vanished file
+    # disk full, read-only or unwritable folder, a vanished file
+    except OSError as e:
         print(f'{_fresh_line()}petvit {args.command}: error: {os_error_line(e)}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:

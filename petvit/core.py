@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-# fastai 2.8 calls `torch.jit.script` at import time, which torch >= 2.9 flags as deprecated: not ours to act on
-warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
+# fastai 2.8 calls `torch.jit.script` at import time, which torch >= 2.9 flags as deprecated:
+# not ours to act on
+warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
+                        category=FutureWarning)
 
 # %% auto #0
 __all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PRESETS', 'PetvitError', 'current_umask', 'atomic_path',
@@ -21,7 +23,7 @@ __all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PRESETS', 'Petvi
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
-    "A problem with the user's input or setup: the CLI prints the message alone, without a traceback"
+    "A problem with the user's input or setup: the CLI prints the message alone, no traceback"
 
 # %% ../nbs/00_core.ipynb #b8a47de1
 _umask_lock = threading.Lock()
@@ -32,6 +34,7 @@ def current_umask()->int:
         mask = os.umask(0o022); os.umask(mask)
     return mask
 
+# %% ../nbs/00_core.ipynb #640ca0fa
 @contextmanager
 def atomic_path(path:str|Path): # the file to (re)write
     "Yield a temporary path beside `path`; move it onto `path` only if the block succeeds"
@@ -41,11 +44,13 @@ def atomic_path(path:str|Path): # the file to (re)write
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it owner-only: give it the usual mode
+        # mkstemp makes it owner-only: give it the usual mode
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
+# %% ../nbs/00_core.ipynb #5ff708e5
 def atomic_write(path:str|Path, # the file to (re)write
                  data:str|bytes): # its whole content
     "Write `data` to `path` atomically"
@@ -54,6 +59,7 @@ def atomic_write(path:str|Path, # the file to (re)write
         else: tmp.write_bytes(data)
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #5e3efe93
 def file_sha256(path:str|Path, # any file
                )->str:
     "SHA-256 of the file's bytes, as hex: recorded beside what petvit writes, checked on reading"
@@ -112,16 +118,19 @@ class PetConfig:
     cache_dir:str = ''           # image cache; '': $PETVIT_CACHE/images or ~/.cache/petvit/images
     channels_last:str = 'auto'   # 'auto' (on for convolutional backbones on CUDA), 'on', 'off'
     compile:bool = False         # torch.compile the model: slower first steps, faster long GPU runs
-    wandb:str = 'offline'        # Weights & Biases: 'online', 'offline' (under the run folder), 'disabled'
+    wandb:str = 'offline'        # W&B: 'online', 'offline' (in the run folder), 'disabled'
 
     def __post_init__(self):
-        for f in fields(self): setattr(self, f.name, _convert(f.name, f.type, getattr(self, f.name)))
+        for f in fields(self):
+            setattr(self, f.name, _convert(f.name, f.type, getattr(self, f.name)))
         for name, choices in [('wandb', WANDB_MODES), ('precision', PRECISIONS), ('loss', LOSSES),
                               ('schedule', SCHEDULES), ('channels_last', ('auto', 'on', 'off'))]:
             if getattr(self, name) not in choices: raise PetvitError(
-                f"config {name}={getattr(self, name)!r} is not one of {'|'.join(choices)}: pick one of those")
+                f"config {name}={getattr(self, name)!r} is not one of {'|'.join(choices)}: pick "
+                "one of those")
         for name, (ok, rule) in _RULES.items():
-            if not ok(getattr(self, name)): raise PetvitError(f"config {name}={getattr(self, name)!r} {rule}")
+            if not ok(getattr(self, name)):
+                raise PetvitError(f"config {name}={getattr(self, name)!r} {rule}")
 
     @property
     def effective_bs(self): return self.bs * self.accum
@@ -164,23 +173,27 @@ def _to_weights(v):
     if isinstance(v, str) and v.strip().lower() not in _TRUE + _FALSE: return v
     return _to_bool(v)
 
-_CONVERTERS = {'bool': _to_bool, 'int': _to_int, 'float': _to_float, 'str': _to_str, 'bool|str': _to_weights}
+_CONVERTERS = {'bool': _to_bool, 'int': _to_int, 'float': _to_float, 'str': _to_str,
+               'bool|str': _to_weights}
 
 def _convert(name, kind, value):
     "`value` as the config field `name` of type `kind` wants it, or a one-line `PetvitError`"
-    kind = kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))  # a type, or its name
+    # a type, or its name
+    kind = kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))
     try: return _CONVERTERS[kind.replace(' ', '')](value)
     except ValueError as e: raise PetvitError(f"config {name}={value!r} must be {e}") from None
 
 _RULES = { # field: (test, what the message says)
     'n_folds': (lambda v: v >= 2, 'must be at least 2'),
-    'dup_threshold': (lambda v: 0 <= v <= 64, 'must be in [0, 64] (differing bits of a 64-bit hash)'),
+    'dup_threshold': (lambda v: 0 <= v <= 64,
+                      'must be in [0, 64] (differing bits of a 64-bit hash)'),
     'flip_p': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
     'max_lighting': (lambda v: 0 <= v < 1, 'must be in [0, 1)'),
     'max_hue': (lambda v: 0 <= v <= 0.5, 'must be in [0, 0.5] (a share of the colour wheel)'),
     'max_saturation': (lambda v: 0 <= v < 1, 'must be in [0, 1)'),
     'dropout_p': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
-    'dropout_holes': (lambda v: v >= 1, 'must be at least 1 (turn coarse dropout off with dropout_p=0)'),
+    'dropout_holes': (lambda v: v >= 1,
+                      'must be at least 1 (turn coarse dropout off with dropout_p=0)'),
     'dropout_size': (lambda v: 0 < v <= 1, 'must be in (0, 1]'),
     'min_scale': (lambda v: 0 < v <= 1, 'must be in (0, 1]'),
     'img_size': (lambda v: v >= 8, 'must be at least 8'),
@@ -204,6 +217,7 @@ def config_to_dict(cfg:PetConfig, # the config to convert
     "The config as a plain, JSON-serialisable `dict`"
     return asdict(cfg)
 
+# %% ../nbs/00_core.ipynb #a2e08fc5
 def config_from_dict(d:dict, # keys are `PetConfig` field names
                      source:str='config'): # where `d` came from, for error messages
     "A `PetConfig` from `d`, refusing unknown keys"
@@ -216,9 +230,10 @@ def _check_keys(d:dict, source:str):
     names = [f.name for f in fields(PetConfig)]
     unknown = [k for k in d if k not in names]
     if unknown:
-        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(str(k), names, 1, cutoff=0.5))
-                 else repr(k) for k in unknown]
-        raise PetvitError(f"{source}: unknown key {', '.join(hints)}; valid keys: {', '.join(names)}")
+        close = {k: difflib.get_close_matches(str(k), names, 1, cutoff=0.5) for k in unknown}
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if m else repr(k) for k, m in close.items()]
+        raise PetvitError(f"{source}: unknown key {', '.join(hints)}; valid keys: "
+                          f"{', '.join(names)}")
 
 # %% ../nbs/00_core.ipynb #2dad4c29
 def save_config(cfg:PetConfig, # the config to write
@@ -232,22 +247,28 @@ def save_config(cfg:PetConfig, # the config to write
     else: text = json.dumps(config_to_dict(cfg), indent=2) + '\n'
     return atomic_write(path, text)
 
+# %% ../nbs/00_core.ipynb #76766c46
 def read_config_file(path:str|Path, # a .json, .yaml or .yml file
                     )->dict:
     "The keys a config file sets, as a `dict` (unknown keys refused): to layer over a preset"
     path = Path(path)
-    if not path.is_file(): raise PetvitError(f"config file {path} not found: pass an existing .json/.yaml file")
+    if not path.is_file():
+        raise PetvitError(f"config file {path} not found: pass an existing .json/.yaml file")
     text = path.read_text(encoding='utf-8')
     try:
         if path.suffix in ('.yaml', '.yml'):
             import yaml
             d = yaml.safe_load(text)
         else: d = json.loads(text)
-    except Exception as e: raise PetvitError(f"config file {path} cannot be parsed ({type(e).__name__}: {e}): fix its syntax") from None
-    if not isinstance(d, dict): raise PetvitError(f"config file {path} must hold a mapping of option names to values")
+    except Exception as e:
+        raise PetvitError(f"config file {path} cannot be parsed ({type(e).__name__}: {e}): fix its "
+                          "syntax") from None
+    if not isinstance(d, dict):
+        raise PetvitError(f"config file {path} must hold a mapping of option names to values")
     _check_keys(d, str(path))
     return d
 
+# %% ../nbs/00_core.ipynb #f5f13b67
 def load_config(path:str|Path, # a .json, .yaml or .yml file
                )->PetConfig:
     "Read a config written by `save_config` (JSON or YAML); missing keys take their defaults"
@@ -255,12 +276,18 @@ def load_config(path:str|Path, # a .json, .yaml or .yml file
 
 # %% ../nbs/00_core.ipynb #a843dcea
 PRESETS = {
-    'seed-vit': dict(arch='vit_base_patch16_224.augreg2_in21k_ft_in1k', pretrained=True, img_size=512, n_folds=5,
-                     epochs=5, bs=8, accum=4, lr=2e-5, warmup=0.2, schedule='ramp', loss='bce', label_smoothing=0.01, tta=4),
-    'fastai-swin': dict(arch='swin_large_patch4_window7_224.ms_in22k_ft_in1k', pretrained=True, img_size=224, n_folds=5,
-                        epochs=10, bs=8, accum=4, lr=2e-5, warmup=0.25, schedule='one_cycle', tta=5),
-    'demo': dict(arch='vit_convstem_nano', pretrained=False, img_size=32, n_folds=5, epochs=15, bs=32, accum=1, lr=2e-3,
-                 warmup=0.1, wd=0.05, patience=10, flip_p=0., min_scale=0.85, dropout_p=0., tta=2, num_workers=0),
+    'seed-vit': dict(arch='vit_base_patch16_224.augreg2_in21k_ft_in1k', pretrained=True,
+                     img_size=512, n_folds=5,
+                     epochs=5, bs=8, accum=4, lr=2e-5, warmup=0.2, schedule='ramp', loss='bce',
+                     label_smoothing=0.01, tta=4),
+    'fastai-swin': dict(arch='swin_large_patch4_window7_224.ms_in22k_ft_in1k', pretrained=True,
+                        img_size=224, n_folds=5,
+                        epochs=10, bs=8, accum=4, lr=2e-5, warmup=0.25, schedule='one_cycle',
+                        tta=5),
+    'demo': dict(arch='vit_convstem_nano', pretrained=False, img_size=32, n_folds=5, epochs=15,
+                 bs=32, accum=1, lr=2e-3,
+                 warmup=0.1, wd=0.05, patience=10, flip_p=0., min_scale=0.85, dropout_p=0., tta=2,
+                 num_workers=0),
 }
 
 def preset_config(name:str|None=None, # a key of `PRESETS` (None: the defaults)
@@ -269,7 +296,8 @@ def preset_config(name:str|None=None, # a key of `PRESETS` (None: the defaults)
     "A `PetConfig` from the defaults, then preset `name`, then `overrides`"
     if name is not None and name not in PRESETS:
         raise PetvitError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
-    return config_from_dict({**(PRESETS[name] if name else {}), **overrides}, source=f'preset {name}' if name else 'config')
+    return config_from_dict({**(PRESETS[name] if name else {}), **overrides},
+                            source=f'preset {name}' if name else 'config')
 
 # %% ../nbs/00_core.ipynb #50145c27
 def seed_everything(seed:int=42, # the seed for every generator
@@ -293,14 +321,22 @@ def get_device(name:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', ...
     import torch
     mps = getattr(torch.backends, 'mps', None)
     has_mps = bool(mps and mps.is_available())
-    if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'mps' if has_mps else 'cpu')
+    if name == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'mps' if has_mps else 'cpu')
     try: dev = torch.device(name)
-    except RuntimeError: raise PetvitError(f"device {name!r} is not a device name: use auto, cpu, cuda, cuda:N or mps") from None
+    except RuntimeError:
+        raise PetvitError(f"device {name!r} is not a device name: use auto, cpu, cuda, cuda:N or "
+                          "mps") from None
     if dev.type == 'cuda':
-        if not torch.cuda.is_available(): raise PetvitError(f"device {name!r} requested but CUDA is not available on this machine: use --device cpu (or auto)")
+        if not torch.cuda.is_available():
+            raise PetvitError(f"device {name!r} requested but CUDA is not available on this "
+                              "machine: use --device cpu (or auto)")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise PetvitError(f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
-    if dev.type == 'mps' and not has_mps: raise PetvitError(f"device {name!r} requested but MPS is not available: use --device cpu (or auto)")
+            raise PetvitError(f"device {name!r} requested but this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+    if dev.type == 'mps' and not has_mps:
+        raise PetvitError(f"device {name!r} requested but MPS is not available: use --device cpu "
+                          "(or auto)")
     return dev
 
 # %% ../nbs/00_core.ipynb #93631058

@@ -32,7 +32,7 @@ def tta_dataloader(df:pd.DataFrame, # frame with `image_path` (and metadata), in
                    model,           # the model to feed (its backbone gives the normalisation)
                    cfg:PetConfig,   # its img_size, bs, use_meta, num_workers and TTA knobs
                   ):
-    "A DataLoader over `df`, in order, through the validation pipeline; TTA views on its training side"
+    "A DataLoader over `df`, in order, by the validation pipeline; TTA views on its training side"
     return image_dataloader(df, cfg.img_size, cfg.bs * 2, cfg.use_meta,
                             batch_tfms=[*tta_transforms(cfg), backbone_normalize(model)],
                             num_workers=resolve_workers(cfg.num_workers),
@@ -59,7 +59,7 @@ def predict_view(model:torch.nn.Module,  # a trained model (set to eval mode her
 # %% ../nbs/07_oof_tta.ipynb #da0e959a
 def predict_tta(model:torch.nn.Module,  # a trained model
                 dl,                     # from `tta_dataloader`
-                n_views:int=1,          # views in the mean: the plain one and `n_views - 1` augmented
+                n_views:int=1,          # views in the mean: the plain one, `n_views - 1` augmented
                 seed:int=42,            # seed of the augmented views
                 dtype:torch.dtype|None=None, # autocast dtype (None: float32)
                )->tuple:
@@ -75,7 +75,8 @@ _RUNTIME_KEYS = ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers', 'cache
 @functools.lru_cache(maxsize=64)
 def _sha256_of_version(path:str, size:int, mtime_ns:int)->str: return file_sha256(path)
 
-def _json(d:dict)->str: return json.dumps(d, indent=2, allow_nan=False) + '\n'  # strict: no bare NaN
+# strict: no bare NaN
+def _json(d:dict)->str: return json.dumps(d, indent=2, allow_nan=False) + '\n'
 def _write_csv(df:pd.DataFrame, path): atomic_write(path, df.to_csv(index=False))
 def _read_csv(path)->pd.DataFrame: return pd.read_csv(path, dtype={'Id': str})
 def _folds_phrase(ks:list)->str:
@@ -84,7 +85,8 @@ def _folds_phrase(ks:list)->str:
 # %% ../nbs/07_oof_tta.ipynb #ad46fa34
 class RunFolder:
     "A CV run's folder: its layout, config, folds, models and predictions, and each fold's state"
-    FOLD_FILES = ('fold.json', 'model.pth', 'history.csv', 'oof.csv', 'test.csv') # petvit's, in fold{k}/
+    # petvit's, in fold{k}/
+    FOLD_FILES = ('fold.json', 'model.pth', 'history.csv', 'oof.csv', 'test.csv')
     def __init__(self,
                  path:str|Path, # the run folder (it need not exist yet)
                 ): self.path = Path(path)
@@ -101,36 +103,47 @@ class RunFolder:
     def submission_path(self)->Path: return self.path/'submission.csv'
     @property
     def cv_path(self)->Path: return self.path/'cv.json'
-    def fold_dir(self, k:int)->Path: return self.path/f'fold{k}'
-    def weights(self, k:int)->Path: return self.fold_dir(k)/'model.pth'
-    def history(self, k:int)->Path: return self.fold_dir(k)/'history.csv'
+    def fold_dir(self, k:int)->Path:
+        "Fold `k`'s folder"
+        return self.path/f'fold{k}'
+    def weights(self, k:int)->Path:
+        "Fold `k`'s best weights (written by training's `BestCheckpoint`)"
+        return self.fold_dir(k)/'model.pth'
+    def history(self, k:int)->Path:
+        "Fold `k`'s per-epoch log (written by training's `CSVLogger`)"
+        return self.fold_dir(k)/'history.csv'
 
     def derived(self, name:str)->Path:
         "The folder for outputs derived from the run (`explain`, embeddings, blends): `RUN/name`"
         if not name or Path(name).name != name or name in ('.', '..') or name.startswith('fold'):
-            raise PetvitError(f"{name!r} is not a name for a folder of derived outputs in {self.path}")
+            raise PetvitError(f"{name!r} is not a name for a folder of derived outputs in "
+                              f"{self.path}")
         return self.path/name
 
     # -- what is there --
-    def is_run(self)->bool: return self.config_path.is_file()
+    def is_run(self)->bool:
+        "Whether the folder holds a petvit run (its `config.json`)"
+        return self.config_path.is_file()
     def require_run(self):
         "Refuse, in one line, a folder that holds no petvit run"
         if not self.is_run(): raise PetvitError(
-            f"{self.path} is not a petvit run folder (no config.json): pass the --out of `petvit train`")
+            f"{self.path} is not a petvit run folder (no config.json): pass the --out of `petvit "
+            "train`")
         return self
 
-    def config(self)->PetConfig: return load_config(self.require_run().config_path)
+    def config(self)->PetConfig:
+        "The run's `PetConfig`"
+        return load_config(self.require_run().config_path)
 
     def fold_summary(self, k:int)->dict|None:
-        "Fold `k`'s `fold.json` if the fold is complete (its weights match their checksum), else None"
+        "Fold `k`'s `fold.json` if the fold is complete (weights match their checksum), else None"
         try: summary = json.loads((self.fold_dir(k)/'fold.json').read_text())
         except (OSError, ValueError): return None
         w = self.weights(k)
         if not w.is_file(): return None
         st = w.stat()
-        if _sha256_of_version(str(w.resolve()), st.st_size, st.st_mtime_ns) != summary.get('model_sha256'):
-            return None
-        return summary
+        sha = _sha256_of_version(str(w.resolve()), st.st_size, st.st_mtime_ns)
+        return summary if sha == summary.get('model_sha256') else None
 
     def incomplete_folds(self, n_folds:int|None=None)->list:
         "The folds (of `n_folds`, default the run's) that are not complete"
@@ -139,11 +152,15 @@ class RunFolder:
     def require_complete(self, n_folds:int):
         "Refuse, in one line, a run with an incomplete fold"
         if missing := self.incomplete_folds(n_folds): raise PetvitError(
-            f"run folder {self.path}: {_folds_phrase(missing)} not complete (or the weights changed "
-            f"since): finish the run with petvit train --out {self.path}")
+            f"run folder {self.path}: {_folds_phrase(missing)} not complete (or the weights "
+            f"changed since): finish the run with petvit train --out {self.path}")
 
-    def fold_oof(self, k:int)->pd.DataFrame: return _read_csv(self.fold_dir(k)/'oof.csv')
-    def fold_test(self, k:int)->pd.DataFrame: return _read_csv(self.fold_dir(k)/'test.csv')
+    def fold_oof(self, k:int)->pd.DataFrame:
+        "Fold `k`'s out-of-fold predictions: Id, fold, Pawpularity, pred (TTA), pred_plain"
+        return _read_csv(self.fold_dir(k)/'oof.csv')
+    def fold_test(self, k:int)->pd.DataFrame:
+        "Fold `k`'s test predictions: Id, pred (TTA), pred_plain"
+        return _read_csv(self.fold_dir(k)/'test.csv')
     def oof(self)->pd.DataFrame:
         "The merged `oof.csv`: Id, fold, Pawpularity, pred (in train.csv order)"
         if not self.oof_path.is_file(): raise PetvitError(
@@ -152,7 +169,7 @@ class RunFolder:
 
     # -- the life cycle --
     def check_takes(self, cfg:PetConfig, fold_table:pd.DataFrame):
-        "Refuse (writing nothing) unless the folder is new, empty, this run, or one with no complete fold"
+        "Refuse (writing nothing) unless the folder is new, empty, this run, or has no done fold"
         p = self.path
         if p.exists() and not p.is_dir(): raise PetvitError(f"--out {p} is a file: pass a folder")
         if not p.is_dir() or not any(p.iterdir()): return
@@ -163,15 +180,19 @@ class RunFolder:
         if not done: return                      # a run that never finished a fold: taken over
         try: old = config_to_dict(self.config())
         except PetvitError as e: raise PetvitError(
-            f"run folder {p} has a config.json petvit cannot read ({e}): use another --out") from None
-        differ = [k for k, v in config_to_dict(cfg).items() if k not in _RUNTIME_KEYS and old.get(k) != v]
+            f"run folder {p} has a config.json petvit cannot read ({e}): use another --out"
+        ) from None
+        differ = [k for k,
+                  v in config_to_dict(cfg).items() if k not in _RUNTIME_KEYS and old.get(k) != v]
         if differ: raise PetvitError(
             f"run folder {p} holds a run with another config (differs in {', '.join(differ)}) and "
-            f"finished fold(s) {', '.join(done)}: use another --out, or the same settings to resume it")
+            f"finished fold(s) {', '.join(done)}: use another --out, or the same settings to "
+            "resume it")
         try: same = _read_csv(self.folds_path).equals(fold_table.reset_index(drop=True))
         except (OSError, ValueError): same = False
-        if not same: raise PetvitError(f"run folder {p} was made with other data (Ids, labels or folds "
-                                       "differ from its folds.csv): use another --out")
+        if not same:
+            raise PetvitError(f"run folder {p} was made with other data (Ids, labels or folds "
+                              "differ from its folds.csv): use another --out")
 
     def start(self, cfg:PetConfig, fold_table:pd.DataFrame):
         "Write the run's `config.json` and `folds.csv` (after `check_takes` said yes)"
@@ -184,7 +205,7 @@ class RunFolder:
         for name in self.FOLD_FILES: (self.fold_dir(k)/name).unlink(missing_ok=True)
 
     def write_fold(self, k:int, oof:pd.DataFrame, test:pd.DataFrame, summary:dict)->dict:
-        "Write fold `k`'s OOF and test predictions, then its summary with the weights' checksum: complete"
+        "Write fold `k`'s OOF and test predictions, then its summary with the weights' checksum"
         _write_csv(oof, self.fold_dir(k)/'oof.csv')
         _write_csv(test, self.fold_dir(k)/'test.csv')
         summary = {**summary, 'model_sha256': file_sha256(self.weights(k))}
@@ -198,7 +219,8 @@ class RunFolder:
         if self.fold_summary(k) is None: raise PetvitError(
             f"fold {k} of {self.path} is not complete (or its weights changed since): "
             f"finish the run with petvit train --out {self.path}")
-        model = create_model(cfg.arch, pretrained=False, img_size=cfg.img_size, use_meta=cfg.use_meta)
+        model = create_model(cfg.arch, pretrained=False, img_size=cfg.img_size,
+                             use_meta=cfg.use_meta)
         return load_weights(model.to(device or 'cpu'), self.weights(k)).eval()
 
     def cached(self, frame:pd.DataFrame)->pd.DataFrame:
@@ -209,11 +231,13 @@ class RunFolder:
         "`frame`'s images (already `cached`) through the run's prediction pipeline, for `model`"
         return tta_dataloader(frame, model, self.config())
 
-    def predict_frame(self, model:torch.nn.Module, frame:pd.DataFrame, n_views:int|None=None)->tuple:
+    def predict_frame(self, model:torch.nn.Module, frame:pd.DataFrame, n_views:int|None=None
+                     )->tuple:
         "(plain, TTA) predictions of `frame` (already `cached`) by `model`, in the run's precision"
         if not len(frame): return np.zeros(0, np.float32), np.zeros(0, np.float32)
         cfg = self.config()
-        return predict_tta(model, self.dataloader(frame, model), cfg.tta if n_views is None else n_views,
+        return predict_tta(model, self.dataloader(frame, model),
+                           cfg.tta if n_views is None else n_views,
                            cfg.seed, prediction_dtype(cfg, next(model.parameters()).device))
 
     def predict(self, data_dir:str|Path, tta:int|None=None, device:str|None=None)->pd.DataFrame:
@@ -222,7 +246,9 @@ class RunFolder:
         self.require_complete(cfg.n_folds)
         _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
         test, dev = self.cached(test), get_device(device or cfg.device)
-        preds = [self.predict_frame(self.load_model(k, dev), test, tta)[1] for k in range(cfg.n_folds)]
+        preds = [
+            self.predict_frame(self.load_model(k, dev), test, tta)[1] for k in range(cfg.n_folds)
+        ]
         return pd.DataFrame({'Id': test.Id.values, TARGET: np.mean(preds, axis=0)})
 
     def merge(self, data_dir:str|Path|None=None)->dict:
@@ -232,17 +258,24 @@ class RunFolder:
         summaries = [self.fold_summary(k) for k in range(cfg.n_folds)]
         oof = pd.concat([self.fold_oof(k) for k in range(cfg.n_folds)])
         oof = _read_csv(self.folds_path)[['Id']].merge(oof, on='Id', how='left')  # train.csv order
-        test_pred = sum(self.fold_test(k).set_index('Id').pred for k in range(cfg.n_folds)) / cfg.n_folds
-        submission = pd.DataFrame({'Id': _submission_order(test_pred.index, data_dir or cfg.data_dir,
-                                                           data_dir is not None)})
+        test_pred = (
+            sum(self.fold_test(k).set_index('Id').pred for k in range(cfg.n_folds)) / cfg.n_folds
+        )
+        order = _submission_order(test_pred.index, data_dir or cfg.data_dir, data_dir is not None)
+        submission = pd.DataFrame({'Id': order})
         submission[TARGET] = test_pred.reindex(submission.Id).values
-        if not (np.isfinite(oof.pred).all() and np.isfinite(submission[TARGET]).all()): raise PetvitError(
-            f"run folder {self.path}: fold predictions are not finite numbers: re-train the run")
-        baseline = oof.fold.map({s['fold']: s['train_mean'] for s in summaries}) # each fold's train mean
-        cv = dict(oof_rmse=rmse(oof.pred, oof[TARGET]), oof_rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
-                  baseline_rmse=rmse(baseline, oof[TARGET]), n_train=len(oof), n_test=len(submission),
+        if not (np.isfinite(oof.pred).all() and np.isfinite(submission[TARGET]).all()):
+            raise PetvitError(f"run folder {self.path}: fold predictions are not finite numbers: "
+                              "re-train the run")
+        # each fold's train mean
+        baseline = oof.fold.map({s['fold']: s['train_mean'] for s in summaries})
+        cv = dict(oof_rmse=rmse(oof.pred, oof[TARGET]),
+                  oof_rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
+                  baseline_rmse=rmse(baseline, oof[TARGET]), n_train=len(oof),
+                  n_test=len(submission),
                   arch=cfg.arch, tta=cfg.tta, folds=summaries,
-                  seconds=round(sum(s['train_seconds'] + s['predict_seconds'] for s in summaries), 2))
+                  seconds=round(sum(s['train_seconds'] + s['predict_seconds'] for s in summaries),
+                                2))
         _write_csv(oof[['Id', 'fold', TARGET, 'pred']], self.oof_path)
         _write_csv(submission, self.submission_path)
         atomic_write(self.cv_path, _json(cv))
@@ -255,14 +288,16 @@ class RunFolder:
 def _cached(cfg:PetConfig, *frames, progress=False)->tuple:
     "The frames reading from the image cache (at the run's `img_size`), unless `cfg.cache` is off"
     if not cfg.cache: return frames
-    return tuple(cache_images(f, cfg.img_size, cfg.cache_dir or None, progress=progress) if len(f) else f
-                 for f in frames)
+    return tuple(
+        cache_images(f, cfg.img_size, cfg.cache_dir or None, progress=progress) if len(f) else f
+        for f in frames
+    )
 
 # %% ../nbs/07_oof_tta.ipynb #a41bb883
 def prediction_dtype(cfg:PetConfig,       # its precision
                      device:torch.device, # where the model predicts
                     )->torch.dtype|None:
-    "The autocast dtype of the run's precision on `device` (None: float32, e.g. an fp16 run on a CPU)"
+    "The autocast dtype of the run's precision on `device` (None: float32, e.g. fp16 on a CPU)"
     try: precision = resolve_precision(cfg.precision, device)
     except PetvitError: return None
     return {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(precision)
@@ -309,12 +344,13 @@ def run_fold(cfg:PetConfig,      # the run's config
     if wandb_logger is not None:
         oof.attrs['rmse'] = summary['rmse']
         wandb_logger.log_fold_results(oof, _prediction_images(valid, oof))
-    return run.write_fold(k, oof, test[['Id']].assign(pred=test_tta, pred_plain=test_plain), summary)
+    return run.write_fold(k, oof, test[['Id']].assign(pred=test_tta, pred_plain=test_plain),
+                          summary)
 
 # %% ../nbs/07_oof_tta.ipynb #c7721ab0
 def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
                ):
-    "Build the run's model (with its weights) and run 2 images at `img_size` through it: one-line errors"
+    "Build the run's model (with weights), run 2 images at `img_size` through it: one-line errors"
     x = torch.zeros(2, 3, cfg.img_size, cfg.img_size)
     try:
         model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size,
@@ -323,15 +359,17 @@ def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
     except PetvitError: raise
     except Exception as e:
         msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise PetvitError(f"{cfg.arch} cannot run on {cfg.img_size} px images ({msg}): choose another "
-                          "--img-size (at least the model's patch size or stride) or another --arch") from None
+        raise PetvitError(f"{cfg.arch} cannot run on {cfg.img_size} px images ({msg}): choose "
+                          "another --img-size (at least the model's patch size or stride) or "
+                          "another --arch") from None
     return model
 
 # %% ../nbs/07_oof_tta.ipynb #3a965afd
 def _submission_order(ids:pd.Index, data_dir:str|Path, given:bool)->np.ndarray:
     "The test Ids in `sample_submission.csv`'s order (the run's own order if the data has none)"
     if given and not Path(data_dir).is_dir():
-        raise PetvitError(f"--data {data_dir} is not a folder: pass the data folder the run trained on")
+        raise PetvitError(f"--data {data_dir} is not a folder: pass the data folder the run "
+                          "trained on")
     sample = Path(data_dir)/'sample_submission.csv'
     order = _read_csv(sample).Id if sample.is_file() else ids.to_series()
     if set(order) != set(ids) or order.duplicated().any(): raise PetvitError(
@@ -363,8 +401,10 @@ def plot_learning_curves(histories:list, # each fold's `history.csv` as a frame,
     fig, axs = plt.subplots(1, 2, figsize=(11, 3.5))
     for k, h in enumerate(histories):
         axs[0].plot(h.epoch, h.rmse, marker='o', label=f'fold {k}')
-        axs[1].plot(h.epoch, h.train_loss, c=f'C{k}', ls='--'); axs[1].plot(h.epoch, h.valid_loss, c=f'C{k}')
-    axs[0].set(xlabel='epoch', ylabel='valid RMSE', title='Validation RMSE'); axs[0].legend(fontsize=8)
+        axs[1].plot(h.epoch, h.train_loss, c=f'C{k}', ls='--')
+        axs[1].plot(h.epoch, h.valid_loss, c=f'C{k}')
+    axs[0].set(xlabel='epoch', ylabel='valid RMSE', title='Validation RMSE')
+    axs[0].legend(fontsize=8)
     axs[1].set(xlabel='epoch', ylabel='loss', title='Train (dashed) and valid loss')
     fig.tight_layout()
     return fig
@@ -372,26 +412,30 @@ def plot_learning_curves(histories:list, # each fold's `history.csv` as a frame,
 # %% ../nbs/07_oof_tta.ipynb #3ad02d85
 def _save_fig(fig, path):
     "Save `fig` as a PNG atomically (no timestamp in it: the same figure gives the same bytes)"
-    with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=100, metadata={'Software': None})
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format='png', dpi=100, metadata={'Software': None})
     plt.close(fig)
 
 # %% ../nbs/07_oof_tta.ipynb #9f912099
 def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` say where
-           folds_to_run:list|None=None, # only these folds (default: all); merge when all are complete
+           folds_to_run:list|None=None, # only these (default: all); merged once all are complete
            progress:bool=True,          # print fold lines and progress bars
           )->dict|None:
-    "Train and predict every fold into `cfg.out_dir`, resuming complete folds; return `cv.json`'s content"
+    "Train and predict every fold into `cfg.out_dir`, resuming; return `cv.json`'s content"
     run, progress = RunFolder(cfg.out_dir), progress and rank_distrib() == 0  # rank 0 reports
-    bars = progress and sys.stdout.isatty()      # bars on a terminal; plain lines in logs and notebooks
+    # bars on a terminal; plain lines in logs and notebooks
+    bars = progress and sys.stdout.isatty()
     if bad := [k for k in folds_to_run or [] if not 0 <= k < cfg.n_folds]: raise PetvitError(
         f"fold(s) {', '.join(map(str, bad))} do not exist: a {cfg.n_folds}-fold run has folds 0 to "
         f"{cfg.n_folds - 1}")
     train, test = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=bars)
-    folds = make_folds(train, cfg.n_folds, cfg.seed, duplicate_groups(train.phash.tolist(), cfg.dup_threshold))
+    folds = make_folds(train, cfg.n_folds, cfg.seed,
+                       duplicate_groups(train.phash.tolist(), cfg.dup_threshold))
     fold_table = folds[['Id', 'fold', TARGET]]
     check_model(cfg)
     if (small := len(folds) - folds.fold.value_counts().max()) < cfg.bs: raise PetvitError(
-        f"a fold trains on only {small} images, less than one batch of --bs {cfg.bs}: lower --bs or --folds")
+        f"a fold trains on only {small} images, less than one batch of --bs {cfg.bs}: lower --bs "
+        "or --folds")
     if rank_distrib() == 0: run.check_takes(cfg, fold_table)
     folds, test = _cached(cfg, folds, test, progress=bars)
     if rank_distrib() == 0: run.start(cfg, fold_table)
@@ -412,15 +456,16 @@ def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
     "Per-fold and out-of-fold RMSE next to the mean baseline, as text"
     rows = [f"{'fold':>5} {'RMSE':>8} {'no TTA':>8} {'mean':>8} {'epochs':>7} {'seconds':>8}"]
     for f in cv['folds']:
-        rows.append(f"{f['fold']:>5} {f['rmse']:8.3f} {f['rmse_plain']:8.3f} {f['baseline_rmse']:8.3f} "
-                    f"{f['epochs_run']:>7} {f['train_seconds'] + f['predict_seconds']:8.1f}")
-    rows.append(f"{'OOF':>5} {cv['oof_rmse']:8.3f} {cv['oof_rmse_plain']:8.3f} {cv['baseline_rmse']:8.3f} "
-                f"{'':>7} {cv['seconds']:8.1f}")
+        rows.append(f"{f['fold']:>5} {f['rmse']:8.3f} {f['rmse_plain']:8.3f} "
+                    f"{f['baseline_rmse']:8.3f} {f['epochs_run']:>7} "
+                    f"{f['train_seconds'] + f['predict_seconds']:8.1f}")
+    rows.append(f"{'OOF':>5} {cv['oof_rmse']:8.3f} {cv['oof_rmse_plain']:8.3f} "
+                f"{cv['baseline_rmse']:8.3f} {'':>7} {cv['seconds']:8.1f}")
     return '\n'.join(rows)
 
 # %% ../nbs/07_oof_tta.ipynb #ceff6fea
 def merge_folds(run_dir:str|Path,            # a run folder whose folds are all complete
-                data_dir:str|Path|None=None, # the data the run trained on (default: the run's `data_dir`)
+                data_dir:str|Path|None=None, # the data the run trained on (default: the run's)
                )->dict:
     "Combine the complete fold folders of `run_dir` into oof.csv, submission.csv, cv.json and plots"
     return RunFolder(run_dir).merge(data_dir)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageFilter
-from .core import PetvitError, atomic_write, current_umask
+from .core import PetvitError, atomic_path, atomic_write, current_umask
 
 # %% auto #0
 __all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'DEMO_VERSION', 'CACHE_VERSION', 'make_demo_data', 'DataError', 'phash',
@@ -29,39 +29,47 @@ TARGET = 'Pawpularity'
 KAGGLE_DATA_DIR = Path('/kaggle/input/petfinder-pawpularity-score')
 
 # %% ../nbs/01_data.ipynb #6767dd32
-DEMO_VERSION = 2 # bump whenever make_demo_data's output changes (cached demo folders are keyed by it)
-_META_RATES = [0.03, 0.77, 0.90, 0.86, 0.01, 0.07, 0.13, 0.05, 0.17, 0.17, 0.06, 0.07] # real train.csv rates
+# bump whenever make_demo_data's output changes (cached demo folders are keyed by it)
+DEMO_VERSION = 2
+# real train.csv rates
+_META_RATES = [0.03, 0.77, 0.90, 0.86, 0.01, 0.07, 0.13, 0.05, 0.17, 0.17, 0.06, 0.07]
 
 def _demo_photo(rng, digit_img, backgrounds, near, blur):
     "A colour photo-like JPEG image: `digit_img` (8x8, 0-16) pasted on a background crop"
     w, h = (int(v) for v in rng.integers(96, 161, 2))
     bg = backgrounds[rng.integers(len(backgrounds))]
     y, x = rng.integers(0, bg.shape[0]-h), rng.integers(0, bg.shape[1]-w)
-    crop = Image.fromarray(bg[y:y+h, x:x+w]).filter(ImageFilter.GaussianBlur(4))  # shallow depth of field
-    photo = Image.fromarray((np.asarray(crop) * 0.35).astype(np.uint8))              # and a darker background
+    # shallow depth of field
+    crop = Image.fromarray(bg[y:y+h, x:x+w]).filter(ImageFilter.GaussianBlur(4))
+    # and a darker background
+    photo = Image.fromarray((np.asarray(crop) * 0.35).astype(np.uint8))
     s = int(min(w, h) * (rng.uniform(0.95, 1.0) if near else rng.uniform(0.8, 0.95)))
     x0, y0 = (int(v) for v in ((np.array([w, h]) - s) * rng.uniform(0.4, 0.6, 2)))
     mask = Image.fromarray((digit_img * (255/16)).astype(np.uint8)).resize((s, s), Image.BICUBIC)
     hue, sat = float(rng.random()), float(rng.uniform(0, 0.25))
-    colour = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, sat, 1.0))       # a bright, lightly tinted subject
+    # a bright, lightly tinted subject
+    colour = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, sat, 1.0))
     photo.paste(Image.new('RGB', (s, s), colour), (x0, y0), mask)
     return photo.filter(ImageFilter.GaussianBlur(1.5)) if blur else photo
 
 def _demo_id(seed, i): return hashlib.md5(f'petvit-demo-{seed}-{i}'.encode()).hexdigest()
 
 # %% ../nbs/01_data.ipynb #5380f0af
-def make_demo_data(path:str|Path,  # folder to create (train.csv, test.csv, sample_submission.csv, train/, test/)
+def make_demo_data(path:str|Path,  # a new folder for the PetFinder layout
                    n:int=300,       # training images
                    n_test:int|None=None, # test images (default: n//10, at least 8)
                    seed:int=42,     # same seed, same dataset, byte for byte
-                   dup_frac:float=0.03): # share of training photos that are near-duplicates of another
+                   dup_frac:float=0.03): # share of training photos that are near-duplicates
     "Write a PetFinder-layout dataset of digit 'pet photos' whose Pawpularity depends on the digit"
     from sklearn.datasets import load_digits, load_sample_images
     path, rng = Path(path), np.random.default_rng(seed)
-    if n < 10: raise PetvitError(f"make_demo_data: n={n} is too small: use at least 10 training images")
-    if path.exists() and not path.is_dir(): raise PetvitError(f"{path} is a file, not a folder: pass a new folder")
+    if n < 10:
+        raise PetvitError(f"make_demo_data: n={n} is too small: use at least 10 training images")
+    if path.exists() and not path.is_dir():
+        raise PetvitError(f"{path} is a file, not a folder: pass a new folder")
     if path.is_dir() and any(path.iterdir()):
-        raise PetvitError(f"{path} is not empty: petvit writes a demo dataset only into a new or empty folder")
+        raise PetvitError(f"{path} is not empty: petvit writes a demo dataset only into a new or "
+                          "empty folder")
     n_test = max(8, n//10) if n_test is None else n_test
     digits, backgrounds = load_digits(), load_sample_images().images
     for sub in ('train', 'test'): (path/sub).mkdir(parents=True, exist_ok=True)
@@ -72,13 +80,18 @@ def make_demo_data(path:str|Path,  # folder to create (train.csv, test.csv, samp
         near, blur = meta[METADATA_COLS.index('Near')], meta[METADATA_COLS.index('Blur')]
         k = int(rng.integers(len(digits.target)))
         digit = int(digits.target[k])
-        score = 100 if rng.random() < 0.02 else int(np.clip(round(15 + 7*digit + rng.normal(0, 5)), 1, 100))
+        if rng.random() < 0.02: score = 100      # the real data's spike at 100
+        else: score = int(np.clip(round(15 + 7*digit + rng.normal(0, 5)), 1, 100))
         is_dup = split == 'train' and i > 10 and rng.random() < dup_frac
-        if is_dup: # re-encode (and slightly resize) an earlier training photo, as the real duplicates are
+        # re-encode (and slightly resize) an earlier training photo, as the real duplicates are
+        if is_dup:
             j = int(rng.integers(len(photos)))
             src_id = list(photos)[j]
             src = photos[src_id]
-            photo = src.resize((src.width + int(rng.integers(-4, 5)), src.height + int(rng.integers(-4, 5))), Image.BILINEAR)
+            photo = src.resize(
+                (src.width + int(rng.integers(-4, 5)), src.height + int(rng.integers(-4, 5))),
+                Image.BILINEAR,
+            )
             row = dict(next(r for r in rows if r['Id'] == src_id))
             score = int(np.clip(row[TARGET] + rng.normal(0, 8), 1, 100))
             meta = np.array([row[c] for c in METADATA_COLS])
@@ -86,12 +99,14 @@ def make_demo_data(path:str|Path,  # folder to create (train.csv, test.csv, samp
         id_ = _demo_id(seed, i)
         photo.save(path/split/f'{id_}.jpg', quality=int(rng.integers(80, 96)))
         if split == 'train': photos[id_] = photo
-        rows.append(dict(Id=id_, **dict(zip(METADATA_COLS, (int(v) for v in meta))), **{TARGET: score}, split=split))
+        flags = dict(zip(METADATA_COLS, (int(v) for v in meta)))
+        rows.append(dict(Id=id_, **flags, **{TARGET: score}, split=split))
     df = pd.DataFrame(rows)
     train, test = df[df.split == 'train'], df[df.split == 'test']
     atomic_write(path/'train.csv', train[['Id', *METADATA_COLS, TARGET]].to_csv(index=False))
     atomic_write(path/'test.csv', test[['Id', *METADATA_COLS]].to_csv(index=False))
-    atomic_write(path/'sample_submission.csv', test[['Id']].assign(**{TARGET: 50.0}).to_csv(index=False))
+    atomic_write(path/'sample_submission.csv',
+                 test[['Id']].assign(**{TARGET: 50.0}).to_csv(index=False))
     return path
 
 # %% ../nbs/01_data.ipynb #10b326f1
@@ -102,13 +117,17 @@ class DataError(PetvitError):
                  problems, # one line per problem
                 ):
         self.path, self.problems = path, list(problems)
-        super().__init__(f"{len(self.problems)} problem(s) in data folder {path}:\n" + '\n'.join(f'  - {p}' for p in self.problems))
+        super().__init__(
+            f"{len(self.problems)} problem(s) in data folder {path}:\n"
+            + '\n'.join(f'  - {p}' for p in self.problems)
+        )
 
 def _listing(items, k=5):
     items = list(items)
     return ', '.join(map(str, items[:k])) + (f' (+{len(items)-k} more)' if len(items) > k else '')
 
-def _lines(mask:pd.Series): return _listing(mask[mask].index + 2) # CSV line numbers (header is line 1)
+# CSV line numbers (header is line 1)
+def _lines(mask:pd.Series): return _listing(mask[mask].index + 2)
 
 # %% ../nbs/01_data.ipynb #507de9ae
 def phash(img:Image.Image,       # any PIL image (converted to grey)
@@ -133,7 +152,8 @@ def scan_image(fn:str|Path, # an image file
             small = im.convert('RGB')
         return dict(width=w, height=h, phash=np.packbits(phash(small)).tobytes().hex(), error=None)
     except FileNotFoundError: return dict(width=np.nan, height=np.nan, phash=None, error='missing')
-    except Exception as e: return dict(width=np.nan, height=np.nan, phash=None, error=f'{type(e).__name__}: {e}')
+    except Exception as e:
+        return dict(width=np.nan, height=np.nan, phash=None, error=f'{type(e).__name__}: {e}')
 
 # %% ../nbs/01_data.ipynb #dc11c705
 @dataclass
@@ -148,11 +168,15 @@ class PetfinderScan:
 def _read_csv(path, name, scan):
     fn = path/name
     if not fn.is_file():
-        scan.problems.append(f"{name}: file not found in {path}: the folder must hold train.csv, test.csv and sample_submission.csv")
+        scan.problems.append(f"{name}: file not found in {path}: the folder must hold train.csv, "
+                             "test.csv and sample_submission.csv")
         return None
     try: df = pd.read_csv(fn, dtype={'Id': str})
     except Exception as e:
-        scan.problems.append(f"{name}: cannot be parsed as CSV ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}): fix or replace the file")
+        scan.problems.append(
+            f"{name}: cannot be parsed as CSV ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''}): fix or replace the file"
+        )
         return None
     if len(df) == 0: scan.problems.append(f"{name}: has no rows: it must list one image per row")
     return df
@@ -161,31 +185,43 @@ def _read_csv(path, name, scan):
 def _check_columns(df, name, required, scan):
     "False (and a problem) if `df` lacks a column of `required`"
     missing = [c for c in required if c not in df.columns]
-    if missing: scan.problems.append(f"{name}: missing column(s) {_listing(missing, 12)}; it has {_listing(df.columns, 15)}: add them (names are case-sensitive)")
+    if missing:
+        scan.problems.append(f"{name}: missing column(s) {_listing(missing, 12)}; it has "
+                             f"{_listing(df.columns, 15)}: add them (names are case-sensitive)")
     return not missing
 
 def unsafe_ids(ids:pd.Series, # Id column
               )->pd.Series:
-    "True where an Id could reach outside its folder as a file name: '/', '\\', '..', NUL or a leading '.'"
+    "True where an Id could leave its folder as a file name: '/', '\\', '..', NUL or a leading '.'"
     s = ids.astype(str)
     return s.str.contains(r'[/\\\x00]') | s.str.contains('..', regex=False) | s.str.startswith('.')
 
 def _check_ids(df, name, scan):
     empty = df.Id.isna() | (df.Id.astype(str).str.strip() == '')
-    if empty.any(): scan.problems.append(f"{name}: column Id is empty on line(s) {_lines(empty)}: give every row an Id")
+    if empty.any():
+        scan.problems.append(f"{name}: column Id is empty on line(s) {_lines(empty)}: give every "
+                             "row an Id")
     unsafe = ~empty & unsafe_ids(df.Id)
-    if unsafe.any(): scan.problems.append(f"{name}: column Id holds a path, not a file name, on line(s) {_lines(unsafe)} "
-                                          f"({_listing(df.Id[unsafe].map(repr), 3)}): Ids must not contain '/', '\\' or '..' "
-                                          "nor start with '.'")
+    if unsafe.any():
+        scan.problems.append(f"{name}: column Id holds a path, not a file name, on line(s) "
+                             f"{_lines(unsafe)} ({_listing(df.Id[unsafe].map(repr), 3)}): Ids must "
+                             "not contain '/', '\\' or '..' nor start with '.'")
     dup = df.Id.duplicated(keep=False) & ~empty
-    if dup.any(): scan.problems.append(f"{name}: column Id repeats {_listing(df.Id[dup].unique())} (line(s) {_lines(dup)}): each Id must appear once")
+    if dup.any():
+        scan.problems.append(f"{name}: column Id repeats {_listing(df.Id[dup].unique())} (line(s) "
+                             f"{_lines(dup)}): each Id must appear once")
 
 def _check_target(df, name, scan):
     score = pd.to_numeric(df[TARGET], errors='coerce')
     bad = score.isna()
-    if bad.any(): scan.problems.append(f"{name}: column {TARGET} is not a number on line(s) {_lines(bad)} ({_listing(df[TARGET][bad].astype(str).unique(), 3)}): fix or drop those rows")
+    if bad.any():
+        scan.problems.append(f"{name}: column {TARGET} is not a number on line(s) {_lines(bad)} "
+                             f"({_listing(df[TARGET][bad].astype(str).unique(), 3)}): fix or drop "
+                             "those rows")
     out = ~bad & ~score.between(1, 100)
-    if out.any(): scan.problems.append(f"{name}: column {TARGET} is outside 1-100 on line(s) {_lines(out)} ({_listing(score[out].unique(), 3)}): scores are 1 to 100")
+    if out.any():
+        scan.problems.append(f"{name}: column {TARGET} is outside 1-100 on line(s) {_lines(out)} "
+                             f"({_listing(score[out].unique(), 3)}): scores are 1 to 100")
     if not (bad.any() or out.any()): df[TARGET] = score.astype(float)
 
 def _check_meta(df, name, scan, need_meta):
@@ -193,7 +229,9 @@ def _check_meta(df, name, scan, need_meta):
     if need_meta: _check_columns(df, name, METADATA_COLS, scan)
     for c in present:
         bad = ~df[c].isin([0, 1])
-        if bad.any(): scan.problems.append(f"{name}: metadata column {c!r} must be 0 or 1, not on line(s) {_lines(bad)}: fix those values")
+        if bad.any():
+            scan.problems.append(f"{name}: metadata column {c!r} must be 0 or 1, not on line(s) "
+                                 f"{_lines(bad)}: fix those values")
 
 # %% ../nbs/01_data.ipynb #01fef39b
 def _scan_images(df, folder, name, scan, n_workers, progress):
@@ -206,15 +244,24 @@ def _scan_images(df, folder, name, scan, n_workers, progress):
         it = progress_bar(it, total=len(paths))
         it.comment = f'checking {folder.name}/'
     info = pd.DataFrame(list(it), index=df.index[ok], columns=['width', 'height', 'phash', 'error'])
-    df['image_path'] = pd.Series([str(p.resolve()) for p in paths], index=df.index[ok], dtype=object)
+    df['image_path'] = pd.Series([str(p.resolve()) for p in paths], index=df.index[ok],
+                                 dtype=object)
     for c in ('width', 'height', 'phash'): df[c] = info[c]
     missing = info.index[info.error == 'missing']
     broken = info[info.error.notna() & (info.error != 'missing')]
     rel = lambda i: f"{folder.name}/{df.Id[i]}.jpg"
-    for i in missing[:10]: scan.problems.append(f"{rel(i)}: image listed in {name} (line {i+2}) is missing: add the file or drop its row")
-    if len(missing) > 10: scan.problems.append(f"{folder.name}/: {len(missing)-10} more images listed in {name} are missing: add the files or drop their rows")
-    for i, err in broken.error[:10].items(): scan.problems.append(f"{rel(i)}: cannot be decoded ({err}): replace the file or drop its row from {name}")
-    if len(broken) > 10: scan.problems.append(f"{folder.name}/: {len(broken)-10} more images cannot be decoded: replace them or drop their rows from {name}")
+    for i in missing[:10]:
+        scan.problems.append(f"{rel(i)}: image listed in {name} (line {i+2}) is missing: add the "
+                             "file or drop its row")
+    if len(missing) > 10:
+        scan.problems.append(f"{folder.name}/: {len(missing)-10} more images listed in {name} are "
+                             "missing: add the files or drop their rows")
+    for i, err in broken.error[:10].items():
+        scan.problems.append(f"{rel(i)}: cannot be decoded ({err}): replace the file or drop its "
+                             f"row from {name}")
+    if len(broken) > 10:
+        scan.problems.append(f"{folder.name}/: {len(broken)-10} more images cannot be decoded: "
+                             f"replace them or drop their rows from {name}")
 
 # %% ../nbs/01_data.ipynb #9a5fd97b
 def scan_petfinder(path:str|Path,       # folder in the competition's layout
@@ -227,10 +274,15 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
     path = Path(path).expanduser()
     scan = PetfinderScan(path)
     if not path.is_dir():
-        scan.problems.append(f"{path}: data folder not found: pass the folder holding train.csv, test.csv and train/ (on Kaggle {KAGGLE_DATA_DIR}), or make one with `petvit demo-data DIR`")
+        scan.problems.append(f"{path}: data folder not found: pass the folder holding train.csv, "
+                             f"test.csv and train/ (on Kaggle {KAGGLE_DATA_DIR}), or make one with "
+                             "`petvit demo-data DIR`")
         return scan
     names = ('train.csv', 'test.csv', 'sample_submission.csv') if need_train else ('test.csv',)
-    train, test, sample = (_read_csv(path, n, scan) if n in names else None for n in ('train.csv', 'test.csv', 'sample_submission.csv'))
+    train, test, sample = (
+        _read_csv(path, n, scan) if n in names else None
+        for n in ('train.csv', 'test.csv', 'sample_submission.csv')
+    )
     if train is not None and _check_columns(train, 'train.csv', ['Id', TARGET], scan):
         _check_ids(train, 'train.csv', scan); _check_target(train, 'train.csv', scan)
         _check_meta(train, 'train.csv', scan, need_meta)
@@ -243,7 +295,9 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
     if sample is not None and _check_columns(sample, 'sample_submission.csv', ['Id', TARGET], scan):
         scan.sample = sample
         if scan.test is not None and set(sample.Id) != set(scan.test.Id):
-            scan.problems.append(f"sample_submission.csv: its Ids differ from test.csv's ({len(set(sample.Id) ^ set(scan.test.Id))} differ): both must list the same test images")
+            scan.problems.append("sample_submission.csv: its Ids differ from test.csv's "
+                                 f"({len(set(sample.Id) ^ set(scan.test.Id))} differ): both must "
+                                 "list the same test images")
     return scan
 
 # %% ../nbs/01_data.ipynb #8530e209
@@ -253,13 +307,16 @@ def read_petfinder(path:str|Path,        # the competition folder (or one in its
                    progress:bool=False,  # show a progress bar while images are scanned
                    need_train:bool=True, # False: only test.csv and test/ are needed (prediction)
                   ):
-    "Train and test frames with `image_path`, `width`, `height`, `phash`; `DataError` listing every problem"
-    scan = scan_petfinder(path, need_meta=need_meta, n_workers=n_workers, progress=progress, need_train=need_train)
+    "Train and test frames with `image_path`, `width`, `height`, `phash`; or a `DataError`"
+    scan = scan_petfinder(path, need_meta=need_meta, n_workers=n_workers, progress=progress,
+                          need_train=need_train)
     if scan.problems: raise DataError(scan.path, scan.problems)
     return scan.train, scan.test
 
 # %% ../nbs/01_data.ipynb #65c1aa67
-def _bits(hexes): return np.unpackbits(np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in hexes]), axis=1)
+def _bits(hexes):
+    return np.unpackbits(np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in hexes]),
+                         axis=1)
 
 def hamming_pairs(hashes:list[str], # hex pHashes, e.g. the `phash` column
                   threshold:int=6,  # at most this many differing bits
@@ -275,10 +332,11 @@ def hamming_pairs(hashes:list[str], # hex pHashes, e.g. the `phash` column
         pairs.append(np.stack([i[keep] + s, j[keep]], 1))
     return np.concatenate(pairs) if pairs else np.zeros((0, 2), int)
 
+# %% ../nbs/01_data.ipynb #d2332c4e
 def duplicate_groups(hashes:list[str], # perceptual hashes, as hex strings
                      threshold:int=6,  # most differing bits (of 64) for a near-duplicate pair
                     )->np.ndarray:
-    "Group label per image: images linked by near-duplicate pairs share the label of the group's first"
+    "Group label per image: images linked by near-duplicate pairs share the group's first index"
     parent = np.arange(len(hashes))
     def find(i):
         while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
@@ -294,17 +352,21 @@ def sturges_bins(n:int, # number of samples
     "Number of histogram bins by Sturges' rule: floor(1 + log2(n))"
     return int(np.floor(1 + np.log2(n)))
 
+# %% ../nbs/01_data.ipynb #a294c30f
 def make_folds(df:pd.DataFrame,    # frame with a `Pawpularity` column
                n_folds:int=5,      # number of folds
                seed:int=42,        # seed for the shuffle
-               groups:np.ndarray|None=None): # group label per row (e.g. `duplicate_groups`); None: each row alone
+               groups:np.ndarray|None=None): # group per row (`duplicate_groups`); None: none
     "`df` with a `fold` column: stratified on Sturges-binned Pawpularity, groups kept in one fold"
     from sklearn.model_selection import StratifiedGroupKFold
-    if len(df) < n_folds: raise PetvitError(f"cannot make {n_folds} folds from {len(df)} training images: use fewer folds (--folds)")
+    if len(df) < n_folds:
+        raise PetvitError(f"cannot make {n_folds} folds from {len(df)} training images: use fewer "
+                          "folds (--folds)")
     bins = pd.cut(df[TARGET], bins=sturges_bins(len(df)), labels=False)
     groups = np.arange(len(df)) if groups is None else np.asarray(groups)
     if (n_groups := len(np.unique(groups))) < n_folds: raise PetvitError(
-        f"cannot make {n_folds} folds from {n_groups} distinct images (near-duplicates count once): use fewer folds (--folds)")
+        f"cannot make {n_folds} folds from {n_groups} distinct images (near-duplicates count "
+        "once): use fewer folds (--folds)")
     fold = np.full(len(df), -1)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning) # "least populated class has only k members"
@@ -315,7 +377,7 @@ def make_folds(df:pd.DataFrame,    # frame with a `Pawpularity` column
 # %% ../nbs/01_data.ipynb #d7fe145b
 def fold_summary(df:pd.DataFrame, # a frame with `fold` and `Pawpularity` columns
                 )->pd.DataFrame:
-    "Per-fold count and Pawpularity distribution (mean, std, quartiles) of a frame with a `fold` column"
+    "Per-fold count and Pawpularity distribution (mean, std, quartiles) of a frame with `fold`"
     s = df.groupby('fold')[TARGET].describe()
     s.loc['all'] = df[TARGET].describe()
     return s.rename(columns={'count': 'n'}).round(2)
@@ -329,7 +391,8 @@ def plot_fold_distributions(df:pd.DataFrame, # a frame with `fold` and `Pawpular
     if ax is None: _, ax = plt.subplots(figsize=(7, 3.5))
     bins = np.linspace(0, 100, sturges_bins(len(df)) + 1)
     for k, g in df.groupby('fold'):
-        ax.hist(g[TARGET], bins=bins, density=True, histtype='step', lw=1.5, label=f'fold {k} (n={len(g)})')
+        ax.hist(g[TARGET], bins=bins, density=True, histtype='step', lw=1.5,
+                label=f'fold {k} (n={len(g)})')
     ax.set(xlabel=TARGET, ylabel='density', title='Target distribution per fold')
     ax.legend(fontsize=8)
     return ax
@@ -383,16 +446,21 @@ def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` 
     from fastai.vision.all import IndexSplitter
     for c in ('image_path', 'fold', TARGET):
         if c not in df.columns: raise PetvitError(
-            f"fold_dataloaders: the frame has no {c!r} column: read it with read_petfinder and make_folds")
+            f"fold_dataloaders: the frame has no {c!r} column: read it with read_petfinder and "
+            "make_folds")
     valid_idx = np.flatnonzero(df.fold.values == fold)
-    if len(valid_idx) == 0: raise PetvitError(f"fold {fold} is empty: folds are {sorted(df.fold.unique())}")
-    if use_meta and (missing := [c for c in METADATA_COLS if c not in df.columns]): raise PetvitError(
+    if len(valid_idx) == 0:
+        raise PetvitError(f"fold {fold} is empty: folds are {sorted(df.fold.unique())}")
+    missing = [c for c in METADATA_COLS if c not in df.columns]
+    if use_meta and missing: raise PetvitError(
         f"use_meta: the frame lacks metadata column(s) {_listing(missing, 12)}: "
         "turn the metadata branch off or add them")
     dblock = pet_datablock(img_size, use_meta, splitter=IndexSplitter(valid_idx),
                            item_tfms=item_tfms, batch_tfms=batch_tfms)
-    dls = dblock.dataloaders(df, bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory)
-    if seed is not None: dls.train.rng = random.Random(seed)  # fastai shuffles with the global `random`
+    dls = dblock.dataloaders(df, bs=bs, num_workers=num_workers, device=device,
+                             pin_memory=pin_memory)
+    # fastai shuffles with the global `random`
+    if seed is not None: dls.train.rng = random.Random(seed)
     return dls
 
 # %% ../nbs/01_data.ipynb #c840fc05
@@ -427,7 +495,8 @@ def show_pet_batch(dls,              # fastai DataLoaders from `fold_dataloaders
     nrows = -(-len(items) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(2.2*ncols, 2.4*nrows), squeeze=False)
     for ax in axs.flat: ax.axis('off')
-    for (img, y), ax in zip(items, axs.flat): img.show(ctx=ax, title=f'Pawpularity {float(y)*100:.0f}')
+    for (img, y), ax in zip(items, axs.flat):
+        img.show(ctx=ax, title=f'Pawpularity {float(y)*100:.0f}')
     return fig
 
 # %% ../nbs/01_data.ipynb #8f72e5a8
@@ -435,47 +504,51 @@ CACHE_VERSION = 2   # part of every cache key: bump it when the cached format ch
 
 def cache_root()->Path:
     "petvit's cache folder: $PETVIT_CACHE, else ~/.cache/petvit"
-    import os
     return Path(os.environ.get('PETVIT_CACHE') or '~/.cache/petvit').expanduser()
 
+# %% ../nbs/01_data.ipynb #4e238f5b
 def cached_name(path:str|Path, # a source image
                 min_side:int,  # the cached copy's short side
                )->str:
-    "File name of `path`'s cached copy: a hash of its absolute path, size, mtime, `min_side` and the cache version"
-    import os
+    "File name of `path`'s cached copy: a hash of path, size, mtime, `min_side` and cache version"
     st = os.stat(path)
     key = f'{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{min_side}|v{CACHE_VERSION}'
     return hashlib.sha1(key.encode()).hexdigest()[:24] + '.jpg'
 
+# %% ../nbs/01_data.ipynb #2e58b2e1
 _WIDE_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F')   # 16-bit and 32-bit greyscale
 
 def to_rgb8(im:Image.Image, # any PIL image
            )->Image.Image:
-    "`im` as 8-bit RGB; 16/32-bit greyscale scaled to 0-255 by its type's range (PIL's own `convert` clips it white)"
+    "`im` as 8-bit RGB; 16/32-bit greyscale scaled by its type's range (PIL's `convert` clips it)"
     if im.mode not in _WIDE_MODES: return im.convert('RGB')
     a = np.asarray(im, dtype=np.float64)
     top = 1. if im.mode == 'F' else 65535. if im.mode.startswith('I;16') or a.max() > 255 else 255.
     return Image.fromarray((a / top * 255).clip(0, 255).round().astype(np.uint8)).convert('RGB')
 
+# %% ../nbs/01_data.ipynb #018b9c5f
 def cache_image(src:str|Path, # a source image (any format PIL reads)
                 dst:str|Path, # where the JPEG copy goes (written atomically)
                 min_side:int, # short side of the copy; smaller images are kept at their size
                 quality:int=95, # JPEG quality
                ):
-    "Decode `src` once, as RGB, shrink it so its short side is `min_side` (never enlarge), save it as JPEG `dst`"
-    from petvit.core import atomic_path
+    "Decode `src` as RGB, shrink it to a short side of `min_side` (never enlarge), save as JPEG"
     with Image.open(src) as im:
         w, h = im.size
         scale = min_side / min(w, h)
         if scale < 1:
             size = (max(min_side, round(w * scale)), max(min_side, round(h * scale)))
-            im.draft('RGB', size)                # JPEG: decode at the smallest DCT scale still >= size
+            # JPEG: decode at the smallest DCT scale still >= size
+            im.draft('RGB', size)
             im = to_rgb8(im).resize(size, Image.BICUBIC, reducing_gap=None)
         else: im = to_rgb8(im)
-    with atomic_path(dst) as tmp: im.save(tmp, format='JPEG', quality=quality, subsampling=0) # 4:4:4: full colour resolution
+    # 4:4:4: full colour resolution
+    with atomic_path(dst) as tmp: im.save(tmp, format='JPEG', quality=quality, subsampling=0)
 
+# %% ../nbs/01_data.ipynb #4b1a3d32
 def _cannot_cache(src, e):
-    return PetvitError(f"{src}: cannot be cached ({type(e).__name__}: {e}): run `petvit check` on the data folder")
+    return PetvitError(f"{src}: cannot be cached ({type(e).__name__}: {e}): run `petvit check` on "
+                       "the data folder")
 
 def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read_petfinder`)
                  min_side:int,           # short side of the cached copies (the training `img_size`)
@@ -483,7 +556,7 @@ def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read
                  n_workers:int=8,        # threads building missing copies
                  progress:bool=False,    # show a progress bar while copies are built
                 )->pd.DataFrame:
-    "A copy of `df` whose `image_path` points at cached copies (the originals move to `source_path`); builds only missing ones"
+    "`df` reading cached copies (originals move to `source_path`); builds only the missing ones"
     folder = Path(cache_dir or cache_root()/'images')/f'short{min_side}'
     folder.mkdir(parents=True, exist_ok=True)
     srcs = list(df.image_path)
@@ -492,13 +565,17 @@ def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read
     def _one(pair):
         try: cache_image(*pair, min_side)
         except OSError as e:
-            writing = e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or (e.filename and Path(e.filename).parent == folder)
+            writing = e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or (
+                e.filename and Path(e.filename).parent == folder
+            )
             if not writing: raise _cannot_cache(pair[0], e) from None
-            raise PetvitError(f"cannot write the image cache {folder} ({e.strerror}): free space there, or choose "
-                              "another folder with --cache-dir (or train without a cache: --no-cache)") from None
+            raise PetvitError(f"cannot write the image cache {folder} ({e.strerror}): free space "
+                              "there, or choose another folder with --cache-dir (or train without "
+                              "a cache: --no-cache)") from None
         except Exception as e: raise _cannot_cache(pair[0], e) from None
     if todo:
-        with ThreadPoolExecutor(min(n_workers, os.cpu_count() or 1)) as pool: # each thread holds one decoded photo
+        # each thread holds one decoded photo
+        with ThreadPoolExecutor(min(n_workers, os.cpu_count() or 1)) as pool:
             it = pool.map(_one, todo)
             if progress:
                 from fastprogress.fastprogress import progress_bar
@@ -527,8 +604,8 @@ def demo_data_dir(n:int=1000,  # training images of the demo dataset
 def _size_line(df, name):
     w, h = df.width.dropna(), df.height.dropna()
     if not len(w): return f'{name}: no readable images'
-    return (f'{name}: {len(w)} images, width {int(w.min())}-{int(w.max())} (median {int(w.median())}), '
-            f'height {int(h.min())}-{int(h.max())} (median {int(h.median())})')
+    return (f'{name}: {len(w)} images, width {int(w.min())}-{int(w.max())} (median '
+            f'{int(w.median())}), height {int(h.min())}-{int(h.max())} (median {int(h.median())})')
 
 # %% ../nbs/01_data.ipynb #74df3e87
 def check_report(path:str|Path,       # data folder in the competition's layout
@@ -540,15 +617,18 @@ def check_report(path:str|Path,       # data folder in the competition's layout
     "Text report of a data folder, and its problems (empty if it is ready)"
     scan = scan_petfinder(path, progress=progress)
     lines = [f'data folder: {scan.path}']
-    for name, df in [('train.csv', scan.train), ('test.csv', scan.test), ('sample_submission.csv', scan.sample)]:
-        if scan.path.is_dir(): lines.append(f'{name}: ' + (f'{len(df)} rows' if df is not None else 'unreadable'))
+    for name, df in [('train.csv', scan.train), ('test.csv', scan.test),
+                     ('sample_submission.csv', scan.sample)]:
+        if scan.path.is_dir():
+            lines.append(f'{name}: ' + (f'{len(df)} rows' if df is not None else 'unreadable'))
     if scan.train is not None: lines.append(_size_line(scan.train, 'train/'))
     if scan.test is not None: lines.append(_size_line(scan.test, 'test/'))
     if scan.train is not None and not scan.problems:
         groups = duplicate_groups(scan.train.phash.tolist(), dup_threshold)
         sizes = pd.Series(groups).value_counts()
-        lines.append(f'near-duplicates: {(sizes > 1).sum()} groups, {sizes[sizes > 1].sum()} images '
-                     f'(pHash differing in <= {dup_threshold} of 64 bits); each group is kept in one fold')
+        lines.append(f'near-duplicates: {(sizes > 1).sum()} groups, {sizes[sizes > 1].sum()} '
+                     f'images (pHash differing in <= {dup_threshold} of 64 bits); each group is '
+                     'kept in one fold')
         try: folds = make_folds(scan.train, n_folds, seed, groups)
         except PetvitError as e: scan.problems.append(str(e))
         else:

@@ -16,7 +16,7 @@ __all__ = ['petfinder_rmse', 'PawpularityLoss', 'rmse_0_100', 'rmse']
 
 # %% ../nbs/04_losses_metrics.ipynb #ed9c82ee
 class PawpularityLoss(nn.Module):
-    "BCE with logits on soft targets Pawpularity/100 (with label smoothing), or MSE of sigmoid(logit)"
+    "BCE with logits on soft targets Pawpularity/100 (label smoothing), or MSE of sigmoid(logit)"
     def __init__(self, kind:str='bce',            # 'bce' (the seed method) or 'mse'
                  label_smoothing:float=0.):       # BCE targets t -> t*(1-s) + s/2
         super().__init__()
@@ -29,7 +29,10 @@ class PawpularityLoss(nn.Module):
         s = self.label_smoothing
         return F.binary_cross_entropy_with_logits(logits, target * (1 - s) + s / 2)
 
-    def activation(self, logits): return torch.sigmoid(logits)  # predictions in [0, 1]: x100 for Pawpularity
+    # predictions in [0, 1]: x100 for Pawpularity
+    def activation(self, logits):
+        "Predictions in [0, 1] from logits (fastai's `get_preds` applies it): x100 for Pawpularity"
+        return torch.sigmoid(logits)
     def decodes(self, preds): return preds
 
 # %% ../nbs/04_losses_metrics.ipynb #1a4ef290
@@ -39,8 +42,10 @@ def rmse_0_100(logits:torch.Tensor, # model outputs (before the sigmoid)
     "RMSE on the Pawpularity scale of logits vs targets/100"
     return torch.sqrt(F.mse_loss(torch.sigmoid(logits.float()) * 100, target.float() * 100)).item()
 
+# %% ../nbs/04_losses_metrics.ipynb #9becb781
 petfinder_rmse = AccumMetric(rmse_0_100, name='rmse', flatten=True)
 
+# %% ../nbs/04_losses_metrics.ipynb #8f1a0d90
 def rmse(pred,   # predictions
          target, # true values, same scale and length
         )->float:

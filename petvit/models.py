@@ -14,7 +14,7 @@ from .core import PetvitError, atomic_write
 from fastai.data.transforms import Normalize
 import timm
 from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
-from timm.models import build_model_with_cfg, register_model
+from timm.models import build_model_with_cfg, load_state_dict, register_model
 from timm.models.vision_transformer import VisionTransformer
 from timm.models.vision_transformer_hybrid import HybridEmbed
 from .data import METADATA_COLS
@@ -28,10 +28,10 @@ __all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'create_model', 
 
 # %% ../nbs/03_models.ipynb #468a8c73
 class PetModel(nn.Module):
-    "A timm `backbone` (pooled features), an optional metadata branch, and the seed head; one logit per image"
+    "A timm `backbone` (pooled features), an optional metadata branch and the seed head: one logit"
     def __init__(self,
                  backbone:nn.Module,       # a timm model with `num_classes=0` (pooled features)
-                 meta:nn.Module|None=None, # a metadata branch, e.g. `VariableSelectionNetwork` (None: images only)
+                 meta:nn.Module|None=None, # metadata branch (None: images only)
                  hidden:int=64,            # width of the head: Linear→hidden, SELU, Linear→1
                 ):
         super().__init__()
@@ -42,7 +42,10 @@ class PetModel(nn.Module):
     def forward(self, x:torch.Tensor, meta:torch.Tensor|None=None)->torch.Tensor:
         f = self.backbone(x)
         if self.meta is not None:
-            if meta is None: raise ValueError('this model has a metadata branch: call it with (images, metadata)')
+            if meta is None:
+                raise ValueError(
+                    'this model has a metadata branch: call it with (images, metadata)'
+                )
             f = torch.cat([f, self.meta(meta)], dim=1)
         return self.head(f).squeeze(-1)
 
@@ -50,26 +53,34 @@ class PetModel(nn.Module):
 def _check_arch(arch:str):
     if timm.is_model(arch): return
     close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(close)}?" if close else " See timm.list_models('*vit*') for names."
+    hint = (f" Did you mean {', '.join(close)}?" if close
+            else " See timm.list_models('*vit*') for names.")
     raise PetvitError(f"unknown architecture {arch!r}: not a timm model name.{hint}")
 
 def _timm_backbone(arch, pretrained, img_size, **kwargs):
     "timm model with its classifier removed, built for `img_size` where the architecture takes one"
     kwargs = dict(num_classes=0, **kwargs)
-    try: return timm.create_model(arch, pretrained=pretrained, **({} if img_size is None else dict(img_size=img_size)), **kwargs)
+    try:
+        return timm.create_model(arch, pretrained=pretrained,
+                                 **({} if img_size is None else dict(img_size=img_size)), **kwargs)
     except TypeError as e:
         if img_size is None or 'img_size' not in str(e): raise
-        return timm.create_model(arch, pretrained=pretrained, **kwargs) # any input size (e.g. ConvNeXt)
+        # any input size (e.g. ConvNeXt)
+        return timm.create_model(arch, pretrained=pretrained, **kwargs)
 
 # %% ../nbs/03_models.ipynb #6159f934
 def load_backbone_weights(backbone:nn.Module, # a timm model, e.g. `PetModel.backbone`
                           path:str|Path):      # .safetensors / .pth / .bin in timm's format
-    "Load a timm-format weights file into `backbone`, dropping its classifier and resizing position embeddings"
-    from timm.models import load_state_dict
-    path, arch = Path(path).expanduser(), backbone.pretrained_cfg.get('architecture', type(backbone).__name__)
-    if not path.is_file(): raise PetvitError(f"weights file {path} not found: pass an existing .safetensors/.pth/.bin file, or --pretrained false")
+    "Load a timm weights file into `backbone`: classifier dropped, position embeddings resized"
+    path, arch = Path(path).expanduser(), backbone.pretrained_cfg.get('architecture',
+                                                                      type(backbone).__name__)
+    if not path.is_file():
+        raise PetvitError(f"weights file {path} not found: pass an existing .safetensors/.pth/.bin "
+                          "file, or --pretrained false")
     try: sd = load_state_dict(str(path), weights_only=True)
-    except Exception as e: raise PetvitError(f"weights file {path} cannot be read ({type(e).__name__}: {e}): it must be a timm state_dict in .safetensors/.pth/.bin") from None
+    except Exception as e:
+        raise PetvitError(f"weights file {path} cannot be read ({type(e).__name__}: {e}): it must "
+                          "be a timm state_dict in .safetensors/.pth/.bin") from None
     if any(k.startswith('backbone.') for k in sd): # a whole PetModel checkpoint: take its backbone
         sd = {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
     filter_fn = getattr(sys.modules[type(backbone).__module__], 'checkpoint_filter_fn', None)
@@ -80,30 +91,37 @@ def load_backbone_weights(backbone:nn.Module, # a timm model, e.g. `PetModel.bac
         sd = {k: v for k, v in sd.items() if not any(k.startswith(c + '.') for c in classifier)}
         res = backbone.load_state_dict(sd, strict=False)
     except Exception as e:
-        msg = next((l.strip() for l in str(e).splitlines() if 'size mismatch' in l), str(e).splitlines()[0] if str(e) else type(e).__name__)
-        raise PetvitError(f"weights file {path} does not fit {arch}: {msg[:300]}: use weights saved from timm.create_model('{arch}')") from None
+        msg = next((l.strip() for l in str(e).splitlines() if 'size mismatch' in l),
+                   str(e).splitlines()[0] if str(e) else type(e).__name__)
+        raise PetvitError(f"weights file {path} does not fit {arch}: {msg[:300]}: use weights "
+                          f"saved from timm.create_model('{arch}')") from None
     if res.missing_keys or res.unexpected_keys:
-        raise PetvitError(f"weights file {path} does not fit {arch}: {len(res.missing_keys)} missing keys "
-                          f"({', '.join(res.missing_keys[:3])}...), {len(res.unexpected_keys)} unexpected "
-                          f"({', '.join(res.unexpected_keys[:3])}...): use weights saved from timm.create_model('{arch}')")
+        raise PetvitError(f"weights file {path} does not fit {arch}: {len(res.missing_keys)} "
+                          f"missing keys ({', '.join(res.missing_keys[:3])}...), "
+                          f"{len(res.unexpected_keys)} unexpected "
+                          f"({', '.join(res.unexpected_keys[:3])}...): use weights saved from "
+                          f"timm.create_model('{arch}')")
     return backbone
 
 # %% ../nbs/03_models.ipynb #ad4a9feb
 def create_model(arch:str,                  # timm architecture name (or a petvit-registered one)
-                 pretrained:bool|str|Path=False, # True: hub weights; a path: local weights file; False: random
+                 pretrained:bool|str|Path=False, # True: hub weights; a path: a file; False: none
                  img_size:int|None=None,    # input size, where the architecture has one
                  use_meta:bool=False,       # add the metadata branch (variable selection network)
                  drop_path_rate:float=0.,   # stochastic depth of the backbone, where supported
                  **kwargs)->PetModel:       # passed on to `timm.create_model`
     "The Pawpularity model: a timm backbone with the seed head, and optionally the metadata branch"
     _check_arch(arch)
-    if isinstance(pretrained, str) and pretrained.lower() in ('true', 'false'): pretrained = pretrained.lower() == 'true'
+    if isinstance(pretrained, str) and pretrained.lower() in ('true', 'false'):
+        pretrained = pretrained.lower() == 'true'
     if drop_path_rate: kwargs['drop_path_rate'] = drop_path_rate
     if pretrained is True:
         try: backbone = _timm_backbone(arch, True, img_size, **kwargs)
         except Exception as e:
-            raise PetvitError(f"could not get pretrained weights for {arch} from the Hugging Face hub ({type(e).__name__}): "
-                              "offline (e.g. a Kaggle notebook)? pass a local weights file (--pretrained PATH) or --pretrained false") from None
+            raise PetvitError(f"could not get pretrained weights for {arch} from the Hugging Face "
+                              f"hub ({type(e).__name__}): "
+                              "offline (e.g. a Kaggle notebook)? pass a local weights file "
+                              "(--pretrained PATH) or --pretrained false") from None
     else:
         backbone = _timm_backbone(arch, False, img_size, **kwargs)
         if pretrained: load_backbone_weights(backbone, pretrained)
@@ -120,7 +138,7 @@ def shift_features(x:torch.Tensor,    # (B, C, H, W)
                    n_div:int=12,      # channels are split in n_div groups; 4 of them move
                    shift_pixel:int=1, # pixels each group moves
                   ):
-    "ShiftViT's shift: channel groups 0-3 move left, right, up, down by `shift_pixel`; vacated pixels are 0"
+    "ShiftViT's shift: channel groups 0-3 move left, right, up, down by `shift_pixel`, filling in 0"
     g, s = x.shape[1] // n_div, shift_pixel
     if g == 0 or s == 0: return x
     left  = F.pad(x[:, 0*g:1*g], (0, s))[..., :, s:]
@@ -151,30 +169,33 @@ class ShiftBlock(nn.Module):
         x = shift_features(x, self.n_div, self.shift_pixel)
         return x + self.drop_path(self.mlp(self.norm(x)))
 
+# %% ../nbs/03_models.ipynb #cee61468
 class PatchMerging(nn.Module):
     "Halve the resolution, double the channels"
     def __init__(self,
                  dim,  # input channels (output: 2 * dim)
                 ):
         super().__init__()
-        self.norm, self.reduction = nn.BatchNorm2d(dim), nn.Conv2d(dim, 2*dim, 2, stride=2, bias=False)
+        self.norm = nn.BatchNorm2d(dim)
+        self.reduction = nn.Conv2d(dim, 2*dim, 2, stride=2, bias=False)
     def forward(self, x): return self.reduction(self.norm(x))
 
 # %% ../nbs/03_models.ipynb #47707d1b
 class TimmClassifier:
-    "Mixin: timm's classifier interface and ViT-style weight init for a model with `head` and `num_features`"
+    "Mixin: timm's classifier interface, ViT-style init for a model with `head` and `num_features`"
     def _init_weights(self, m):
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             trunc_normal_(m.weight, std=.02)
             if m.bias is not None: nn.init.zeros_(m.bias)
     def get_classifier(self): return self.head
     def reset_classifier(self, num_classes:int, global_pool=None):
+        "A new classifier head with `num_classes` outputs (0: none, features only)"
         self.num_classes = num_classes
         self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
 
 # %% ../nbs/03_models.ipynb #224c3ed2
 class ShiftViT(TimmClassifier, nn.Module):
-    "ShiftViT (Wang et al. 2022): a Swin-like hierarchy with the shift operation in place of attention"
+    "ShiftViT (Wang et al. 2022): a Swin-like hierarchy with a shift in place of attention"
     def __init__(self,
                  img_size=224,        # input side in pixels
                  in_chans=3,          # input channels
@@ -190,13 +211,16 @@ class ShiftViT(TimmClassifier, nn.Module):
                 ):
         super().__init__()
         self.num_classes, self.global_pool = num_classes, global_pool
-        self.patch_embed = nn.Sequential(nn.Conv2d(in_chans, embed_dim, 4, stride=4), nn.BatchNorm2d(embed_dim))
+        self.patch_embed = nn.Sequential(nn.Conv2d(in_chans, embed_dim, 4, stride=4),
+                                         nn.BatchNorm2d(embed_dim))
         dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
         stages, dim, i = [], embed_dim, 0
         for s, depth in enumerate(depths):
             blocks = [PatchMerging(dim)] if s > 0 else []
             if s > 0: dim *= 2
-            blocks += [ShiftBlock(dim, n_div, shift_pixel, mlp_ratio, dpr[i + j]) for j in range(depth)]
+            blocks += [
+                ShiftBlock(dim, n_div, shift_pixel, mlp_ratio, dpr[i + j]) for j in range(depth)
+            ]
             stages.append(nn.Sequential(*blocks)); i += depth
         self.stages = nn.Sequential(*stages)
         self.num_features = self.head_hidden_size = dim
@@ -215,43 +239,55 @@ class ShiftViT(TimmClassifier, nn.Module):
 def _cfg(**overrides):
     return {**dict(url='', num_classes=1000, input_size=(3, 224, 224), pool_size=None, crop_pct=0.9,
                    interpolation='bicubic', mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
-                   first_conv='patch_embed.0', classifier='head', license='apache-2.0'), **overrides}
+                   first_conv='patch_embed.0', classifier='head', license='apache-2.0'),
+            **overrides}
 
 default_cfgs = {**{n: _cfg() for n in ['shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t']},
                 **{n: _cfg(first_conv='patch_embed.proj')
-                   for n in ['fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224']},
+                   for n in ['fnet_nano_patch8', 'fnet_tiny_patch16_224',
+                             'fnet_small_patch16_224']},
                 'vit_convstem_nano': _cfg(first_conv='patch_embed.backbone.0.0')}
 
+# %% ../nbs/03_models.ipynb #913d57a1
 def _build(cls, variant, pretrained, model_args, **kwargs):
     return build_model_with_cfg(cls, variant, pretrained, **dict(model_args, **kwargs))
 
 @register_model
-def shiftvit_nano(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+def shiftvit_nano(pretrained=False, # none are published: give `create_model` a file
                   **kwargs,
                  ):
     "A tiny ShiftViT for CPUs and demos: 32 channels, depths (1, 1, 2, 1)"
-    return _build(ShiftViT, 'shiftvit_nano', pretrained, dict(embed_dim=32, depths=(1, 1, 2, 1), n_div=8, mlp_ratio=2., drop_path_rate=0.), **kwargs)
+    return _build(ShiftViT, 'shiftvit_nano', pretrained,
+                  dict(embed_dim=32, depths=(1, 1, 2, 1), n_div=8, mlp_ratio=2., drop_path_rate=0.),
+                  **kwargs)
 
+# %% ../nbs/03_models.ipynb #e237e05f
 @register_model
-def shiftvit_light_t(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+def shiftvit_light_t(pretrained=False, # none are published: give `create_model` a file
                      **kwargs,
                     ):
     "Shift-T/light of the paper: Swin-T's stages (2, 2, 6, 2), MLP ratio 4"
-    return _build(ShiftViT, 'shiftvit_light_t', pretrained, dict(embed_dim=96, depths=(2, 2, 6, 2), n_div=12, mlp_ratio=4.), **kwargs)
+    return _build(ShiftViT, 'shiftvit_light_t', pretrained,
+                  dict(embed_dim=96, depths=(2, 2, 6, 2), n_div=12, mlp_ratio=4.), **kwargs)
 
+# %% ../nbs/03_models.ipynb #1d2c0f3e
 @register_model
-def shiftvit_t(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+def shiftvit_t(pretrained=False, # none are published: give `create_model` a file
                **kwargs,
               ):
     "Shift-T of the paper: deeper stages (6, 8, 18, 6) with MLP ratio 2, about Swin-T's size"
-    return _build(ShiftViT, 'shiftvit_t', pretrained, dict(embed_dim=96, depths=(6, 8, 18, 6), n_div=12, mlp_ratio=2., drop_path_rate=0.2), **kwargs)
+    return _build(ShiftViT, 'shiftvit_t', pretrained,
+                  dict(embed_dim=96, depths=(6, 8, 18, 6), n_div=12, mlp_ratio=2.,
+                       drop_path_rate=0.2),
+                  **kwargs)
 
 # %% ../nbs/03_models.ipynb #2edac6b1
 def fourier_mix(x:torch.Tensor, # tokens (B, N, D)
                )->torch.Tensor:
-    "FNet token mixing: real part of the 2-D DFT over tokens and channels of `x` (B, N, D), computed in float32"
+    "FNet token mixing: the real part of the 2-D DFT over tokens and channels of `x`, in fp32"
     return torch.fft.fft2(x.float(), dim=(-2, -1)).real.to(x.dtype)
 
+# %% ../nbs/03_models.ipynb #94935e6c
 class FNetBlock(nn.Module):
     "Pre-norm residual block: Fourier mixing, then an MLP"
     def __init__(self,
@@ -269,7 +305,7 @@ class FNetBlock(nn.Module):
 
 # %% ../nbs/03_models.ipynb #f838f75d
 class FNet(TimmClassifier, nn.Module):
-    "FNet (Lee-Thorp et al. 2021) on image patches: patch embedding, Fourier-mixing blocks, mean pooling"
+    "FNet (Lee-Thorp et al. 2021) on patches: patch embedding, Fourier-mixing blocks, mean pool"
     def __init__(self,
                  img_size=224,      # input side in pixels
                  patch_size=16,     # side of a patch in pixels
@@ -287,7 +323,9 @@ class FNet(TimmClassifier, nn.Module):
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
         self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches, embed_dim))
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
-        self.blocks = nn.Sequential(*[FNetBlock(embed_dim, mlp_ratio, dpr[i]) for i in range(depth)])
+        self.blocks = nn.Sequential(
+            *[FNetBlock(embed_dim, mlp_ratio, dpr[i]) for i in range(depth)]
+        )
         self.norm = nn.LayerNorm(embed_dim)
         self.num_features = self.head_hidden_size = embed_dim
         self.head_drop = nn.Dropout(drop_rate)
@@ -295,52 +333,62 @@ class FNet(TimmClassifier, nn.Module):
         trunc_normal_(self.pos_embed, std=.02)
         self.apply(self._init_weights)
 
-    def forward_features(self, x): return self.norm(self.blocks(self.patch_embed(x) + self.pos_embed))
+    def forward_features(self, x):
+        return self.norm(self.blocks(self.patch_embed(x) + self.pos_embed))
     def forward_head(self, x, pre_logits:bool=False):
         x = self.head_drop(x.mean(1))
         return x if pre_logits else self.head(x)
     def forward(self, x): return self.forward_head(self.forward_features(x))
 
+# %% ../nbs/03_models.ipynb #ae1ff542
 @register_model
-def fnet_nano_patch8(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+def fnet_nano_patch8(pretrained=False, # none are published: give `create_model` a file
                      **kwargs,
                     ):
     "A small FNet for CPUs and demos: 8 px patches, width 96, 4 blocks"
-    return _build(FNet, 'fnet_nano_patch8', pretrained, dict(patch_size=8, embed_dim=96, depth=4), **kwargs)
+    return _build(FNet, 'fnet_nano_patch8', pretrained, dict(patch_size=8, embed_dim=96, depth=4),
+                  **kwargs)
 
+# %% ../nbs/03_models.ipynb #b391e17c
 @register_model
-def fnet_tiny_patch16_224(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+def fnet_tiny_patch16_224(pretrained=False, # none are published: give `create_model` a file
                           **kwargs,
                          ):
     "FNet with ViT-Ti's shape: width 192, 12 blocks"
-    return _build(FNet, 'fnet_tiny_patch16_224', pretrained, dict(patch_size=16, embed_dim=192, depth=12), **kwargs)
+    return _build(FNet, 'fnet_tiny_patch16_224', pretrained,
+                  dict(patch_size=16, embed_dim=192, depth=12), **kwargs)
 
+# %% ../nbs/03_models.ipynb #84ba2a79
 @register_model
-def fnet_small_patch16_224(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+def fnet_small_patch16_224(pretrained=False, # none are published: give `create_model` a file
                            **kwargs,
                           ):
     "FNet with ViT-S's shape: width 384, 12 blocks"
-    return _build(FNet, 'fnet_small_patch16_224', pretrained, dict(patch_size=16, embed_dim=384, depth=12), **kwargs)
+    return _build(FNet, 'fnet_small_patch16_224', pretrained,
+                  dict(patch_size=16, embed_dim=384, depth=12), **kwargs)
 
 # %% ../nbs/03_models.ipynb #82227f14
 def conv_stem(chans=(32, 64, 128), # output channels of each stride-2 layer
               in_chans:int=3,      # input channels
              )->nn.Sequential:
-    "Stride-2 3x3 conv-BN-ReLU layers (Xiao et al. 2021): the stem that replaces ViT's patchify convolution"
+    "Stride-2 3x3 conv-BN-ReLU layers (Xiao et al. 2021): a stem instead of ViT's patchify"
     layers = []
     for c_in, c_out in zip((in_chans, *chans[:-1]), chans):
-        layers.append(nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)))
+        layers.append(nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
+                                    nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)))
     return nn.Sequential(*layers)
 
+# %% ../nbs/03_models.ipynb #50142083
 @register_model
-def vit_convstem_nano(pretrained=False, # load weights named by the pretrained config (none are published: pass a file to `create_model`)
+def vit_convstem_nano(pretrained=False, # none are published: give `create_model` a file
                       **kwargs,
                      ):
-    "A tiny ViT with a convolutional stem (stride 8): 4 blocks of width 128, 4 heads; learns from scratch on a CPU"
+    "A tiny ViT with a conv stem (stride 8), 4 blocks of width 128: learns from scratch on a CPU"
     stem = conv_stem(in_chans=kwargs.get('in_chans', 3))
     embed = lambda **kw: HybridEmbed(backbone=stem, **kw)
     return _build(VisionTransformer, 'vit_convstem_nano', pretrained,
-                  dict(patch_size=1, embed_dim=128, depth=4, num_heads=4, mlp_ratio=2., embed_layer=embed), **kwargs)
+                  dict(patch_size=1, embed_dim=128, depth=4, num_heads=4, mlp_ratio=2.,
+                       embed_layer=embed), **kwargs)
 
 # %% ../nbs/03_models.ipynb #74ceac0a
 class GatedResidualNetwork(nn.Module):
@@ -360,8 +408,9 @@ class GatedResidualNetwork(nn.Module):
         eta = self.drop(self.fc1(F.elu(self.fc2(a))))
         return self.norm(self.skip(a) + F.glu(self.gate(eta), dim=-1))
 
+# %% ../nbs/03_models.ipynb #32209a1b
 class VariableSelectionNetwork(nn.Module):
-    "Embed each of `n_vars` scalar inputs with its own GRN; combine them with softmax weights from a GRN over all"
+    "Embed each of `n_vars` scalars by its own GRN; combine them by softmax weights of a GRN"
     def __init__(self,
                  n_vars:int=12,     # number of scalar inputs (12 metadata columns)
                  d:int=16,          # embedding width per input and of the output
@@ -371,9 +420,12 @@ class VariableSelectionNetwork(nn.Module):
         self.var_grns = nn.ModuleList(GatedResidualNetwork(1, d, d, dropout) for _ in range(n_vars))
         self.weight_grn = GatedResidualNetwork(n_vars, d, n_vars, dropout)
         self.out_features = d
-    def variable_weights(self, m): return F.softmax(self.weight_grn(m), dim=-1)
+    def variable_weights(self, m:torch.Tensor)->torch.Tensor:
+        "Softmax weights (B, n_vars) of the variables: how much each metadata column counts"
+        return F.softmax(self.weight_grn(m), dim=-1)
     def forward(self, m:torch.Tensor): # (B, n_vars)
-        emb = torch.stack([g(m[:, i:i+1]) for i, g in enumerate(self.var_grns)], dim=1) # (B, n_vars, d)
+        # (B, n_vars, d)
+        emb = torch.stack([g(m[:, i:i+1]) for i, g in enumerate(self.var_grns)], dim=1)
         return (self.variable_weights(m).unsqueeze(-1) * emb).sum(1)
 
 # %% ../nbs/03_models.ipynb #7ef6da87
@@ -397,10 +449,14 @@ def load_weights(model:nn.Module,     # the module to load into (same architectu
                  path:str|Path,       # a file written by `save_weights`
                 ):
     "Load weights saved by `save_weights` (tensors only: `weights_only=True`), with one-line errors"
-    path, todo = Path(path), "re-train that fold (petvit train --out RUN --fold K) or restore the file"
+    path, todo = (
+        Path(path),
+        "re-train that fold (petvit train --out RUN --fold K) or restore the file",
+    )
     if not path.is_file(): raise PetvitError(f"{path} not found: {todo}")
     try: sd = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
-    except Exception: raise PetvitError(f"{path} is not a readable weights file (corrupt, empty or not "
+    except Exception:
+        raise PetvitError(f"{path} is not a readable weights file (corrupt, empty or not "
                                         f"written by petvit): {todo}") from None
     try: model.load_state_dict(sd)
     except Exception as e: raise PetvitError(

@@ -25,21 +25,23 @@ __all__ = ['vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollo
 # %% ../nbs/08_attention_rollout.ipynb #3988c929
 def vit_of(model:torch.nn.Module, # a timm ViT or a `PetModel` holding one
           )->VisionTransformer:
-    "The timm ViT in `model` (itself, or a `PetModel`'s backbone); a clear error for anything rollout cannot read"
+    "The timm ViT in `model` (itself, or a `PetModel`'s backbone); else an error saying why"
     vit = getattr(model, 'backbone', model)
     if isinstance(vit, VisionTransformer):
         other = [type(b.attn).__name__ for b in vit.blocks if type(b.attn) is not Attention]
         if not other: return vit
         why = f"its blocks use {other[0]}, not timm's global Attention"
     else: why = f"it is a {type(vit).__name__}, not a timm VisionTransformer"
-    raise PetvitError(f"attention rollout needs a ViT with global attention over all tokens, but {why} (windowed attention as in Swin, "
-                      "RoPE attention, or no attention at all): use a gradient map such as Grad-CAM on its last stage instead "
-                      "(e.g. the pytorch-grad-cam package)")
+    raise PetvitError("attention rollout needs a ViT with global attention over all tokens, but "
+                      f"{why} (windowed attention as in Swin, RoPE attention, or no attention at "
+                      "all): use a gradient map such as Grad-CAM on its last stage instead (e.g. "
+                      "the pytorch-grad-cam package)")
 
+# %% ../nbs/08_attention_rollout.ipynb #861858ae
 @contextlib.contextmanager
 def capture_attention(model:torch.nn.Module, # a timm ViT (or a model holding one)
                      ):
-    "Record each block's attention probabilities (B, heads, N, N), first block first; restore `model` exactly afterwards"
+    "Record each block's attention probabilities (B, heads, N, N); restore `model` afterwards"
     vit, attns, hooks = vit_of(model), [], []
     mods = [b.attn for b in vit.blocks]
     fused, modes = [m.fused_attn for m in mods], [(m, m.training) for m in model.modules()]
@@ -64,28 +66,31 @@ def fuse_heads(attn:torch.Tensor,      # attention (B, heads, N, N)
     if head_fusion == 'min': return attn.amin(1)
     raise PetvitError(f"head_fusion={head_fusion!r}: use 'mean', 'max' or 'min'")
 
+# %% ../nbs/08_attention_rollout.ipynb #280d216f
 def discard_lowest(a:torch.Tensor,         # fused attention (B, N, N)
                    ratio:float,            # share of each sample's entries set to 0, in [0, 1)
                    keep_row:int|None=None, # row left untouched (the read-out token)
                   )->torch.Tensor:
-    "Zero the lowest `ratio` share of each sample's entries of `a` (B, N, N), never those of row `keep_row`"
+    "Zero the lowest `ratio` of each sample's entries of `a` (B, N, N), but row `keep_row`"
     if ratio <= 0: return a
     B, N, _ = a.shape
     candidates = torch.ones(N, N, dtype=torch.bool, device=a.device)
     if keep_row is not None: candidates[keep_row] = False
-    idx = candidates.flatten().nonzero().squeeze(1)                 # flat indices that may be dropped
+    # flat indices that may be dropped
+    idx = candidates.flatten().nonzero().squeeze(1)
     k = int(ratio * len(idx))
     if k == 0: return a
     lowest = a.reshape(B, -1)[:, idx].topk(k, dim=1, largest=False).indices
     return a.reshape(B, -1).scatter(1, idx[lowest], 0.).reshape(B, N, N)
 
+# %% ../nbs/08_attention_rollout.ipynb #5c803f6d
 def rollout_matrix(attns:list,             # per-layer attention (B, heads, N, N), first layer first
                    head_fusion:str='mean', # 'mean', 'max' or 'min' over heads
                    discard_ratio:float=0., # share of lowest fused attentions dropped per layer
                    start_layer:int=0,      # first layer included
                    keep_row:int|None=None, # row `discard_lowest` never touches
                   )->torch.Tensor:
-    "Abnar & Zuidema's rollout R = Ā_L ... Ā_1 (B, N, N) of per-layer attentions (B, heads, N, N), from `start_layer` on"
+    "Abnar & Zuidema's rollout R = Ā_L ... Ā_1 (B, N, N) of attentions, from `start_layer` on"
     R = None
     for attn in attns[start_layer:]:
         a = discard_lowest(fuse_heads(attn.float(), head_fusion), discard_ratio, keep_row)
@@ -99,18 +104,21 @@ def grad_rollout_matrix(attns:list,        # per-layer attention (B, heads, N, N
                         grads:list,        # their gradients, same shapes
                         start_layer:int=0, # first layer included
                        )->torch.Tensor:
-    "Chefer et al. (2021): R = I, then R += Ā R with Ā = mean over heads of relu(∇A ⊙ A), layer by layer"
+    "Chefer et al. (2021): R = I, then R += Ā R with Ā = mean over heads of relu(∇A ⊙ A), per layer"
     B, _, N, _ = attns[0].shape
     R = torch.eye(N, device=attns[0].device).expand(B, N, N).clone()
     for a, g in list(zip(attns, grads))[start_layer:]:
         R = R + (g * a).clamp(min=0).mean(1) @ R
     return R
 
+# %% ../nbs/08_attention_rollout.ipynb #8c944ba9
 def _patch_grid(vit:VisionTransformer, x:torch.Tensor, n_patches:int)->tuple:
     pe = vit.patch_embed
-    grid = tuple(pe.dynamic_feat_size(x.shape[-2:])) if getattr(vit, 'dynamic_img_size', False) else tuple(pe.grid_size)
+    dynamic = getattr(vit, 'dynamic_img_size', False)
+    grid = tuple(pe.dynamic_feat_size(x.shape[-2:])) if dynamic else tuple(pe.grid_size)
     if grid[0] * grid[1] != n_patches:
-        raise PetvitError(f"attention rollout: {n_patches} patch tokens do not fill the {grid[0]}x{grid[1]} patch grid of a {tuple(x.shape[-2:])} input")
+        raise PetvitError(f"attention rollout: {n_patches} patch tokens do not fill the "
+                          f"{grid[0]}x{grid[1]} patch grid of a {tuple(x.shape[-2:])} input")
     return grid
 
 def scale_to_max(maps:torch.Tensor, # non-negative maps (B, ...)
@@ -123,38 +131,48 @@ def _scalar_output(out:torch.Tensor)->torch.Tensor:
     "One score per sample: a regression logit, or the top class of a classifier"
     out = out.float()
     if out.ndim == 1: return out
-    return out.gather(1, out.argmax(1, keepdim=True)).squeeze(1) if out.shape[1] > 1 else out.squeeze(1)
+    if out.shape[1] == 1: return out.squeeze(1)
+    return out.gather(1, out.argmax(1, keepdim=True)).squeeze(1)
 
 # %% ../nbs/08_attention_rollout.ipynb #5078381a
-def attention_rollout(model:torch.nn.Module,       # a timm ViT, or a petvit model whose backbone is one
-                      x:torch.Tensor,              # images (B, 3, H, W), normalised as for the model
-                      head_fusion:str='mean',      # 'mean', 'max' or 'min' over heads (rollout only)
-                      discard_ratio:float=0.,      # share of lowest fused attentions dropped per layer (rollout only)
+def attention_rollout(model:torch.nn.Module,       # a timm ViT, or a petvit model of one
+                      x:torch.Tensor,              # images (B, 3, H, W), normalised for the model
+                      head_fusion:str='mean',      # 'mean', 'max' or 'min' over heads (rollout)
+                      discard_ratio:float=0.,      # share of lowest attentions dropped (rollout)
                       start_layer:int=0,           # first block included
-                      query:int|None=None,         # token whose row is read; None: class token, or mean of patch rows
-                      method:str='rollout',        # 'rollout' (Abnar & Zuidema) or 'grad' (Chefer et al.)
-                      meta:torch.Tensor|None=None, # metadata (B, 12) for a model with the metadata branch
+                      query:int|None=None,         # token read; None: class token, or patches' mean
+                      method:str='rollout',        # 'rollout' (Abnar & Zuidema), 'grad' (Chefer)
+                      meta:torch.Tensor|None=None, # metadata (B, 12) for a metadata model
                      )->torch.Tensor: # maps (B, grid_h, grid_w) in [0, 1]
-    "Attention maps (B, grid_h, grid_w), each scaled to a maximum of 1; `model` is left exactly as it was"
+    "Attention maps (B, grid_h, grid_w), each scaled to a maximum of 1; `model` is left as it was"
     vit = vit_of(model)
-    if method not in ('rollout', 'grad'): raise PetvitError(f"method={method!r}: use 'rollout' or 'grad'")
-    if not 0 <= discard_ratio < 1: raise PetvitError(f"discard_ratio={discard_ratio!r} must be in [0, 1)")
-    if not 0 <= start_layer < len(vit.blocks): raise PetvitError(f"start_layer={start_layer} must be in [0, {len(vit.blocks)})")
+    if method not in ('rollout', 'grad'):
+        raise PetvitError(f"method={method!r}: use 'rollout' or 'grad'")
+    if not 0 <= discard_ratio < 1:
+        raise PetvitError(f"discard_ratio={discard_ratio!r} must be in [0, 1)")
+    if not 0 <= start_layer < len(vit.blocks):
+        raise PetvitError(f"start_layer={start_layer} must be in [0, {len(vit.blocks)})")
     inputs = (x,) if meta is None else (x, meta)
     with capture_attention(model) as attns:
         if method == 'rollout':
             with torch.no_grad(): model(*inputs)
         else:
             with torch.enable_grad():
-                x = x.detach().requires_grad_(True)                 # a graph even if the weights are frozen
+                # a graph even if the weights are frozen
+                x = x.detach().requires_grad_(True)
                 score = _scalar_output(model(x, *inputs[1:]))
-                grads = torch.autograd.grad(score.sum(), attns)     # one gradient per captured layer, same order
-    if len(attns) != len(vit.blocks): raise PetvitError(f"attention rollout: captured {len(attns)} attentions for {len(vit.blocks)} blocks")
+                # one gradient per captured layer, same order
+                grads = torch.autograd.grad(score.sum(), attns)
+    if len(attns) != len(vit.blocks):
+        raise PetvitError(f"attention rollout: captured {len(attns)} attentions for "
+                          f"{len(vit.blocks)} blocks")
     attns = [a.detach() for a in attns]
     n_prefix, N = vit.num_prefix_tokens, attns[0].shape[-1]
-    if query is not None and not 0 <= query < N: raise PetvitError(f"query={query} is not a token index (0 to {N-1})")
+    if query is not None and not 0 <= query < N:
+        raise PetvitError(f"query={query} is not a token index (0 to {N-1})")
     row = query if query is not None else (0 if vit.cls_token is not None else None)
-    if method == 'rollout': R = rollout_matrix(attns, head_fusion, discard_ratio, start_layer, keep_row=row)
+    if method == 'rollout':
+        R = rollout_matrix(attns, head_fusion, discard_ratio, start_layer, keep_row=row)
     else: R = grad_rollout_matrix(attns, [g.detach() for g in grads], start_layer)
     maps = R[:, row, n_prefix:] if row is not None else R[:, n_prefix:, n_prefix:].mean(1)
     return scale_to_max(maps.reshape(len(x), *_patch_grid(vit, x, N - n_prefix))).cpu()
@@ -170,12 +188,15 @@ def overlay(img,                 # a PIL image
     "Show PIL image `img` with `mask` (grid_h, grid_w, values 0-1) stretched over it as a heat map"
     if ax is None: _, ax = plt.subplots(figsize=(3, 3))
     m = torch.as_tensor(mask, dtype=torch.float32)[None, None]
-    m = F.interpolate(m, size=(img.height, img.width), mode='bilinear', align_corners=False)[0, 0].numpy()
+    m = F.interpolate(m, size=(img.height, img.width), mode='bilinear', align_corners=False)[
+        0, 0
+    ].numpy()
     ax.imshow(img); ax.imshow(m, cmap=cmap, alpha=alpha, vmin=0, vmax=1)
     ax.axis('off')
     if title: ax.set_title(title, fontsize=9)
     return ax
 
+# %% ../nbs/08_attention_rollout.ipynb #eff203a7
 def show_rollouts(images:list,           # PIL images
                   masks,                 # one (grid_h, grid_w) map per image
                   titles:list|None=None, # one per image
@@ -184,9 +205,11 @@ def show_rollouts(images:list,           # PIL images
                  ):
     "A figure of `images` with their `masks` overlaid, titled"
     nrows = -(-len(images) // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.3) * nrows),
+                            squeeze=False)
     for ax in axs.flat: ax.axis('off')
-    for i, (img, m) in enumerate(zip(images, masks)): overlay(img, m, axs.flat[i], title=titles[i] if titles else None)
+    for i, (img, m) in enumerate(zip(images, masks)):
+        overlay(img, m, axs.flat[i], title=titles[i] if titles else None)
     fig.tight_layout()
     return fig
 
@@ -196,11 +219,12 @@ def pick_oof(oof:pd.DataFrame,   # `oof.csv` as a frame
              best:int=0,         # how many of the smallest
              ids:list|None=None, # these Ids instead, in this order
             )->pd.DataFrame:
-    "Rows of `oof.csv` to explain: the given `ids`, or the `worst` (largest |error|) then the `best`"
+    "Rows of `oof.csv` to explain: the given `ids`, or the `worst` (largest |error|), then `best`"
     oof = oof.assign(error=oof.pred - oof[TARGET])
     if ids:
         if missing := sorted(set(ids) - set(oof.Id)): raise PetvitError(
-            f"oof.csv has no row for Id(s) {', '.join(missing[:5])}: pass Ids of the run's training images")
+            f"oof.csv has no row for Id(s) {', '.join(missing[:5])}: pass Ids of the run's "
+            "training images")
         return oof.set_index('Id').loc[list(ids)].reset_index().assign(kind='chosen')
     by = oof.assign(abs_error=oof.error.abs()).sort_values('abs_error', kind='stable')
     return pd.concat([by.tail(worst)[::-1].assign(kind='worst'),
@@ -210,7 +234,8 @@ def pick_oof(oof:pd.DataFrame,   # `oof.csv` as a frame
 def _training_images(data_dir:Path, rows:pd.DataFrame, use_meta:bool, source:Path)->pd.DataFrame:
     "`rows` with the `image_path` of their training photo (and the metadata columns, if `use_meta`)"
     if len(paths := rows.Id[unsafe_ids(rows.Id)]): raise PetvitError(
-        f"{source} holds Ids that are paths ({paths.iloc[0]!r}): explain only runs made by petvit train")
+        f"{source} holds Ids that are paths ({paths.iloc[0]!r}): explain only runs made by petvit "
+        "train")
     files = [data_dir/'train'/f'{i}.jpg' for i in rows.Id]
     if missing := [f for f in files if not f.is_file()]: raise PetvitError(
         f"{missing[0]} not found: pass --data, the folder the run trained on")
@@ -224,7 +249,7 @@ def explain_inputs(run:RunFolder,         # the run whose pipeline prepares the 
                    frame:pd.DataFrame,    # `image_path` (and metadata columns) of the images
                    model:torch.nn.Module, # the fold model they are for
                   )->list:
-    "Each image of `frame` as the run's predictions feed `model` (cached copy, plain view), batch of 1"
+    "Each image of `frame` as the run's predictions feed `model` (cached, plain view), batch of 1"
     inputs = []
     for xb in run.dataloader(run.cached(frame), model):
         inputs += [tuple(t[i:i + 1] for t in xb) for i in range(len(xb[0]))]
@@ -239,8 +264,10 @@ def is_flat(mask:torch.Tensor, # a map scaled to a maximum of 1
 
 # %% ../nbs/08_attention_rollout.ipynb #bfc3117a
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>
-body{{font-family:sans-serif;margin:1.5em;background:#fafafa}} .grid{{display:flex;flex-wrap:wrap;gap:14px}}
-figure{{margin:0;background:#fff;padding:8px;border:1px solid #ddd}} img{{width:320px;display:block}}
+body{{font-family:sans-serif;margin:1.5em;background:#fafafa}}
+.grid{{display:flex;flex-wrap:wrap;gap:14px}}
+figure{{margin:0;background:#fff;padding:8px;border:1px solid #ddd}}
+img{{width:320px;display:block}}
 figcaption{{font-size:13px;margin-top:4px}}
 </style></head><body><h1>{title}</h1><p>{intro}</p>{sections}</body></html>"""
 
@@ -249,15 +276,16 @@ def _gallery(title, intro, rows)->str:
     sections = []
     for kind, g in rows.groupby('kind', sort=False):
         figs = ''.join(
-            f'<figure><img src="{html.escape(r.png)}" alt="{html.escape(r.Id)}"><figcaption>'
-            f'{html.escape(r.Id[:12])} · fold {html.escape(str(r.fold))} · target {r.Pawpularity:.0f} · '
-            f'pred {r.pred:.1f} · error {r.error:+.1f}</figcaption></figure>' for r in g.itertuples())
+            f'<figure><img src="{html.escape(r.png)}" '
+            f'alt="{html.escape(r.Id)}"><figcaption>{html.escape(r.Id[:12])} · fold '
+            f'{html.escape(str(r.fold))} · target {r.Pawpularity:.0f} · pred {r.pred:.1f} · error '
+            f'{r.error:+.1f}</figcaption></figure>' for r in g.itertuples())
         sections.append(f'<h2>{html.escape(kind)} ({len(g)})</h2><div class="grid">{figs}</div>')
     return _PAGE.format(title=html.escape(title), intro=intro, sections=''.join(sections))
 
 # %% ../nbs/08_attention_rollout.ipynb #1364eea8
 def explain_run(run_dir:str|Path,            # a `petvit train` run folder
-                out_dir:str|Path|None=None,  # where the PNGs and index.html go (default RUN/explain)
+                out_dir:str|Path|None=None,  # for the PNGs and index.html (default RUN/explain)
                 data_dir:str|Path|None=None, # the data the run trained on (default: the run's)
                 worst:int=8,                 # how many of the largest errors
                 best:int=4,                  # how many of the smallest errors
@@ -277,11 +305,15 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
             models[r.fold] = run.load_model(r.fold)
             vit_of(models[r.fold])                    # a model without global attention stops here
         (inputs,) = explain_inputs(run, frame.iloc[[i]], models[r.fold])
-        mask = attention_rollout(models[r.fold], inputs[0], method=method, meta=(inputs[1:] or [None])[0])[0]
+        mask = attention_rollout(
+            models[r.fold], inputs[0], method=method, meta=(inputs[1:] or [None])[0]
+        )[0]
         flat += is_flat(mask)
         img = Image.open(r.image_path)
         fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
-        axs[0].imshow(img); axs[0].axis('off'); axs[0].set_title(f'target {getattr(r, TARGET):.0f}', fontsize=10)
+        axs[0].imshow(img)
+        axs[0].axis('off')
+        axs[0].set_title(f'target {getattr(r, TARGET):.0f}', fontsize=10)
         overlay(img, mask, axs[1], title=f'{method}: pred {r.pred:.1f}')
         fig.tight_layout()
         pngs.append(f'{r.kind}_{r.Id}.png')
@@ -289,11 +321,13 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
         plt.close(fig)
     how = ('attention rollout (Abnar &amp; Zuidema 2020)' if method == 'rollout'
            else 'gradient-weighted rollout (Chefer et al. 2021)')
-    intro = (f"Run <code>{html.escape(str(run.path))}</code>: {html.escape(cfg.arch)} at {cfg.img_size} px. "
-             "Each out-of-fold prediction is explained by the fold model that did not see the image; "
-             f"map: {how}, red = most attended.")
-    if flat: intro += (f"<p><b>{flat} of {len(rows)} maps are nearly flat</b> (the model attends almost "
-                       "evenly to every patch): typical of a barely trained model; train for more epochs "
-                       "to see where it looks.</p>")
-    atomic_write(out_dir/'index.html', _gallery('petvit: what the model looks at', intro, frame.assign(png=pngs)))
+    intro = (f"Run <code>{html.escape(str(run.path))}</code>: {html.escape(cfg.arch)} at "
+             f"{cfg.img_size} px. Each out-of-fold prediction is explained by the fold model that "
+             f"did not see the image; map: {how}, red = most attended.")
+    if flat:
+        intro += (f"<p><b>{flat} of {len(rows)} maps are nearly flat</b> (the model attends almost "
+                  "evenly to every patch): typical of a barely trained model; train for more "
+                  "epochs to see where it looks.</p>")
+    atomic_write(out_dir/'index.html',
+                 _gallery('petvit: what the model looks at', intro, frame.assign(png=pngs)))
     return out_dir/'index.html'

@@ -17,16 +17,17 @@ def SchedWarmupCosine(start_lr:float, # learning rate at the first step
                       max_lr:float,   # peak, reached at the end of the warm-up
                       end_lr:float=0.,# learning rate at the last step
                       warmup:float=0.1): # fraction of training spent warming up
-    "Linear warm-up from `start_lr` to `max_lr` over the first `warmup` of training, then cosine decay to `end_lr`"
+    "Linear warm-up from `start_lr` to `max_lr` over `warmup`, then cosine decay to `end_lr`"
     if not 0 <= warmup < 1: raise PetvitError(f"warmup={warmup} must be a fraction in [0, 1)")
     if warmup == 0: return SchedCos(max_lr, end_lr)
-    return combine_scheds([warmup, 1 - warmup], [SchedLin(start_lr, max_lr), SchedCos(max_lr, end_lr)])
+    return combine_scheds([warmup, 1 - warmup],
+                          [SchedLin(start_lr, max_lr), SchedCos(max_lr, end_lr)])
 
 # %% ../nbs/05_schedulers.ipynb #aface115
 def SchedRamp(start_lr:float,        # learning rate of the first epoch
               max_lr:float,          # peak, reached at the end of the ramp-up
               min_lr:float,          # floor of the decay
-              n_epochs:int,          # epochs of training: `pos` is cut into this many constant steps
+              n_epochs:int,          # epochs of training: `pos` is cut into this many steps
               rampup:int=1,          # epochs of linear warm-up
               sustain:int=0,         # epochs at max_lr
               decay:float=0.8):      # factor per epoch of the exponential decay towards min_lr

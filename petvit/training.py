@@ -14,6 +14,7 @@ from .core import PetConfig, PetvitError, get_device, config_to_dict, resolve_wo
 from fastai.callback.core import Callback, CancelBatchException, CancelStepException
 from fastai.callback.tracker import EarlyStoppingCallback, TerminateOnNaNCallback
 from fastai.callback.progress import CSVLogger
+from fastai.callback.schedule import combined_cos
 from fastcore.basics import noop
 from fastcore.xtras import ContextManagers
 from fastai.torch_core import num_distrib, rank_distrib
@@ -33,8 +34,9 @@ __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMix
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
-    "Step every `n_acc` micro-batches (and on a shorter last window of each epoch) with the window's mean-loss gradient"
-    order, run_valid = 6, False   # before mixed precision (10), which steps the scaler in before_step
+    "Step every `n_acc` micro-batches (and a shorter last window) on the window's mean loss"
+    # before mixed precision (10), which steps the scaler in before_step
+    order, run_valid = 6, False
     def __init__(self,
                  n_acc:int=1, # micro-batches per optimizer step
                 ): self.n_acc = n_acc
@@ -43,7 +45,8 @@ class AccumulateGradients(Callback):
 
     def before_train(self): # start of each epoch's training phase
         dl, n = self.dls.train, len(self.dls.train)
-        self.n_batches = n                # this process's micro-batches per epoch (data-parallel: its share)
+        # this process's micro-batches per epoch (data-parallel: its share)
+        self.n_batches = n
         sizes = [dl.bs] * n
         if not dl.drop_last and n: sizes[-1] = dl.n - (n - 1) * dl.bs
         self.weights, self.last = [], []
@@ -59,12 +62,14 @@ class AccumulateGradients(Callback):
         self.window_loss += w * self.learn.loss.detach().float()
 
     def before_step(self):
-        if not self.last[self.iter]: raise CancelBatchException() # keep the gradient, skip step and zero_grad
+        # keep the gradient, skip step and zero_grad
+        if not self.last[self.iter]: raise CancelBatchException()
         self.step_losses.append(float(self.window_loss))
         self.window_loss = 0.
 
     def after_fit(self):
-        if getattr(self.learn, 'opt', None) is not None: self.learn.opt.zero_grad() # nothing leaks into a next fit
+        # nothing leaks into a next fit
+        if getattr(self.learn, 'opt', None) is not None: self.learn.opt.zero_grad()
 
 # %% ../nbs/06_training.ipynb #0eec55d8
 def resolve_precision(precision:str,       # 'auto', 'fp32', 'bf16' or 'fp16'
@@ -72,11 +77,13 @@ def resolve_precision(precision:str,       # 'auto', 'fp32', 'bf16' or 'fp16'
                      )->str:
     "'fp32', 'bf16' or 'fp16' for `precision` ('auto' picks bf16/fp16 on CUDA, fp32 elsewhere)"
     if precision != 'auto':
-        if precision == 'fp16' and device.type != 'cuda': raise PetvitError("precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
+        if precision == 'fp16' and device.type != 'cuda':
+            raise PetvitError("precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
         return precision
     if device.type != 'cuda': return 'fp32'
     return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
 
+# %% ../nbs/06_training.ipynb #77b85fd2
 class PetMixedPrecision(Callback):
     "Autocast forward and loss to `dtype`; with fp16, scale the loss and step through a GradScaler"
     order = 10
@@ -95,7 +102,8 @@ class PetMixedPrecision(Callback):
     def _exit(self):
         if self.entered: self.autocast.__exit__(None, None, None); self.entered = False
     def after_loss(self): self._exit()
-    def after_cancel_batch(self): self._exit() # accumulation cancels after after_loss: exit only once
+    # accumulation cancels after after_loss: exit only once
+    def after_cancel_batch(self): self._exit()
     def before_backward(self):
         if self.scaler.is_enabled(): self.learn.loss_grad = self.scaler.scale(self.learn.loss_grad)
     def before_step(self):
@@ -117,22 +125,27 @@ def conv_share(model:torch.nn.Module, # any model
               )->float:
     "Share of `model`'s parameters that sit in 2-D convolutions"
     total = sum(p.numel() for p in model.parameters())
-    conv = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Conv2d) for p in m.parameters(recurse=False))
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    conv = sum(p.numel() for m in convs for p in m.parameters(recurse=False))
     return conv / max(total, 1)
 
+# %% ../nbs/06_training.ipynb #7bfffd6f
 def use_channels_last(model:torch.nn.Module, # the model to train
                       device:torch.device,   # the training device
                       setting:str='auto',    # 'auto', 'on' or 'off'
                      )->bool:
-    "Whether to train in `channels_last`: as `setting` says; 'auto': on CUDA, for models with >= 5% of parameters in convolutions"
+    "Whether to train `channels_last`: `setting`; 'auto': on CUDA if >= 5% of weights are convs"
     if setting in ('on', 'off'): return setting == 'on'
     return device.type == 'cuda' and conv_share(model) >= 0.05
 
+# %% ../nbs/06_training.ipynb #0991dc79
 class ChannelsLast(Callback):
     "Feed image batches in `channels_last` memory format (the model is converted by `fold_learner`)"
     order = 1
     def before_batch(self):
-        self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in self.xb)
+        self.learn.xb = tuple(
+            x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in self.xb
+        )
 
 # %% ../nbs/06_training.ipynb #0b3bf0a5
 class BestCheckpoint(Callback):
@@ -158,9 +171,11 @@ def wandb_mode(cfg:PetConfig, # its `wandb` setting
     "The W&B mode of a run: `$WANDB_MODE` where it is set (W&B's own switch), else `cfg.wandb`"
     mode = os.environ.get('WANDB_MODE', '').strip().lower()
     if mode and mode not in ('online', 'offline', 'disabled', 'dryrun', 'run'):
-        raise PetvitError(f"environment variable WANDB_MODE={mode!r} is not online, offline or disabled: fix or unset it")
+        raise PetvitError(f"environment variable WANDB_MODE={mode!r} is not online, offline or "
+                          "disabled: fix or unset it")
     return {'dryrun': 'offline', 'run': 'online'}.get(mode, mode) or cfg.wandb
 
+# %% ../nbs/06_training.ipynb #5cc13bc4
 class WandbLogger(Callback):
     "Log config, per-step loss and lr, and per-epoch metrics to a W&B run (one per fold)"
     order, run_valid = 80, False
@@ -176,10 +191,14 @@ class WandbLogger(Callback):
         import wandb
         os.environ.setdefault('WANDB_SILENT', 'true')
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for var in ('WANDB_CACHE_DIR', 'WANDB_DATA_DIR', 'WANDB_ARTIFACT_DIR'): # keep W&B's files in the run folder,
-            os.environ.setdefault(var, str(self.run_dir/'wandb'/'cache'))      # not in ~/.cache/wandb
-        self.wandb_run = wandb.init(project='petvit', group=self.group, name=f'fold{self.fold}', job_type='train',
-                              config={**config_to_dict(self.cfg), 'fold': self.fold}, mode=wandb_mode(self.cfg),
+        # keep W&B's files in the run folder,
+        for var in ('WANDB_CACHE_DIR', 'WANDB_DATA_DIR', 'WANDB_ARTIFACT_DIR'):
+            # not in ~/.cache/wandb
+            os.environ.setdefault(var, str(self.run_dir/'wandb'/'cache'))
+        self.wandb_run = wandb.init(project='petvit', group=self.group, name=f'fold{self.fold}',
+                                    job_type='train',
+                              config={**config_to_dict(self.cfg), 'fold': self.fold},
+                              mode=wandb_mode(self.cfg),
                               dir=str(self.run_dir), reinit='finish_previous')
         self.acc = next((c for c in self.learn.cbs if isinstance(c, AccumulateGradients)), None)
         self.sched = next((c for c in self.learn.cbs if isinstance(c, StepScheduler)), None)
@@ -188,19 +207,23 @@ class WandbLogger(Callback):
     def after_step(self): # after StepScheduler (order 60): its `lrs[-1]` is the lr this step used
         if self.acc is None or len(self.acc.step_losses) <= self.n_logged: return
         self.n_logged = len(self.acc.step_losses)
-        lr = self.sched.lrs[-1] if self.sched is not None and self.sched.lrs else self.opt.hypers[-1]['lr']
+        scheduled = self.sched is not None and self.sched.lrs
+        lr = self.sched.lrs[-1] if scheduled else self.opt.hypers[-1]['lr']
         self.wandb_run.log({'train/step_loss': self.acc.step_losses[-1], 'train/lr': lr})
 
     def after_epoch(self):
         if not self.recorder.values: return
         names, vals = self.recorder.metric_names[1:-1], self.recorder.values[-1]
-        self.wandb_run.log({'epoch': self.epoch, **{f'epoch/{n}': float(v) for n, v in zip(names, vals)}})
+        self.wandb_run.log(
+            {'epoch': self.epoch, **{f'epoch/{n}': float(v) for n, v in zip(names, vals)}}
+        )
 
     def log_fold_results(self, oof:pd.DataFrame, images:list|None=None):
         "Log the fold's out-of-fold table and (image, caption) pairs, then finish the run"
         import wandb
         self.wandb_run.log({'oof': wandb.Table(dataframe=oof)})
-        if images: self.wandb_run.log({'predictions': [wandb.Image(im, caption=c) for im, c in images]})
+        if images:
+            self.wandb_run.log({'predictions': [wandb.Image(im, caption=c) for im, c in images]})
         self.wandb_run.summary['best_rmse'] = float(oof.attrs.get('rmse', np.nan))
         self.wandb_run.finish()
 
@@ -213,14 +236,16 @@ class StopOnNaN(TerminateOnNaNCallback):
         super().after_batch()
 
 # %% ../nbs/06_training.ipynb #31f9b831
-def lr_schedule(cfg:PetConfig, # its schedule ('warmup_cosine', 'ramp' or 'one_cycle'), lr, warmup and epochs
+def lr_schedule(cfg:PetConfig, # its schedule, lr, warmup and epochs
                ):
     "The learning-rate schedule of `cfg` as a function of training progress"
-    if cfg.schedule == 'warmup_cosine': return SchedWarmupCosine(cfg.lr / 100, cfg.lr, cfg.lr / 1e4, cfg.warmup)
+    if cfg.schedule == 'warmup_cosine':
+        return SchedWarmupCosine(cfg.lr / 100, cfg.lr, cfg.lr / 1e4, cfg.warmup)
     if cfg.schedule == 'ramp':
-        return SchedRamp(cfg.lr / 100, cfg.lr, cfg.lr / 100, cfg.epochs, rampup=max(1, round(cfg.warmup * cfg.epochs)), sustain=0, decay=0.8)
-    from fastai.callback.schedule import combined_cos
-    return combined_cos(max(cfg.warmup, 0.01), cfg.lr / 25, cfg.lr, cfg.lr / 1e5) # fastai's one-cycle
+        return SchedRamp(cfg.lr / 100, cfg.lr, cfg.lr / 100, cfg.epochs,
+                         rampup=max(1, round(cfg.warmup * cfg.epochs)), sustain=0, decay=0.8)
+    # fastai's one-cycle
+    return combined_cos(max(cfg.warmup, 0.01), cfg.lr / 25, cfg.lr, cfg.lr / 1e5)
 
 # %% ../nbs/06_training.ipynb #38e2a9b8
 class PetLearner(Learner):
@@ -232,7 +257,8 @@ class PetLearner(Learner):
         cms = [self.no_logging(), self.no_mbar(), self.lock]
         if cbs: cms.append(self.added_cbs(cbs))
         if not inner:
-            cms += [self.removed_cbs(self.cbs.filter(lambda c: isinstance(c, TRAIN_ONLY_CBS))), self]
+            cms += [self.removed_cbs(self.cbs.filter(lambda c: isinstance(c, TRAIN_ONLY_CBS))),
+                    self]
         return ContextManagers(cms)
 
 # %% ../nbs/06_training.ipynb #59d9dc86
@@ -240,7 +266,8 @@ def _epoch_line(learn):
     "A fastai logger printing one plain line per epoch: for logs, where progress bars are noise"
     def log(values):
         names = learn.recorder.metric_names
-        cells = [f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n, v in zip(names, values)]
+        cells = [f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n,
+                 v in zip(names, values)]
         print('  ' + '  '.join(cells), flush=True)
     return log
 
@@ -249,13 +276,14 @@ def pet_adamw(params:list,   # parameter lists, one per group (from the splitter
               lr:float,      # learning rate
               wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
              )->OptimWrapper:
-    "PyTorch's AdamW in fastai's `OptimWrapper`, as fastai's Adam: no weight decay on biases and norms"
+    "PyTorch's AdamW in fastai's `OptimWrapper`, as fastai's Adam: no decay on biases and norms"
     groups = []
     for ps in params:
         for decay in (True, False):
             group = [p for p in ps if (p.ndim > 1) == decay]  # biases and norm weights are 1-D
             if group: groups.append({'params': group, 'weight_decay': wd if decay else 0.})
-    return OptimWrapper(groups, opt=torch.optim.AdamW, convert_groups=False, lr=lr, betas=(0.9, 0.99),
+    return OptimWrapper(groups, opt=torch.optim.AdamW, convert_groups=False, lr=lr,
+                        betas=(0.9, 0.99),
                         eps=1e-5)
 
 # %% ../nbs/06_training.ipynb #f7858eea
@@ -263,13 +291,13 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
                 dls,                          # fastai DataLoaders (images in, Pawpularity/100 out)
                 model:torch.nn.Module,        # the model (moved to the device here)
                 fold:int=0,                   # the fold, for W&B
-                checkpoint:str|Path|None=None, # the best weights go here (None: kept in memory only)
+                checkpoint:str|Path|None=None, # the best weights go here (None: kept in memory)
                 history:str|Path|None=None,   # per-epoch CSV log (None: none)
                 wandb_dir:str|Path|None=None, # W&B runs go under this folder (None: no W&B)
                 group:str|None=None,          # W&B group (default: `wandb_dir`'s name)
                 progress:bool|str=True,       # True: bars; 'lines': a line per epoch; False: quiet
                )->Learner:
-    "petvit's fastai `Learner` for `model` on `dls`: loss, metric, optimizer, schedule and callbacks"
+    "petvit's `Learner` for `model` on `dls`: loss, metric, optimizer, schedule and callbacks"
     device = get_device(cfg.device)
     cbs = [AccumulateGradients(cfg.accum), StepScheduler({'lr': lr_schedule(cfg)}, accum=cfg.accum),
            EarlyStoppingCallback(monitor='rmse', comp=np.less, patience=cfg.patience), StopOnNaN()]
@@ -296,23 +324,26 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
 
 # %% ../nbs/06_training.ipynb #a229f099
 def fold_learner(cfg:PetConfig,                 # every knob
-                 folds:pd.DataFrame,            # train frame with `fold` (read_petfinder + make_folds)
+                 folds:pd.DataFrame,            # train frame with `fold` (from `make_folds`)
                  fold:int,                      # validation fold
                  checkpoint:str|Path|None=None, # the best weights go here (None: in memory only)
                  history:str|Path|None=None,    # per-epoch CSV log (None: none)
                  wandb_dir:str|Path|None=None,  # W&B runs go under this folder (None: no W&B)
                  group:str|None=None,           # W&B group (default: `wandb_dir`'s name)
-                 progress:bool|str=True,        # True: bars; 'lines': a line per epoch; False: quiet
+                 progress:bool|str=True,        # True: bars; 'lines': a line an epoch; False: quiet
                 )->Learner:
     "A fastai `Learner` for `fold` of the data, set up entirely from `cfg`"
     device = get_device(cfg.device)
-    model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size, use_meta=cfg.use_meta)
+    model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size,
+                         use_meta=cfg.use_meta)
     dls = fold_dataloaders(folds, fold, img_size=cfg.img_size, bs=cfg.bs, use_meta=cfg.use_meta,
                            batch_tfms=[*train_transforms(cfg), backbone_normalize(model)],
-                           num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed, device=device,
+                           num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed,
+                           device=device,
                            pin_memory=device.type == 'cuda')
     if len(dls.train) == 0: raise PetvitError(
-        f"fold {fold}: {len(dls.train_ds)} training images make no full batch of {cfg.bs}: lower --bs")
+        f"fold {fold}: {len(dls.train_ds)} training images make no full batch of {cfg.bs}: lower "
+        "--bs")
     return pet_learner(cfg, dls, model, fold, checkpoint, history, wandb_dir, group, progress)
 
 # %% ../nbs/06_training.ipynb #fb9add5c
@@ -332,12 +363,16 @@ def data_parallel():
         from fastai.distributed import DistributedDL   # also adds Learner.distrib_ctx
     except ImportError: raise PetvitError(
         "data-parallel training needs Hugging Face Accelerate: pip install accelerate") from None
-    fastai_broadcast, DistributedDL._broadcast = DistributedDL._broadcast, _broadcast_on_group_device
+    fastai_broadcast, DistributedDL._broadcast = (
+        DistributedDL._broadcast,
+        _broadcast_on_group_device,
+    )
     try: yield
     finally: DistributedDL._broadcast = fastai_broadcast
 
 # %% ../nbs/06_training.ipynb #f2a87946
-TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN, BestCheckpoint,
+TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN,
+                  BestCheckpoint,
                   CSVLogger, WandbLogger)
 
 # %% ../nbs/06_training.ipynb #a0fdb1f1
@@ -351,7 +386,7 @@ def drop_training_callbacks(learn:Learner, # a Learner from `fold_learner`
 def train_fold(learn:Learner, # a Learner from `fold_learner`
                epochs:int,    # most epochs (early stopping may end sooner)
               )->dict:
-    "Fit `learn` for up to `epochs`; leave it with the best weights, ready to predict; return a summary"
+    "Fit `learn` up to `epochs`; leave it with the best weights, ready to predict; return a summary"
     start = time.time()
     if num_distrib() > 1:        # launched by `accelerate launch` / torchrun: data-parallel
         cuda = next(learn.model.parameters()).is_cuda

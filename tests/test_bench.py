@@ -1,4 +1,4 @@
-"`petvit bench` (and benchmarks/bench.py) in its small CPU mode: it runs in seconds and writes the documented format. Figures are not asserted."
+"`petvit bench` (and benchmarks/bench.py) in its small CPU mode: it runs in seconds and writes the documented format; figures are not asserted, only the relations between them"
 import json, subprocess, sys
 from pytest import approx
 from conftest import ROOT, petvit
@@ -7,13 +7,13 @@ def test_bench_small_writes_table_and_json(tmp_path):
     r = petvit('bench', '--mode', 'small', '--device', 'cpu', '--out', tmp_path/'bench.json', '--work-dir', tmp_path/'work')
     assert r.returncode == 0, r.stderr[-2000:]
     for label in ('data', 'train', 'infer', 'cv', 'cache_speedup', 'learner_overhead'): assert label in r.stdout, r.stdout
+    assert f"learner_overhead {json.loads((tmp_path/'bench.json').read_text())['learner_overhead']:.3f}" in r.stdout
     res = json.loads((tmp_path/'bench.json').read_text())
-    assert isinstance(res['learner_overhead'], float) and res['learner_overhead'] > 0
-    assert isinstance(res['cache_speedup'], float) and res['cache_speedup'] > 0
     assert res['learner_overhead'] == approx(res['train']['plain_img_s'] / res['train']['learner_img_s'])
     assert res['cache_speedup'] == approx(res['data']['cache_img_s'] / res['data']['originals_img_s'])
     assert {'originals_img_s', 'cache_img_s', 'cache_build_s'} <= set(res['data'])
-    assert res['infer']['img_s'] > 0 and res['cv']['seconds'] > 0 and res['cv']['n_folds'] == 2
+    assert res['infer']['views_s'] == approx(res['infer']['tta'] * res['infer']['img_s'])
+    assert (res['cv']['n_folds'], res['cv']['n_train'], res['infer']['n_images']) == (2, 32, 32)
     assert res['mode'] == 'small' and res['device'] == 'cpu'
 
 def test_bench_script_is_the_cli():

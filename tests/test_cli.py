@@ -5,10 +5,16 @@ import pytest
 from PIL import Image
 from conftest import petvit
 
-@pytest.mark.parametrize('cmd', [[], ['demo-data'], ['check'], ['train'], ['predict']])
+from petvit.cli import get_parser
+COMMANDS = sorted(get_parser()._subparsers._group_actions[0].choices)   # every sub-command there is
+
+def test_the_commands_are_those_documented():
+    assert COMMANDS == ['bench', 'check', 'demo-data', 'explain', 'merge', 'predict', 'train']
+
+@pytest.mark.parametrize('cmd', [[]] + [[c] for c in COMMANDS])
 def test_every_command_has_help(cmd):
     r = petvit(*cmd, '--help')
-    assert r.returncode == 0 and 'usage: petvit' in r.stdout
+    assert r.returncode == 0 and r.stdout.startswith(' '.join(['usage: petvit', *cmd])), r.stdout[:200]
 
 def test_python_m_entry_point():
     r = subprocess.run([sys.executable, '-m', 'petvit.cli', '--version'], capture_output=True, text=True)

@@ -1,0 +1,64 @@
+"""The notebooks' shape: exported code within 100 characters, one public definition per export cell,
+committed outputs free of local paths, warnings and progress bars, and a run folder's file names
+spelled by one module"""
+import ast, json, re
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+NBS = sorted((ROOT/'nbs').glob('[0-9]*.ipynb')) + [ROOT/'nbs'/'index.ipynb']
+
+def _cells(kind='code'):
+    for nb in NBS:
+        for c in json.loads(nb.read_text())['cells']:
+            if c['cell_type'] == kind: yield nb.name, c, ''.join(c['source'])
+
+def _export_cells():
+    for name, c, src in _cells():
+        if src.startswith('#| export'): yield name, c, src
+
+def test_exported_lines_fit_in_100_characters():
+    long = [f"{name} cell {c['id']}: {len(l)} chars: {l.strip()[:60]}"
+            for name, c, src in _export_cells() for l in src.splitlines() if len(l) > 100]
+    assert not long, '\n'.join(long)
+
+def _public_definitions(src):
+    tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.startswith('#|')))
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): names.append(node.name)
+        elif isinstance(node, ast.Assign):                         # constants go with their user
+            names += [t.id for t in node.targets if isinstance(t, ast.Name) and not t.id.isupper()]
+    return [n for n in names if not n.startswith('_')]
+
+def test_one_public_definition_per_export_cell():
+    crowded = [f"{name} cell {c['id']}: {', '.join(d)}" for name, c, src in _export_cells()
+               if len(d := _public_definitions(src)) > 1]
+    assert not crowded, 'split these cells (one definition, then its demo and test):\n' + '\n'.join(crowded)
+
+def test_the_checks_catch_what_they_look_for():
+    assert _public_definitions('#| export\ndef a(): pass\nclass B: pass\n_c = 1\nD = 2') == ['a', 'B']
+
+LOCAL = [r'/tmp/', r'/home/', r'/root/', r'/work/', r'/Users/', r'site-packages', r'[A-Za-z]+Warning\b',
+         r'Overwriting \w+ in registry', '\r', '█', r'\d+(\.\d+)?it/s', r'\d+/\d+ \[\d\d:\d\d']
+
+def _output_texts(c):
+    for o in c.get('outputs', []):
+        if o.get('output_type') == 'stream': yield ''.join(o['text'])
+        for mime, v in o.get('data', {}).items():
+            if mime.startswith('text/'): yield ''.join(v)
+        if o.get('output_type') == 'error': yield 'error: ' + o.get('ename', '')
+
+def test_committed_outputs_hold_no_local_paths_warnings_or_bars():
+    found = [f"{name} cell {c['id']}: {m.group(0)!r}" for name, c, _ in _cells()
+             for text in _output_texts(c) for pat in LOCAL + [r'^error: '] if (m := re.search(pat, text, re.M))]
+    assert not found, '\n'.join(found)
+
+RUN_FILES = r"""/\s*f?['"](config\.json|folds\.csv|oof\.csv|submission\.csv|cv\.json|fold\.json|model\.pth|history\.csv|test\.csv|oof\.png|learning_curves\.png)['"]|/\s*f['"]fold\{"""
+
+def test_run_folder_file_names_are_spelled_in_cv_only():
+    "Only `petvit.cv` (its `RunFolder`) joins a run folder's file names to a path"
+    spelled = {}
+    for py in sorted((ROOT/'petvit').glob('*.py')):
+        hits = [l.strip() for l in py.read_text().splitlines() if re.search(RUN_FILES, l) and 'test.csv' not in l]
+        if hits: spelled[py.name] = hits
+    assert set(spelled) == {'cv.py'}, spelled
