@@ -62,3 +62,15 @@ def test_run_folder_file_names_are_spelled_in_cv_only():
         hits = [l.strip() for l in py.read_text().splitlines() if re.search(RUN_FILES, l) and 'test.csv' not in l]
         if hits: spelled[py.name] = hits
     assert set(spelled) == {'cv.py'}, spelled
+
+def test_library_lines_fit_in_100_characters_but_nbdevs_all():
+    """What nbdev writes from the notebooks (module docstrings from the summaries) fits too; nbdev wraps
+    `__all__` at its own fixed width of 120"""
+    long = []
+    for py in sorted((ROOT/'petvit').glob('*.py')):
+        if py.name == '_modidx.py': continue
+        in_all = False
+        for i, l in enumerate(py.read_text().splitlines(), 1):
+            in_all = l.startswith('__all__') or (in_all and l.startswith(' '))
+            if len(l) > 100 and not in_all: long.append(f'{py.name}:{i}: {l[:60]}')
+    assert not long, '\n'.join(long)
