@@ -89,7 +89,7 @@ class RunFolder:
     FOLD_FILES = ('fold.json', 'model.pth', 'history.csv', 'oof.csv', 'test.csv')
     def __init__(self,
                  path:str|Path, # the run folder (it need not exist yet)
-                ): self.path = Path(path)
+                ): self.path, self._cfg = Path(path), None
     def __repr__(self): return f'RunFolder({str(self.path)!r})'
 
     # -- the layout --
@@ -132,8 +132,9 @@ class RunFolder:
         return self
 
     def config(self)->PetConfig:
-        "The run's `PetConfig`"
-        return load_config(self.require_run().config_path)
+        "The run's `PetConfig` (read once)"
+        if self._cfg is None: self._cfg = load_config(self.require_run().config_path)
+        return self._cfg
 
     def fold_summary(self, k:int)->dict|None:
         "Fold `k`'s `fold.json` if the fold is complete (weights match their checksum), else None"
@@ -198,6 +199,7 @@ class RunFolder:
         "Write the run's `config.json` and `folds.csv` (after `check_takes` said yes)"
         self.path.mkdir(parents=True, exist_ok=True)
         save_config(cfg, self.config_path)
+        self._cfg = cfg
         _write_csv(fold_table, self.folds_path)
 
     def clear_fold(self, k:int):
