@@ -265,12 +265,12 @@ def cmd_bench(args, # the parsed command line
 # %% ../nbs/09_cli.ipynb #6a570d51
 def _add_explain(sub):
     p = sub.add_parser('explain',
-                       help="attention maps of a run's best and worst out-of-fold predictions, as "
-                            "PNGs and an HTML gallery",
-                       description='Attention rollout (or gradient-weighted rollout) maps of '
-                                   'out-of-fold predictions of --run.')
+                       help="maps of what a run's models look at in their best and worst "
+                            "out-of-fold predictions, as PNGs and an HTML gallery",
+                       description='Attention rollout (ViTs) or Grad-CAM (any backbone) maps '
+                                   'of out-of-fold predictions of --run.')
     p.add_argument('--run', type=Path, required=True,
-                   help='run folder of `petvit train` (a ViT-family model)')
+                   help='run folder of `petvit train`')
     p.add_argument('--data', type=Path, default=None,
                    help="the data folder the run trained on (default: the run's)")
     p.add_argument('--worst', type=whole(0), default=8,
@@ -279,8 +279,9 @@ def _add_explain(sub):
                    help='how many of the smallest errors (default 4)')
     p.add_argument('--ids', nargs='+', default=None,
                    help='explain these training image Ids instead')
-    p.add_argument('--method', choices=['rollout', 'grad'], default='rollout',
-                   help='attention rollout, or gradient-weighted rollout')
+    p.add_argument('--method', choices=['auto', 'rollout', 'grad', 'gradcam'], default='auto',
+                   help='auto (default): rollout for ViTs with global attention, else Grad-CAM; '
+                        'rollout; grad (gradient-weighted rollout); gradcam (any backbone)')
     p.add_argument('--out', type=Path, default=None,
                    help='folder for the PNGs and index.html (default RUN/explain)')
     p.set_defaults(func=cmd_explain)

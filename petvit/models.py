@@ -13,16 +13,19 @@ import torch.nn.functional as F
 from .core import PetvitError, atomic_write
 from fastai.data.transforms import Normalize
 import timm
-from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
-from timm.models import build_model_with_cfg, load_state_dict, register_model
+from timm.layers import DropPath, resample_abs_pos_embed, to_2tuple, trunc_normal_
+from timm.models import build_model_with_cfg, checkpoint_seq, load_state_dict, register_model
+from timm.models._features import feature_take_indices
 from timm.models.vision_transformer import VisionTransformer
+from timm.models.vision_transformer import checkpoint_filter_fn as vit_checkpoint_filter_fn
 from timm.models.vision_transformer_hybrid import HybridEmbed
 from .data import METADATA_COLS
 
 # %% auto #0
-__all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'create_model', 'n_params', 'shift_features', 'ShiftBlock',
-           'PatchMerging', 'TimmClassifier', 'ShiftViT', 'shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t',
-           'fourier_mix', 'FNetBlock', 'FNet', 'fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224',
+__all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'create_model', 'n_params', 'shift_features', 'shift_norm',
+           'PointwiseMlp', 'ShiftViTBlock', 'PatchMerging', 'ShiftViTStage', 'TimmClassifier', 'ConvPatchEmbed',
+           'ShiftViT', 'checkpoint_filter_fn', 'shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t', 'fourier_mix',
+           'TokenMlp', 'FNetBlock', 'FNet', 'fnet_nano_patch8', 'fnet_tiny_patch16_224', 'fnet_small_patch16_224',
            'conv_stem', 'vit_convstem_nano', 'GatedResidualNetwork', 'VariableSelectionNetwork', 'pet_splitter',
            'save_weights', 'load_weights', 'backbone_stats', 'backbone_normalize']
 
@@ -133,71 +136,172 @@ def n_params(m:nn.Module, # any module
     "Number of parameters of `m`"
     return sum(p.numel() for p in m.parameters())
 
-# %% ../nbs/03_models.ipynb #d5177cbd
+# %% ../nbs/03_models.ipynb #0183ccd9
 def shift_features(x:torch.Tensor,    # (B, C, H, W)
                    n_div:int=12,      # channels are split in n_div groups; 4 of them move
                    shift_pixel:int=1, # pixels each group moves
                   ):
     "ShiftViT's shift: channel groups 0-3 move left, right, up, down by `shift_pixel`, filling in 0"
     g, s = x.shape[1] // n_div, shift_pixel
-    if g == 0 or s == 0: return x
+    if s == 0: return x
     left  = F.pad(x[:, 0*g:1*g], (0, s))[..., :, s:]
     right = F.pad(x[:, 1*g:2*g], (s, 0))[..., :, :-s]
     up    = F.pad(x[:, 2*g:3*g], (0, 0, 0, s))[..., s:, :]
     down  = F.pad(x[:, 3*g:4*g], (0, 0, s, 0))[..., :-s, :]
     return torch.cat([left, right, up, down, x[:, 4*g:]], dim=1)
 
-# %% ../nbs/03_models.ipynb #cd82975e
-class ShiftBlock(nn.Module):
-    "Shift, then a residual 1x1-conv MLP with stochastic depth"
+# %% ../nbs/03_models.ipynb #889c1cbc
+def shift_norm(kind:str, # 'GN1': GroupNorm with one group (the official default); 'BN': BatchNorm
+               dim:int,  # channels
+               device=None,             # where to make the parameters ('meta': shapes only)
+               dtype=None):             # their dtype (default: torch's)
+    "ShiftViT's norm layer over (B, C, H, W); GN1 normalises each image over all of C, H, W"
+    if kind == 'GN1': return nn.GroupNorm(1, dim, device=device, dtype=dtype)
+    if kind == 'BN': return nn.BatchNorm2d(dim, device=device, dtype=dtype)
+    raise PetvitError(f"ShiftViT norm_layer={kind!r} is not one of 'GN1' (default), 'BN'")
+
+# %% ../nbs/03_models.ipynb #063b8c00
+class PointwiseMlp(nn.Module):
+    "The MLP of a block on (B, C, H, W): 1x1 convolutions, activation, dropout after each layer"
+    def __init__(self,
+                 dim,               # channels in and out
+                 hidden,            # channels of the hidden layer
+                 act_layer=nn.GELU, # activation
+                 drop=0.,           # dropout after each layer
+                 device=None,             # where to make the parameters ('meta': shapes only)
+                 dtype=None):             # their dtype (default: torch's)
+        super().__init__()
+        dd = dict(device=device, dtype=dtype)
+        self.fc1, self.act = nn.Conv2d(dim, hidden, 1, **dd), act_layer()
+        self.fc2, self.drop = nn.Conv2d(hidden, dim, 1, **dd), nn.Dropout(drop)
+    def forward(self, x): return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+# %% ../nbs/03_models.ipynb #cc116223
+class ShiftViTBlock(nn.Module):
+    "Shift, then a residual MLP: `x = shift(x); x = x + DropPath(MLP(Norm(x)))`"
     def __init__(self,
                  dim,               # channels
                  n_div=12,          # channel groups; 4 of them shift, one per direction
                  shift_pixel=1,     # pixels each group moves
-                 mlp_ratio=2.,      # MLP hidden width / dim
+                 mlp_ratio=4.,      # MLP hidden width / dim
+                 drop=0.,           # dropout inside the MLP
                  drop_path=0.,      # stochastic depth rate
+                 norm_layer='GN1',  # 'GN1' or 'BN' (`shift_norm`)
                  act_layer=nn.GELU, # MLP activation
-                ):
+                 device=None,             # where to make the parameters ('meta': shapes only)
+                 dtype=None):             # their dtype (default: torch's)
         super().__init__()
+        dd = dict(device=device, dtype=dtype)
         self.n_div, self.shift_pixel = n_div, shift_pixel
-        self.norm = nn.BatchNorm2d(dim)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Conv2d(dim, hidden, 1), act_layer(), nn.Conv2d(hidden, dim, 1))
+        self.norm2 = shift_norm(norm_layer, dim, **dd)  # the official name: the block has no norm1
+        self.mlp = PointwiseMlp(dim, int(dim * mlp_ratio), act_layer, drop, **dd)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x):
         x = shift_features(x, self.n_div, self.shift_pixel)
-        return x + self.drop_path(self.mlp(self.norm(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
 
-# %% ../nbs/03_models.ipynb #cee61468
+# %% ../nbs/03_models.ipynb #76927ea4
 class PatchMerging(nn.Module):
-    "Halve the resolution, double the channels"
+    "Halve the resolution, double the channels: norm, then a 2x2 convolution of stride 2"
     def __init__(self,
-                 dim,  # input channels (output: 2 * dim)
-                ):
+                 dim,              # input channels (output: 2 * dim)
+                 norm_layer='GN1', # 'GN1' or 'BN' (`shift_norm`)
+                 device=None,             # where to make the parameters ('meta': shapes only)
+                 dtype=None):             # their dtype (default: torch's)
         super().__init__()
-        self.norm = nn.BatchNorm2d(dim)
-        self.reduction = nn.Conv2d(dim, 2*dim, 2, stride=2, bias=False)
+        self.norm = shift_norm(norm_layer, dim, device=device, dtype=dtype)
+        self.reduction = nn.Conv2d(dim, 2*dim, 2, stride=2, bias=False, device=device, dtype=dtype)
     def forward(self, x): return self.reduction(self.norm(x))
 
-# %% ../nbs/03_models.ipynb #47707d1b
+# %% ../nbs/03_models.ipynb #d39bd53d
+class ShiftViTStage(nn.Module):
+    "A stage: `depth` blocks at one resolution, then patch merging (none after the last stage)"
+    def __init__(self,
+                 dim,               # channels
+                 depth,             # blocks
+                 drop_path=(),      # stochastic depth rate of each block
+                 downsample=True,   # end with `PatchMerging`
+                 norm_layer='GN1',  # 'GN1' or 'BN'
+                 **block_kwargs):   # n_div, shift_pixel, mlp_ratio, drop, act_layer, device, dtype
+        super().__init__()
+        self.grad_checkpointing = False
+        dd = {k: block_kwargs[k] for k in ('device', 'dtype') if k in block_kwargs}
+        self.blocks = nn.Sequential(*[
+            ShiftViTBlock(dim, drop_path=drop_path[i], norm_layer=norm_layer, **block_kwargs)
+            for i in range(depth)])
+        self.downsample = PatchMerging(dim, norm_layer, **dd) if downsample else nn.Identity()
+
+    def forward_blocks(self, x):
+        "The blocks only: the stage's features before merging"
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            return checkpoint_seq(self.blocks, x)
+        return self.blocks(x)
+    def forward(self, x): return self.downsample(self.forward_blocks(x))
+
+# %% ../nbs/03_models.ipynb #38b6285d
+def _device_dtype(m:nn.Module):
+    p = next(m.parameters(), None)
+    return dict(device=None if p is None else p.device, dtype=None if p is None else p.dtype)
+
 class TimmClassifier:
-    "Mixin: timm's classifier interface, ViT-style init for a model with `head` and `num_features`"
+    "Mixin: timm's classifier interface for a model with `head`, `head_hidden_size`, `global_pool`"
     def _init_weights(self, m):
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             trunc_normal_(m.weight, std=.02)
             if m.bias is not None: nn.init.zeros_(m.bias)
-    def get_classifier(self): return self.head
-    def reset_classifier(self, num_classes:int, global_pool=None):
-        "A new classifier head with `num_classes` outputs (0: none, features only)"
-        self.num_classes = num_classes
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
 
-# %% ../nbs/03_models.ipynb #224c3ed2
+    def _make_head(self, num_classes:int, **dd):
+        if num_classes == 0: return nn.Identity()
+        return nn.Linear(self.head_hidden_size, num_classes, **dd)
+
+    @torch.jit.ignore
+    def get_classifier(self)->nn.Module: return self.head
+
+    def reset_classifier(self, num_classes:int, global_pool:str|None=None):
+        "A new head with `num_classes` outputs (0: none) on the model's device and dtype"
+        if global_pool is not None:
+            if global_pool not in ('avg', ''):
+                raise ValueError(f"global_pool={global_pool!r}: use 'avg' or '' (none)")
+            self.global_pool = global_pool
+        self.num_classes = num_classes
+        self.head = self._make_head(num_classes, **_device_dtype(self)).train(self.training)
+
+    def pool(self, x):
+        "Global average pooling over the spatial axes of `forward_features` ('' : none)"
+        return x.mean(self.spatial_dims) if self.global_pool == 'avg' else x
+
+    def forward_head(self, x, pre_logits:bool=False):
+        x = self.head_drop(self.pool(x))
+        return x if pre_logits else self.head(x)
+    def forward(self, x): return self.forward_head(self.forward_features(x))
+
+# %% ../nbs/03_models.ipynb #a1726f0e
+class ConvPatchEmbed(nn.Module):
+    "Non-overlapping patches by a strided convolution, then an optional norm: (B, D, H/p, W/p)"
+    def __init__(self,
+                 in_chans:int,                # input channels
+                 embed_dim:int,               # output channels
+                 patch_size:int,              # side of a patch (kernel and stride)
+                 norm:nn.Module|None=None,    # applied after the projection
+                 device=None,             # where to make the parameters ('meta': shapes only)
+                 dtype=None):             # their dtype (default: torch's)
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, embed_dim, patch_size, stride=patch_size, device=device,
+                              dtype=dtype)
+        self.norm = norm if norm is not None else nn.Identity()
+    def forward(self, x): return self.norm(self.proj(x))
+
+# %% ../nbs/03_models.ipynb #e36a9229
+def _linear_rates(rate:float, n:int)->list:
+    "`n` stochastic depth rates rising linearly from 0 to `rate`, as `torch.linspace` gives them"
+    return torch.linspace(0, rate, n, device='cpu').tolist()   # CPU even under a meta device
+
 class ShiftViT(TimmClassifier, nn.Module):
     "ShiftViT (Wang et al. 2022): a Swin-like hierarchy with a shift in place of attention"
     def __init__(self,
-                 img_size=224,        # input side in pixels
+                 img_size=224,        # input side in pixels (any multiple of 32 works)
+                 patch_size=4,        # side of the patches of the stem
                  in_chans=3,          # input channels
                  num_classes=1000,    # outputs of the classifier (0: features only)
                  embed_dim=96,        # channels of the first stage (doubled per stage)
@@ -205,52 +309,115 @@ class ShiftViT(TimmClassifier, nn.Module):
                  n_div=12,            # channel groups of the shift
                  shift_pixel=1,       # pixels each group moves
                  mlp_ratio=4.,        # MLP hidden width / channels
+                 norm_layer='GN1',    # 'GN1' (official default) or 'BN'
                  drop_rate=0.,        # dropout before the classifier
+                 proj_drop_rate=0.,   # dropout after the stem and in MLPs (official `drop_rate`)
                  drop_path_rate=0.1,  # stochastic depth of the last block (rising linearly from 0)
                  global_pool='avg',   # 'avg' or '' (none)
-                ):
+                 device=None,             # where to make the parameters ('meta': shapes only)
+                 dtype=None):             # their dtype (default: torch's)
         super().__init__()
-        self.num_classes, self.global_pool = num_classes, global_pool
-        self.patch_embed = nn.Sequential(nn.Conv2d(in_chans, embed_dim, 4, stride=4),
-                                         nn.BatchNorm2d(embed_dim))
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
-        stages, dim, i = [], embed_dim, 0
-        for s, depth in enumerate(depths):
-            blocks = [PatchMerging(dim)] if s > 0 else []
-            if s > 0: dim *= 2
-            blocks += [
-                ShiftBlock(dim, n_div, shift_pixel, mlp_ratio, dpr[i + j]) for j in range(depth)
-            ]
-            stages.append(nn.Sequential(*blocks)); i += depth
-        self.stages = nn.Sequential(*stages)
+        dd = dict(device=device, dtype=dtype)
+        self.in_chans, self.num_classes, self.global_pool = in_chans, num_classes, global_pool
+        self.spatial_dims, self.output_fmt = [2, 3], 'NCHW'
+        self.patch_embed = ConvPatchEmbed(in_chans, embed_dim, patch_size,
+                                          shift_norm(norm_layer, embed_dim, **dd), **dd)
+        self.pos_drop = nn.Dropout(proj_drop_rate)
+        dpr, n = _linear_rates(drop_path_rate, sum(depths)), len(depths)
+        self.layers, self.feature_info, dim = nn.Sequential(), [], embed_dim
+        for i, depth in enumerate(depths):
+            self.layers.append(ShiftViTStage(
+                dim, depth, dpr[sum(depths[:i]):sum(depths[:i+1])], i < n - 1, norm_layer,
+                n_div=n_div, shift_pixel=shift_pixel, mlp_ratio=mlp_ratio, drop=proj_drop_rate,
+                **dd))
+            self.feature_info.append(dict(num_chs=dim, reduction=patch_size * 2**i,
+                                          module=f'layers.{i}'))
+            if i < n - 1: dim *= 2
         self.num_features = self.head_hidden_size = dim
-        self.norm = nn.BatchNorm2d(dim)
+        self.norm = shift_norm(norm_layer, dim, **dd)
         self.head_drop = nn.Dropout(drop_rate)
-        self.head = nn.Linear(dim, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = self._make_head(num_classes, **dd)
         self.apply(self._init_weights)
 
-    def forward_features(self, x): return self.norm(self.stages(self.patch_embed(x)))
-    def forward_head(self, x, pre_logits:bool=False):
-        x = self.head_drop(x.mean((2, 3)))
-        return x if pre_logits else self.head(x)
-    def forward(self, x): return self.forward_head(self.forward_features(x))
+    def forward_features(self, x):
+        return self.norm(self.layers(self.pos_drop(self.patch_embed(x))))
 
-# %% ../nbs/03_models.ipynb #397bb89d
+    def forward_intermediates(self,
+                              x:torch.Tensor,      # images (B, C, H, W)
+                              indices=None,        # stages: None all, n the last n, or a list
+                              norm:bool=False,     # normalise the last stage's output with `norm`
+                              stop_early:bool=False, # stop after the last stage asked for
+                              output_fmt:str='NCHW', # only NCHW
+                              intermediates_only:bool=False): # return the intermediates only
+        "timm's feature API: each stage's output before merging, and `forward_features`"
+        assert output_fmt == 'NCHW', 'ShiftViT intermediates are NCHW'
+        take, max_index = feature_take_indices(len(self.layers), indices)
+        last, out = len(self.layers) - 1, []
+        x = self.pos_drop(self.patch_embed(x))
+        stages = self.layers
+        if stop_early and not torch.jit.is_scripting(): stages = stages[:max_index + 1]
+        for i, stage in enumerate(stages):
+            x = stage.forward_blocks(x)
+            if i in take: out.append(self.norm(x) if norm and i == last else x)
+            x = stage.downsample(x)
+        if intermediates_only: return out
+        return self.norm(x), out
+
+    def prune_intermediate_layers(self, indices=1, prune_norm:bool=False, prune_head:bool=True):
+        "Drop the stages (and norm, head) that the intermediates at `indices` do not need"
+        take, max_index = feature_take_indices(len(self.layers), indices)
+        self.layers = self.layers[:max_index + 1]
+        if prune_norm or max_index < len(self.feature_info) - 1: self.norm = nn.Identity()
+        if prune_head: self.reset_classifier(0, '')
+        return take
+
+    @torch.jit.ignore
+    def group_matcher(self, coarse:bool=False):
+        "Parameter groups from the stem to the head, for layer-wise learning rates"
+        return dict(stem=r'^patch_embed', blocks=r'^layers\.(\d+)' if coarse else [
+            (r'^layers\.(\d+)\.blocks\.(\d+)', None), (r'^layers\.(\d+)\.downsample', (99998,)),
+            (r'^norm', (99999,))])
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable:bool=True):
+        "Recompute each stage's blocks in the backward pass to save memory"
+        for stage in self.layers: stage.grad_checkpointing = enable
+
+    @torch.jit.ignore
+    def no_weight_decay(self): return set()
+
+# %% ../nbs/03_models.ipynb #dc72116d
 def _cfg(**overrides):
-    return {**dict(url='', num_classes=1000, input_size=(3, 224, 224), pool_size=None, crop_pct=0.9,
-                   interpolation='bicubic', mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
-                   first_conv='patch_embed.0', classifier='head', license='apache-2.0'),
+    return {**dict(url='', num_classes=1000, input_size=(3, 224, 224), pool_size=(7, 7),
+                   crop_pct=0.9, interpolation='bicubic', mean=(0.485, 0.456, 0.406),
+                   std=(0.229, 0.224, 0.225), first_conv='patch_embed.proj', classifier='head',
+                   license='apache-2.0'),
             **overrides}
 
 default_cfgs = {**{n: _cfg() for n in ['shiftvit_nano', 'shiftvit_light_t', 'shiftvit_t']},
-                **{n: _cfg(first_conv='patch_embed.proj')
-                   for n in ['fnet_nano_patch8', 'fnet_tiny_patch16_224',
-                             'fnet_small_patch16_224']},
-                'vit_convstem_nano': _cfg(first_conv='patch_embed.backbone.0.0')}
+                'fnet_nano_patch8': _cfg(pool_size=(28, 28), fixed_input_size=True),
+                **{n: _cfg(pool_size=(14, 14), fixed_input_size=True)
+                   for n in ['fnet_tiny_patch16_224', 'fnet_small_patch16_224']},
+                'vit_convstem_nano': _cfg(pool_size=None, fixed_input_size=True,
+                                          first_conv='patch_embed.backbone.0.0')}
 
-# %% ../nbs/03_models.ipynb #913d57a1
-def _build(cls, variant, pretrained, model_args, **kwargs):
-    return build_model_with_cfg(cls, variant, pretrained, **dict(model_args, **kwargs))
+# %% ../nbs/03_models.ipynb #e49bea36
+def checkpoint_filter_fn(state_dict:dict, # weights of a petvit-registered model
+                         model:nn.Module, # the model they go into
+                        )->dict:
+    "Weights made to fit `model`: an FNet's position embeddings resampled to its patch grid"
+    pe = state_dict.get('pos_embed')
+    if pe is not None and hasattr(model, 'pos_embed') and pe.shape != model.pos_embed.shape:
+        pe = resample_abs_pos_embed(pe, list(model.patch_embed_grid), num_prefix_tokens=0)
+        state_dict = {**state_dict, 'pos_embed': pe}
+    return state_dict
+
+# %% ../nbs/03_models.ipynb #6b4cf9ba
+def _build(cls, variant, pretrained, model_args, out_indices=(0, 1, 2, 3), **kwargs):
+    return build_model_with_cfg(
+        cls, variant, pretrained, pretrained_filter_fn=checkpoint_filter_fn,
+        feature_cfg=dict(out_indices=out_indices, feature_cls='getter'),
+        **dict(model_args, **kwargs))
 
 @register_model
 def shiftvit_nano(pretrained=False, # none are published: give `create_model` a file
@@ -261,53 +428,69 @@ def shiftvit_nano(pretrained=False, # none are published: give `create_model` a 
                   dict(embed_dim=32, depths=(1, 1, 2, 1), n_div=8, mlp_ratio=2., drop_path_rate=0.),
                   **kwargs)
 
-# %% ../nbs/03_models.ipynb #e237e05f
+# %% ../nbs/03_models.ipynb #3db5a54e
 @register_model
 def shiftvit_light_t(pretrained=False, # none are published: give `create_model` a file
                      **kwargs,
                     ):
-    "Shift-T/light of the paper: Swin-T's stages (2, 2, 6, 2), MLP ratio 4"
+    "The official `shiftvit_light_tiny`: Swin-T's stages (2, 2, 6, 2), MLP ratio 4"
     return _build(ShiftViT, 'shiftvit_light_t', pretrained,
-                  dict(embed_dim=96, depths=(2, 2, 6, 2), n_div=12, mlp_ratio=4.), **kwargs)
+                  dict(embed_dim=96, depths=(2, 2, 6, 2), n_div=12, mlp_ratio=4.,
+                       drop_path_rate=0.2), **kwargs)
 
-# %% ../nbs/03_models.ipynb #1d2c0f3e
+# %% ../nbs/03_models.ipynb #6c85ed75
 @register_model
 def shiftvit_t(pretrained=False, # none are published: give `create_model` a file
                **kwargs,
               ):
-    "Shift-T of the paper: deeper stages (6, 8, 18, 6) with MLP ratio 2, about Swin-T's size"
+    "The official `shiftvit_r2_tiny` (the paper's Shift-T): stages (6, 8, 18, 6), MLP ratio 2"
     return _build(ShiftViT, 'shiftvit_t', pretrained,
                   dict(embed_dim=96, depths=(6, 8, 18, 6), n_div=12, mlp_ratio=2.,
-                       drop_path_rate=0.2),
-                  **kwargs)
+                       drop_path_rate=0.2), **kwargs)
 
-# %% ../nbs/03_models.ipynb #2edac6b1
+# %% ../nbs/03_models.ipynb #77458c63
 def fourier_mix(x:torch.Tensor, # tokens (B, N, D)
                )->torch.Tensor:
     "FNet token mixing: the real part of the 2-D DFT over tokens and channels of `x`, in fp32"
     return torch.fft.fft2(x.float(), dim=(-2, -1)).real.to(x.dtype)
 
-# %% ../nbs/03_models.ipynb #94935e6c
+# %% ../nbs/03_models.ipynb #ac4264e5
+class TokenMlp(nn.Module):
+    "Linear, GELU, Linear on tokens (B, N, D): timm's `Mlp` without dropout"
+    def __init__(self,
+                 dim,    # token width in and out
+                 hidden, # width of the hidden layer
+                 device=None,             # where to make the parameters ('meta': shapes only)
+                 dtype=None):             # their dtype (default: torch's)
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden, device=device, dtype=dtype)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim, device=device, dtype=dtype)
+    def forward(self, x): return self.fc2(self.act(self.fc1(x)))
+
+# %% ../nbs/03_models.ipynb #139e7745
 class FNetBlock(nn.Module):
     "Pre-norm residual block: Fourier mixing, then an MLP"
     def __init__(self,
                  dim,          # token width
                  mlp_ratio=4., # MLP hidden width / dim
                  drop_path=0., # stochastic depth rate
-                ):
+                 device=None,             # where to make the parameters ('meta': shapes only)
+                 dtype=None):             # their dtype (default: torch's)
         super().__init__()
-        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        dd = dict(device=device, dtype=dtype)
+        self.norm1, self.norm2 = nn.LayerNorm(dim, **dd), nn.LayerNorm(dim, **dd)
+        self.mlp = TokenMlp(dim, int(dim * mlp_ratio), **dd)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
     def forward(self, x):
         x = x + self.drop_path(fourier_mix(self.norm1(x)))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
-# %% ../nbs/03_models.ipynb #f838f75d
+# %% ../nbs/03_models.ipynb #ff4cd210
 class FNet(TimmClassifier, nn.Module):
     "FNet (Lee-Thorp et al. 2021) on patches: patch embedding, Fourier-mixing blocks, mean pool"
     def __init__(self,
-                 img_size=224,      # input side in pixels
+                 img_size=224,      # input side in pixels (fixed: the position embeddings fit it)
                  patch_size=16,     # side of a patch in pixels
                  in_chans=3,        # input channels
                  num_classes=1000,  # outputs of the classifier (0: features only)
@@ -317,65 +500,120 @@ class FNet(TimmClassifier, nn.Module):
                  drop_rate=0.,      # dropout before the classifier
                  drop_path_rate=0., # stochastic depth of the last block (rising linearly from 0)
                  global_pool='avg', # 'avg' (mean over tokens) or '' (none)
-                ):
+                 device=None,             # where to make the parameters ('meta': shapes only)
+                 dtype=None):             # their dtype (default: torch's)
         super().__init__()
-        self.num_classes, self.global_pool = num_classes, global_pool
-        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
-        self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches, embed_dim))
-        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
-        self.blocks = nn.Sequential(
-            *[FNetBlock(embed_dim, mlp_ratio, dpr[i]) for i in range(depth)]
-        )
-        self.norm = nn.LayerNorm(embed_dim)
+        dd = dict(device=device, dtype=dtype)
+        self.in_chans, self.num_classes, self.global_pool = in_chans, num_classes, global_pool
+        self.spatial_dims, self.output_fmt = [1, 2], 'NHWC'   # as timm's Swin
+        self.grad_checkpointing = False
+        self.patch_embed = ConvPatchEmbed(in_chans, embed_dim, patch_size, **dd)
+        self.patch_embed_grid = tuple(s // patch_size for s in to_2tuple(img_size))
+        n_tokens = self.patch_embed_grid[0] * self.patch_embed_grid[1]
+        self.pos_embed = nn.Parameter(torch.zeros(1, n_tokens, embed_dim, **dd))
+        dpr = _linear_rates(drop_path_rate, depth)
+        self.blocks = nn.Sequential(*[FNetBlock(embed_dim, mlp_ratio, dpr[i], **dd)
+                                      for i in range(depth)])
+        self.norm = nn.LayerNorm(embed_dim, **dd)
+        self.feature_info = [dict(num_chs=embed_dim, reduction=patch_size, module=f'blocks.{i}')
+                             for i in range(depth)]
         self.num_features = self.head_hidden_size = embed_dim
         self.head_drop = nn.Dropout(drop_rate)
-        self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = self._make_head(num_classes, **dd)
         trunc_normal_(self.pos_embed, std=.02)
         self.apply(self._init_weights)
 
-    def forward_features(self, x):
-        return self.norm(self.blocks(self.patch_embed(x) + self.pos_embed))
-    def forward_head(self, x, pre_logits:bool=False):
-        x = self.head_drop(x.mean(1))
-        return x if pre_logits else self.head(x)
-    def forward(self, x): return self.forward_head(self.forward_features(x))
+    def _tokens(self, x): return self.patch_embed(x).flatten(2).transpose(1, 2) + self.pos_embed
+    def _grid(self, x, fmt:str='NHWC'):
+        "Tokens (B, N, D) as a grid: NHWC, or NCHW"
+        x = x.reshape(x.shape[0], self.patch_embed_grid[0], self.patch_embed_grid[1], x.shape[-1])
+        return x.permute(0, 3, 1, 2) if fmt == 'NCHW' else x
 
-# %% ../nbs/03_models.ipynb #ae1ff542
+    def forward_features(self, x):
+        x = self._tokens(x)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            x = checkpoint_seq(self.blocks, x)
+        else: x = self.blocks(x)
+        return self._grid(self.norm(x))
+
+    def forward_intermediates(self,
+                              x:torch.Tensor,      # images (B, C, H, W)
+                              indices=None,        # blocks: None all, n the last n, or a list
+                              norm:bool=False,     # normalise them with the final norm
+                              stop_early:bool=False, # stop after the last block asked for
+                              output_fmt:str='NCHW', # 'NCHW' or 'NHWC'
+                              intermediates_only:bool=False): # return the intermediates only
+        "timm's feature API: the tokens after each block as a grid, and `forward_features`"
+        assert output_fmt in ('NCHW', 'NHWC'), 'FNet intermediates are NCHW or NHWC'
+        take, max_index = feature_take_indices(len(self.blocks), indices)
+        blocks = self.blocks
+        if stop_early and not torch.jit.is_scripting(): blocks = blocks[:max_index + 1]
+        x, out = self._tokens(x), []
+        for i, blk in enumerate(blocks):
+            x = blk(x)
+            if i in take: out.append(self._grid(self.norm(x) if norm else x, output_fmt))
+        if intermediates_only: return out
+        return self._grid(self.norm(x)), out
+
+    def prune_intermediate_layers(self, indices=1, prune_norm:bool=False, prune_head:bool=True):
+        "Drop the blocks (and norm, head) that the intermediates at `indices` do not need"
+        take, max_index = feature_take_indices(len(self.blocks), indices)
+        self.blocks = self.blocks[:max_index + 1]
+        if prune_norm: self.norm = nn.Identity()
+        if prune_head: self.reset_classifier(0, '')
+        return take
+
+    @torch.jit.ignore
+    def group_matcher(self, coarse:bool=False):
+        "Parameter groups from the stem to the head, for layer-wise learning rates"
+        return dict(stem=r'^pos_embed|^patch_embed',
+                    blocks=[(r'^blocks\.(\d+)', None), (r'^norm', (99999,))])
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable:bool=True):
+        "Recompute each block in the backward pass to save memory"
+        self.grad_checkpointing = enable
+
+    @torch.jit.ignore
+    def no_weight_decay(self): return {'pos_embed'}
+
+# %% ../nbs/03_models.ipynb #02769752
 @register_model
 def fnet_nano_patch8(pretrained=False, # none are published: give `create_model` a file
                      **kwargs,
                     ):
     "A small FNet for CPUs and demos: 8 px patches, width 96, 4 blocks"
     return _build(FNet, 'fnet_nano_patch8', pretrained, dict(patch_size=8, embed_dim=96, depth=4),
-                  **kwargs)
+                  out_indices=3, **kwargs)
 
-# %% ../nbs/03_models.ipynb #b391e17c
+# %% ../nbs/03_models.ipynb #7c8c5852
 @register_model
 def fnet_tiny_patch16_224(pretrained=False, # none are published: give `create_model` a file
                           **kwargs,
                          ):
     "FNet with ViT-Ti's shape: width 192, 12 blocks"
     return _build(FNet, 'fnet_tiny_patch16_224', pretrained,
-                  dict(patch_size=16, embed_dim=192, depth=12), **kwargs)
+                  dict(patch_size=16, embed_dim=192, depth=12), out_indices=3, **kwargs)
 
-# %% ../nbs/03_models.ipynb #84ba2a79
+# %% ../nbs/03_models.ipynb #7247b424
 @register_model
 def fnet_small_patch16_224(pretrained=False, # none are published: give `create_model` a file
                            **kwargs,
                           ):
     "FNet with ViT-S's shape: width 384, 12 blocks"
     return _build(FNet, 'fnet_small_patch16_224', pretrained,
-                  dict(patch_size=16, embed_dim=384, depth=12), **kwargs)
+                  dict(patch_size=16, embed_dim=384, depth=12), out_indices=3, **kwargs)
 
 # %% ../nbs/03_models.ipynb #82227f14
 def conv_stem(chans=(32, 64, 128), # output channels of each stride-2 layer
               in_chans:int=3,      # input channels
-             )->nn.Sequential:
+              device=None,             # where to make the parameters ('meta': shapes only)
+              dtype=None):             # their dtype (default: torch's)
     "Stride-2 3x3 conv-BN-ReLU layers (Xiao et al. 2021): a stem instead of ViT's patchify"
-    layers = []
+    layers, dd = [], dict(device=device, dtype=dtype)
     for c_in, c_out in zip((in_chans, *chans[:-1]), chans):
-        layers.append(nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
-                                    nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)))
+        conv = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False, **dd)
+        layers.append(nn.Sequential(conv, nn.BatchNorm2d(c_out, **dd), nn.ReLU(inplace=True)))
     return nn.Sequential(*layers)
 
 # %% ../nbs/03_models.ipynb #50142083
@@ -384,11 +622,15 @@ def vit_convstem_nano(pretrained=False, # none are published: give `create_model
                       **kwargs,
                      ):
     "A tiny ViT with a conv stem (stride 8), 4 blocks of width 128: learns from scratch on a CPU"
-    stem = conv_stem(in_chans=kwargs.get('in_chans', 3))
-    embed = lambda **kw: HybridEmbed(backbone=stem, **kw)
-    return _build(VisionTransformer, 'vit_convstem_nano', pretrained,
-                  dict(patch_size=1, embed_dim=128, depth=4, num_heads=4, mlp_ratio=2.,
-                       embed_layer=embed), **kwargs)
+    def embed(in_chans=3, device=None, dtype=None, **kw): # the stem, on the device asked for
+        dd = {k: v for k, v in dict(device=device, dtype=dtype).items() if v is not None}
+        return HybridEmbed(conv_stem(in_chans=in_chans, **dd), in_chans=in_chans, **dd, **kw)
+    return build_model_with_cfg(
+        VisionTransformer, 'vit_convstem_nano', pretrained,
+        pretrained_filter_fn=vit_checkpoint_filter_fn,
+        feature_cfg=dict(out_indices=kwargs.pop('out_indices', 3), feature_cls='getter'),
+        **dict(dict(patch_size=1, embed_dim=128, depth=4, num_heads=4, mlp_ratio=2.,
+                    embed_layer=embed), **kwargs))
 
 # %% ../nbs/03_models.ipynb #74ceac0a
 class GatedResidualNetwork(nn.Module):

@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# the user's petvit cache, as it is before `private_cache` points PETVIT_CACHE at a temporary folder
+USER_CACHE = Path(os.environ.get('PETVIT_CACHE') or '~/.cache/petvit').expanduser()
 
 def petvit(*args, cwd=None, timeout=600, env=None):
     "Run the installed `petvit` console script (W&B disabled unless `env` says); return the CompletedProcess (text)"

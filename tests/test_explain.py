@@ -1,4 +1,4 @@
-"`petvit explain` end to end: a tiny ViT run, its maps and gallery page; non-ViT runs refused in one line."
+"`petvit explain` end to end: a tiny ViT run, its maps and gallery page; Grad-CAM for other backbones; bad input in one line."
 import re
 import pandas as pd
 import pytest
@@ -38,3 +38,17 @@ def test_explain_bad_input_one_line(vit_run, tmp_path):
                       (['--run', vit_run/'run', '--ids', 'nope'], 'no row for Id(s) nope')]:
         r = petvit('explain', *args, '--out', tmp_path/'x')
         assert r.returncode == 2 and r.stderr.count('\n') == 1 and msg in r.stderr, r.stderr
+
+def test_explain_any_backbone_with_gradcam(tmp_path):
+    "A run of an attention-free backbone: 'auto' draws Grad-CAM maps; rollout is refused in one line naming it"
+    assert petvit('demo-data', tmp_path/'data', '--n', 40).returncode == 0
+    tiny = ['--arch', 'shiftvit_nano', '--pretrained', 'false', '--img-size', 32, '--bs', 8, '--tta', 1, '--wandb', 'disabled']
+    r = petvit('train', '--data', tmp_path/'data', '--out', tmp_path/'run', '--folds', 2, '--epochs', 1, *tiny)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = petvit('explain', '--run', tmp_path/'run', '--worst', 2, '--best', 1)
+    assert r.returncode == 0, r.stderr[-2000:]
+    page = (tmp_path/'run'/'explain'/'index.html').read_text()
+    assert 'Grad-CAM (Selvaraju et al. 2017)' in page and page.count('<figure>') == 3
+    r = petvit('explain', '--run', tmp_path/'run', '--method', 'rollout', '--out', tmp_path/'x')
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and '--method gradcam' in r.stderr, r.stderr
+    assert not (tmp_path/'x').exists()

@@ -41,7 +41,7 @@ def test_version_in_one_place():
 
 def test_runtime_requirements_declared():
     reqs = {re.split(r'[<>=!~ ]', r)[0].lower() for r in _settings()['requirements'].split()}
-    assert {'fastai', 'timm', 'torch', 'torchvision', 'wandb', 'pandas', 'matplotlib', 'scikit-learn', 'pillow'} <= reqs
+    assert {'fastai', 'timm', 'torch', 'torchvision', 'wandb', 'pandas', 'matplotlib', 'scikit-learn', 'pillow', 'grad-cam'} <= reqs
 
 def test_github_workflows_run_ci_and_deploy_the_docs():
     import yaml
