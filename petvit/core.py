@@ -109,6 +109,9 @@ class PetConfig:
     schedule:str = 'warmup_cosine' # 'warmup_cosine', 'ramp' or 'one_cycle'
     patience:int = 3             # early stopping: epochs without a better validation RMSE
     precision:str = 'auto'       # 'auto' (bf16/fp16 on GPU, fp32 on CPU), 'fp32', 'bf16', 'fp16'
+    drop_path:float = 0.         # stochastic depth of the backbone (timm's drop_path_rate); 0: off
+    clip_grad:float = 0.         # clip the gradient norm to this before each step; 0: no clipping
+    grad_checkpointing:bool = False # recompute the backbone's activations in the backward pass
     tta:int = 4                  # views averaged at test time: the plain one + tta-1 augmented
     # -- runtime --
     seed:int = 42                # seed of folds, initialisation, shuffling and augmentation
@@ -205,6 +208,8 @@ _RULES = { # field: (test, what the message says)
     'wd': (lambda v: v >= 0, 'must be 0 or more'),
     'label_smoothing': (lambda v: 0 <= v < 1, 'must be in [0, 1)'),
     'patience': (lambda v: v >= 1, 'must be at least 1'),
+    'drop_path': (lambda v: 0 <= v < 1, 'must be in [0, 1) (a probability of dropping a block)'),
+    'clip_grad': (lambda v: v >= 0, 'must be 0 (no clipping) or a positive gradient norm'),
     'tta': (lambda v: v >= 1, 'must be at least 1 (1: the plain view only)'),
     'seed': (lambda v: 0 <= v < 2**32, 'must be in [0, 2**32)'),
     'num_workers': (lambda v: v >= -1, 'must be -1 (automatic) or 0 or more'),

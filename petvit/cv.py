@@ -21,7 +21,8 @@ from .data import (TARGET, read_petfinder, duplicate_groups, make_folds, cache_i
 from .augment import tta_transforms
 from .models import create_model, load_weights, backbone_normalize
 from .losses import rmse
-from .training import fold_learner, train_fold, resolve_precision, WandbLogger
+from .training import (fold_learner, train_fold, resolve_precision, WandbLogger,
+                             enable_grad_checkpointing)
 
 # %% auto #0
 __all__ = ['tta_dataloader', 'predict_view', 'predict_tta', 'RunFolder', 'prediction_dtype', 'run_fold', 'check_model',
@@ -352,11 +353,12 @@ def run_fold(cfg:PetConfig,      # the run's config
 # %% ../nbs/07_oof_tta.ipynb #c7721ab0
 def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
                ):
-    "Build the run's model (with weights), run 2 images at `img_size` through it: one-line errors"
+    "Build the run's model (with weights and levers), run 2 images through it: one-line errors"
     x = torch.zeros(2, 3, cfg.img_size, cfg.img_size)
     try:
         model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size,
-                             use_meta=cfg.use_meta).eval()
+                             use_meta=cfg.use_meta, drop_path_rate=cfg.drop_path).eval()
+        if cfg.grad_checkpointing: enable_grad_checkpointing(model, cfg.arch)
         with torch.no_grad(): model(x, torch.zeros(2, 12)) if cfg.use_meta else model(x)
     except PetvitError: raise
     except Exception as e:

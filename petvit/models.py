@@ -126,7 +126,11 @@ def create_model(arch:str,                  # timm architecture name (or a petvi
                               "offline (e.g. a Kaggle notebook)? pass a local weights file "
                               "(--pretrained PATH) or --pretrained false") from None
     else:
-        backbone = _timm_backbone(arch, False, img_size, **kwargs)
+        try: backbone = _timm_backbone(arch, False, img_size, **kwargs)
+        except TypeError as e:
+            if 'drop_path_rate' not in str(e): raise
+            raise PetvitError(f"{arch} has no stochastic depth (drop_path_rate): set --drop-path 0"
+                              ) from None
         if pretrained: load_backbone_weights(backbone, pretrained)
     return PetModel(backbone, VariableSelectionNetwork(len(METADATA_COLS)) if use_meta else None)
 

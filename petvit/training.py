@@ -28,9 +28,10 @@ from .losses import PawpularityLoss, petfinder_rmse
 from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
-__all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'conv_share', 'use_channels_last',
-           'ChannelsLast', 'BestCheckpoint', 'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'PetLearner',
-           'pet_adamw', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
+__all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'ClipGradNorm',
+           'enable_grad_checkpointing', 'conv_share', 'use_channels_last', 'ChannelsLast', 'BestCheckpoint',
+           'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner', 'pet_adamw',
+           'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -119,6 +120,30 @@ class PetMixedPrecision(Callback):
     @property
     def param_groups(self): return self.learn.opt.param_groups
     def step(self, *args, **kwargs): self.skipped = False
+
+# %% ../nbs/06_training.ipynb #09411de1
+class ClipGradNorm(Callback):
+    "Clip the gradients' global norm to `max_norm` before each optimizer step (fp16: unscaled)"
+    order, run_valid = 11, False     # after PetMixedPrecision (10), which unscales in before_step
+    def __init__(self,
+                 max_norm:float, # the largest global gradient norm a step may use
+                ): self.max_norm = max_norm
+    def before_fit(self): self.norms = []
+    def before_step(self):
+        "Clip, and record the norm before clipping"
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm)
+        self.norms.append(float(norm))
+
+# %% ../nbs/06_training.ipynb #a286ac6e
+def enable_grad_checkpointing(model:torch.nn.Module, # a `PetModel` or a timm model
+                              arch:str='model',       # its name, for the error message
+                             )->torch.nn.Module:
+    "Turn on timm's gradient checkpointing in `model`'s backbone; a one-line error if it has none"
+    try: getattr(model, 'backbone', model).set_grad_checkpointing(True)
+    except (AttributeError, NotImplementedError, AssertionError) as e: raise PetvitError(
+        f"{arch} has no gradient checkpointing ({type(e).__name__}): run without "
+        "--grad-checkpointing") from None
+    return model
 
 # %% ../nbs/06_training.ipynb #5d40b222
 def conv_share(model:torch.nn.Module, # any model
@@ -247,6 +272,13 @@ def lr_schedule(cfg:PetConfig, # its schedule, lr, warmup and epochs
     # fastai's one-cycle
     return combined_cos(max(cfg.warmup, 0.01), cfg.lr / 25, cfg.lr, cfg.lr / 1e5)
 
+# %% ../nbs/06_training.ipynb #fbf486d5
+def mom_schedule(cfg:PetConfig, # its schedule and warmup
+                )->dict:
+    "`{'mom': schedule}` of fastai's one-cycle (0.95 → 0.85 → 0.95, as β₁); `{}` for the others"
+    if cfg.schedule != 'one_cycle': return {}
+    return {'mom': combined_cos(max(cfg.warmup, 0.01), 0.95, 0.85, 0.95)}
+
 # %% ../nbs/06_training.ipynb #38e2a9b8
 class PetLearner(Learner):
     "fastai's `Learner`, whose `validate` and `get_preds` run without the training-only callbacks"
@@ -299,10 +331,13 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
                )->Learner:
     "petvit's `Learner` for `model` on `dls`: loss, metric, optimizer, schedule and callbacks"
     device = get_device(cfg.device)
-    cbs = [AccumulateGradients(cfg.accum), StepScheduler({'lr': lr_schedule(cfg)}, accum=cfg.accum),
+    scheds = {'lr': lr_schedule(cfg), **mom_schedule(cfg)}
+    cbs = [AccumulateGradients(cfg.accum), StepScheduler(scheds, accum=cfg.accum),
            EarlyStoppingCallback(monitor='rmse', comp=np.less, patience=cfg.patience), StopOnNaN()]
     precision = resolve_precision(cfg.precision, device)
     if precision != 'fp32': cbs.append(PetMixedPrecision(precision))
+    if cfg.clip_grad: cbs.append(ClipGradNorm(cfg.clip_grad))
+    if cfg.grad_checkpointing: enable_grad_checkpointing(model, cfg.arch)
     model = model.to(device)
     if use_channels_last(model, device, cfg.channels_last):
         model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
@@ -335,7 +370,7 @@ def fold_learner(cfg:PetConfig,                 # every knob
     "A fastai `Learner` for `fold` of the data, set up entirely from `cfg`"
     device = get_device(cfg.device)
     model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size,
-                         use_meta=cfg.use_meta)
+                         use_meta=cfg.use_meta, drop_path_rate=cfg.drop_path)
     dls = fold_dataloaders(folds, fold, img_size=cfg.img_size, bs=cfg.bs, use_meta=cfg.use_meta,
                            batch_tfms=[*train_transforms(cfg), backbone_normalize(model)],
                            num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed,

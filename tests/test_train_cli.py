@@ -1,5 +1,5 @@
 "End-to-end `petvit train` / `predict` on tiny demo data: outputs, resume, a killed run, bad input."
-import os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 import pandas as pd
 import pytest
 import torch
@@ -72,3 +72,18 @@ def test_image_cache_is_built_once_and_no_cache_reads_originals(small_data, tmp_
     stamps = [p.stat().st_mtime_ns for p in copies]
     assert petvit(*args, '--out', tmp_path/'run2', '--seed', 1).returncode == 0        # another run: the copies are reused
     assert [p.stat().st_mtime_ns for p in sorted((tmp_path/'cache'/'images').rglob('*.jpg'))] == stamps
+
+def test_training_levers_from_flags(small_data, tmp_path):
+    "--drop-path, --clip-grad and --grad-checkpointing reach the run; a backbone without one is refused in one line"
+    run = tmp_path/'run'
+    r = petvit('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY,
+               '--drop-path', 0.1, '--clip-grad', 1.0, '--grad-checkpointing')
+    assert r.returncode == 0, r.stderr[-2000:]
+    cfg = json.loads((run/'config.json').read_text())
+    assert (cfg['drop_path'], cfg['clip_grad'], cfg['grad_checkpointing']) == (0.1, 1.0, True)
+    r = petvit('train', '--data', small_data, '--out', tmp_path/'x', '--arch', 'densenet121', '--pretrained', 'false',
+               '--img-size', 32, '--drop-path', 0.1, '--wandb', 'disabled')
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'no stochastic depth' in r.stderr, r.stderr
+    assert not (tmp_path/'x').exists()
+    r = petvit('train', '--data', small_data, '--out', tmp_path/'y', '--clip-grad', -1, *TINY)
+    assert r.returncode == 2 and 'clip_grad=-1.0 must be 0 (no clipping) or a positive gradient norm' in r.stderr, r.stderr
