@@ -55,7 +55,10 @@ class StepScheduler(Callback):
 
     def _set(self):
         pos = min(self.step / self.total_steps, 1.)
-        for name, f in self.scheds.items(): self.learn.opt.set_hyper(name, f(pos))
+        for name, f in self.scheds.items():
+            v = f(pos)                     # the lr of a group: times its `lr_scale` (layer decay)
+            if name == 'lr': v = [v * h.get('lr_scale', 1.) for h in self.learn.opt.hypers]
+            self.learn.opt.set_hyper(name, v)
         self.current = {n: f(pos) for n, f in self.scheds.items()}
 
     def before_batch(self): self.cancelled = False

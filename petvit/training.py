@@ -20,6 +20,7 @@ from fastcore.xtras import ContextManagers
 from fastai.torch_core import num_distrib, rank_distrib
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
+from timm.optim import param_groups_layer_decay
 from functools import partial
 from .data import fold_dataloaders
 from .augment import train_transforms
@@ -31,7 +32,8 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'ClipGradNorm',
            'enable_grad_checkpointing', 'conv_share', 'use_channels_last', 'ChannelsLast', 'BestCheckpoint',
            'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner', 'pet_adamw',
-           'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
+           'layer_decay_groups', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks',
+           'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -307,16 +309,34 @@ def _epoch_line(learn):
 def pet_adamw(params:list,   # parameter lists, one per group (from the splitter)
               lr:float,      # learning rate
               wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
+              lr_scales:list|None=None, # a learning-rate multiplier per list (`StepScheduler` applies it)
              )->OptimWrapper:
     "PyTorch's AdamW in fastai's `OptimWrapper`, as fastai's Adam: no decay on biases and norms"
     groups = []
-    for ps in params:
+    for ps, scale in zip(params, lr_scales or [1.] * len(params)):
         for decay in (True, False):
             group = [p for p in ps if (p.ndim > 1) == decay]  # biases and norm weights are 1-D
-            if group: groups.append({'params': group, 'weight_decay': wd if decay else 0.})
+            if group: groups.append({'params': group, 'weight_decay': wd if decay else 0.,
+                                     'lr_scale': scale})
     return OptimWrapper(groups, opt=torch.optim.AdamW, convert_groups=False, lr=lr,
                         betas=(0.9, 0.99),
                         eps=1e-5)
+
+# %% ../nbs/06_training.ipynb #a838dde5
+def layer_decay_groups(model:torch.nn.Module, # a `PetModel`
+                       decay:float,           # d: each layer down from the top gets d times the rate
+                      )->tuple:
+    "(parameter lists, lr scales): the backbone's layers by timm's `group_matcher`, then the head"
+    arch = model.backbone.pretrained_cfg.get('architecture', type(model.backbone).__name__)
+    try: groups = param_groups_layer_decay(model.backbone, weight_decay=0., layer_decay=decay)
+    except Exception as e: raise PetvitError(
+        f"{arch} has no timm group_matcher to number its layers ({type(e).__name__}): run without "
+        "--layer-decay") from None
+    by_scale = {}                          # timm splits decay / no decay: one list per scale here
+    for g in groups: by_scale.setdefault(g['lr_scale'], []).extend(g['params'])
+    head = [p for n, p in model.named_parameters() if not n.startswith('backbone.')]
+    scales = sorted(by_scale)
+    return [by_scale[s] for s in scales] + [head], scales + [1.]
 
 # %% ../nbs/06_training.ipynb #f7858eea
 def pet_learner(cfg:PetConfig,                # every knob but the data's
@@ -349,9 +369,13 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
             cbs.append(CSVLogger(history))
         if wandb_dir is not None and wandb_mode(cfg) != 'disabled':
             cbs.append(WandbLogger(cfg, fold, group or Path(wandb_dir).name, wandb_dir))
+    splitter, opt_func = pet_splitter, partial(pet_adamw, wd=cfg.wd)
+    if cfg.layer_decay:
+        lists, scales = layer_decay_groups(model, cfg.layer_decay)
+        splitter, opt_func = (lambda m: lists), partial(pet_adamw, wd=cfg.wd, lr_scales=scales)
     learn = PetLearner(dls, model, loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing),
-                       metrics=petfinder_rmse, opt_func=partial(pet_adamw, wd=cfg.wd), lr=cfg.lr,
-                       splitter=pet_splitter, cbs=cbs)
+                       metrics=petfinder_rmse, opt_func=opt_func, lr=cfg.lr, splitter=splitter,
+                       cbs=cbs)
     if progress == 'lines' and not rank_distrib():
         learn.remove_cb(learn.progress); learn.logger = _epoch_line(learn)
     elif not progress or rank_distrib(): learn.remove_cb(learn.progress); learn.logger = noop
