@@ -309,7 +309,7 @@ def _epoch_line(learn):
 def pet_adamw(params:list,   # parameter lists, one per group (from the splitter)
               lr:float,      # learning rate
               wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
-              lr_scales:list|None=None, # a learning-rate multiplier per list (`StepScheduler` applies it)
+              lr_scales:list|None=None, # an lr multiplier per list (`StepScheduler` applies it)
              )->OptimWrapper:
     "PyTorch's AdamW in fastai's `OptimWrapper`, as fastai's Adam: no decay on biases and norms"
     groups = []
@@ -324,7 +324,7 @@ def pet_adamw(params:list,   # parameter lists, one per group (from the splitter
 
 # %% ../nbs/06_training.ipynb #a838dde5
 def layer_decay_groups(model:torch.nn.Module, # a `PetModel`
-                       decay:float,           # d: each layer down from the top gets d times the rate
+                       decay:float,           # d: each layer down from the top gets d times more
                       )->tuple:
     "(parameter lists, lr scales): the backbone's layers by timm's `group_matcher`, then the head"
     arch = model.backbone.pretrained_cfg.get('architecture', type(model.backbone).__name__)
