@@ -21,6 +21,7 @@ from fastai.torch_core import num_distrib, rank_distrib
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from timm.optim import param_groups_layer_decay
+from timm.utils import ModelEmaV3
 from functools import partial
 from .data import fold_dataloaders
 from .augment import train_transforms
@@ -30,7 +31,7 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'ClipGradNorm',
-           'enable_grad_checkpointing', 'conv_share', 'use_channels_last', 'ChannelsLast', 'BestCheckpoint',
+           'enable_grad_checkpointing', 'ModelEMA', 'conv_share', 'use_channels_last', 'ChannelsLast', 'BestCheckpoint',
            'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner', 'pet_adamw',
            'layer_decay_groups', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks',
            'train_fold']
@@ -146,6 +147,31 @@ def enable_grad_checkpointing(model:torch.nn.Module, # a `PetModel` or a timm mo
         f"{arch} has no gradient checkpointing ({type(e).__name__}): run without "
         "--grad-checkpointing") from None
     return model
+
+# %% ../nbs/06_training.ipynb #75b0ce78
+class ModelEMA(Callback):
+    "A moving average of the weights, updated per optimizer step; validation and checkpoints use it"
+    order, run_valid = 65, False            # after StepScheduler (60): the same cancelled steps
+    def __init__(self,
+                 decay:float=0.999, # d: the weight of the average at each step, after the warm-up
+                ): self.decay, self.ema, self.stash = decay, None, None
+    def before_fit(self):
+        self.ema = ModelEmaV3(self.model, decay=self.decay, use_warmup=True)
+        self.steps = 0
+    def before_batch(self): self.cancelled = False
+    def after_cancel_step(self): self.cancelled = True  # fp16 overflow: no step, no update
+    def after_step(self):                               # fastai calls it for cancelled steps too
+        if self.cancelled: return
+        self.steps += 1
+        self.ema.update(self.model, step=self.steps)
+    def before_validate(self):
+        "Swap the averaged weights in (the training weights wait in `stash`)"
+        if self.ema is None or self.stash is not None: return
+        self.stash = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.model.load_state_dict(self.ema.module.state_dict())
+    def before_train(self):
+        if self.stash is not None: self.model.load_state_dict(self.stash); self.stash = None
+    def after_fit(self): self.stash = None              # the model ends with the averaged weights
 
 # %% ../nbs/06_training.ipynb #5d40b222
 def conv_share(model:torch.nn.Module, # any model
@@ -357,6 +383,7 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
     precision = resolve_precision(cfg.precision, device)
     if precision != 'fp32': cbs.append(PetMixedPrecision(precision))
     if cfg.clip_grad: cbs.append(ClipGradNorm(cfg.clip_grad))
+    if cfg.ema: cbs.append(ModelEMA(cfg.ema))
     if cfg.grad_checkpointing: enable_grad_checkpointing(model, cfg.arch)
     model = model.to(device)
     if use_channels_last(model, device, cfg.channels_last):
