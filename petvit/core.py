@@ -113,6 +113,8 @@ class PetConfig:
     clip_grad:float = 0.         # clip the gradient norm to this before each step; 0: no clipping
     layer_decay:float = 0.       # layer-wise lr decay: layer i of L gets lr*d**(L-i); 0: off
     ema:float = 0.               # decay of a moving average of the weights (validates); 0: off
+    mixup:float = 0.             # α of mixup's Beta(α, α) on training batches; 0: off
+    cutmix:float = 0.            # α of CutMix's Beta(α, α); with mixup too, one per batch
     grad_checkpointing:bool = False # recompute the backbone's activations in the backward pass
     tta:int = 4                  # views averaged at test time: the plain one + tta-1 augmented
     # -- runtime --
@@ -214,6 +216,8 @@ _RULES = { # field: (test, what the message says)
     'clip_grad': (lambda v: v >= 0, 'must be 0 (no clipping) or a positive gradient norm'),
     'layer_decay': (lambda v: 0 <= v <= 1, 'must be in [0, 1] (0: off; 0.65-0.85 is usual)'),
     'ema': (lambda v: 0 <= v < 1, 'must be in [0, 1) (0: off; 0.99-0.9999 is usual)'),
+    'mixup': (lambda v: v >= 0, 'must be 0 (off) or a positive α (0.2-1 is usual)'),
+    'cutmix': (lambda v: v >= 0, 'must be 0 (off) or a positive α (1 is usual)'),
     'tta': (lambda v: v >= 1, 'must be at least 1 (1: the plain view only)'),
     'seed': (lambda v: 0 <= v < 2**32, 'must be in [0, 2**32)'),
     'num_workers': (lambda v: v >= -1, 'must be -1 (automatic) or 0 or more'),

@@ -18,16 +18,21 @@ __all__ = ['petfinder_rmse', 'PawpularityLoss', 'rmse_0_100', 'rmse']
 class PawpularityLoss(nn.Module):
     "BCE with logits on soft targets Pawpularity/100 (label smoothing), or MSE of sigmoid(logit)"
     def __init__(self, kind:str='bce',            # 'bce' (the seed method) or 'mse'
-                 label_smoothing:float=0.):       # BCE targets t -> t*(1-s) + s/2
+                 label_smoothing:float=0.,        # BCE targets t -> t*(1-s) + s/2
+                 reduction:str='mean'):           # 'mean', 'sum' or 'none' (one loss per sample)
         super().__init__()
         if kind not in ('bce', 'mse'): raise PetvitError(f"loss {kind!r} is not one of bce|mse")
-        self.kind, self.label_smoothing = kind, label_smoothing
+        if reduction not in ('mean', 'sum', 'none'):
+            raise PetvitError(f"reduction {reduction!r} is not one of mean|sum|none")
+        self.kind, self.label_smoothing, self.reduction = kind, label_smoothing, reduction
 
     def forward(self, logits:torch.Tensor, target:torch.Tensor)->torch.Tensor:
         logits, target = logits.float().view(-1), target.float().view(-1)
-        if self.kind == 'mse': return F.mse_loss(torch.sigmoid(logits), target)
+        if self.kind == 'mse':
+            return F.mse_loss(torch.sigmoid(logits), target, reduction=self.reduction)
         s = self.label_smoothing
-        return F.binary_cross_entropy_with_logits(logits, target * (1 - s) + s / 2)
+        return F.binary_cross_entropy_with_logits(logits, target * (1 - s) + s / 2,
+                                                  reduction=self.reduction)
 
     # predictions in [0, 1]: x100 for Pawpularity
     def activation(self, logits):

@@ -31,9 +31,9 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'ClipGradNorm',
-           'enable_grad_checkpointing', 'ModelEMA', 'conv_share', 'use_channels_last', 'ChannelsLast', 'BestCheckpoint',
-           'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner', 'pet_adamw',
-           'layer_decay_groups', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks',
+           'enable_grad_checkpointing', 'ModelEMA', 'MixBatch', 'conv_share', 'use_channels_last', 'ChannelsLast',
+           'BestCheckpoint', 'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner',
+           'pet_adamw', 'layer_decay_groups', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks',
            'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
@@ -172,6 +172,41 @@ class ModelEMA(Callback):
     def before_train(self):
         if self.stash is not None: self.model.load_state_dict(self.stash); self.stash = None
     def after_fit(self): self.stash = None              # the model ends with the averaged weights
+
+# %% ../nbs/06_training.ipynb #2e9b8ab0
+class MixBatch(Callback):
+    "Mixup or CutMix of each training batch and its soft labels, from a seeded generator"
+    order, run_valid = 5, False            # before mixed precision (10); never on validation
+    def __init__(self,
+                 mixup:float=0.,  # α of mixup's Beta(α, α) (0: no mixup)
+                 cutmix:float=0., # α of CutMix's Beta(α, α) (0: no CutMix)
+                 seed:int=0,      # seed of the draws (λ, pairs, boxes)
+                ): self.alphas, self.seed = {'mixup': mixup, 'cutmix': cutmix}, seed
+    def before_fit(self):
+        self.rng, self.counts = np.random.default_rng(self.seed), {'mixup': 0, 'cutmix': 0}
+
+    def _box(self, h, w, lam):
+        "A box covering about 1 - lam of an h x w image, centred at random (clipped at the edges)"
+        rh, rw = int(h * np.sqrt(1 - lam)), int(w * np.sqrt(1 - lam))
+        cy, cx = self.rng.integers(h), self.rng.integers(w)
+        y1, y2 = max(cy - rh // 2, 0), min(cy + rh // 2, h)
+        return y1, y2, max(cx - rw // 2, 0), min(cx + rw // 2, w)
+
+    def before_batch(self):
+        kinds = [k for k, a in self.alphas.items() if a > 0]
+        kind = kinds[self.rng.integers(len(kinds))]
+        x, *meta = self.xb
+        lam = float(self.rng.beta(self.alphas[kind], self.alphas[kind]))
+        perm = torch.as_tensor(self.rng.permutation(len(x)), device=x.device)
+        if kind == 'mixup': x = lam * x + (1 - lam) * x[perm]
+        else:
+            y1, y2, x1, x2 = self._box(*x.shape[-2:], lam)
+            x = x.clone(); x[..., y1:y2, x1:x2] = x[perm][..., y1:y2, x1:x2]
+            lam = 1 - (y2 - y1) * (x2 - x1) / (x.shape[-2] * x.shape[-1])  # the box's real share
+        self.lam, self.perm, self.kind = lam, perm, kind
+        self.learn.xb = (x, *[lam * m + (1 - lam) * m[perm] for m in meta])
+        self.learn.yb = tuple(lam * y + (1 - lam) * y[perm] for y in self.yb)
+        self.counts[kind] += 1
 
 # %% ../nbs/06_training.ipynb #5d40b222
 def conv_share(model:torch.nn.Module, # any model
@@ -384,6 +419,7 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
     if precision != 'fp32': cbs.append(PetMixedPrecision(precision))
     if cfg.clip_grad: cbs.append(ClipGradNorm(cfg.clip_grad))
     if cfg.ema: cbs.append(ModelEMA(cfg.ema))
+    if cfg.mixup or cfg.cutmix: cbs.append(MixBatch(cfg.mixup, cfg.cutmix, cfg.seed))
     if cfg.grad_checkpointing: enable_grad_checkpointing(model, cfg.arch)
     model = model.to(device)
     if use_channels_last(model, device, cfg.channels_last):

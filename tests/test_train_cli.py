@@ -74,13 +74,14 @@ def test_image_cache_is_built_once_and_no_cache_reads_originals(small_data, tmp_
     assert [p.stat().st_mtime_ns for p in sorted((tmp_path/'cache'/'images').rglob('*.jpg'))] == stamps
 
 def test_training_levers_from_flags(small_data, tmp_path):
-    "--drop-path, --clip-grad, --grad-checkpointing, --layer-decay and --ema reach the run; a backbone without one is refused in one line"
+    "--drop-path, --clip-grad, --grad-checkpointing, --layer-decay, --ema, --mixup and --cutmix reach the run; a backbone without one is refused in one line"
     run = tmp_path/'run'
     r = petvit('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY,
-               '--drop-path', 0.1, '--clip-grad', 1.0, '--grad-checkpointing', '--layer-decay', 0.8, '--ema', 0.99)
+               '--drop-path', 0.1, '--clip-grad', 1.0, '--grad-checkpointing', '--layer-decay', 0.8, '--ema', 0.99,
+               '--mixup', 0.5, '--cutmix', 1.0)
     assert r.returncode == 0, r.stderr[-2000:]
     cfg = json.loads((run/'config.json').read_text())
-    assert (cfg['drop_path'], cfg['clip_grad'], cfg['grad_checkpointing'], cfg['layer_decay'], cfg['ema']) == (0.1, 1.0, True, 0.8, 0.99)
+    assert (cfg['drop_path'], cfg['clip_grad'], cfg['grad_checkpointing'], cfg['layer_decay'], cfg['ema'], cfg['mixup'], cfg['cutmix']) == (0.1, 1.0, True, 0.8, 0.99, 0.5, 1.0)
     r = petvit('train', '--data', small_data, '--out', tmp_path/'x', '--arch', 'densenet121', '--pretrained', 'false',
                '--img-size', 32, '--drop-path', 0.1, '--wandb', 'disabled')
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'no stochastic depth' in r.stderr, r.stderr
