@@ -300,6 +300,7 @@ PRESETS = {
     'demo': dict(arch='vit_convstem_nano', pretrained=False, img_size=32, n_folds=5, epochs=15,
                  bs=32, accum=1, lr=2e-3,
                  warmup=0.1, wd=0.05, patience=10, flip_p=0., min_scale=0.85, dropout_p=0., tta=2,
+                 layer_decay=0.8,
                  num_workers=0),
 }
 
