@@ -90,6 +90,9 @@ def config_flag(name:str, # a `PetConfig` field
     return _FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
 
 # %% ../nbs/09_cli.ipynb #5e526350
+_METAVARS = dict(ema='DECAY', layer_decay='FACTOR', mixup='ALPHA', cutmix='ALPHA', drop_path='RATE',
+                 clip_grad='NORM')  # what the value is, where the field's name does not say
+
 def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
                     ):
     "A flag per `PetConfig` field (but data_dir, out_dir), its help from the field's comment"
@@ -101,8 +104,8 @@ def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
             p.add_argument(config_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
                            default=None, help=h)
         else:
-            p.add_argument(config_flag(f.name), dest=f.name, default=None, metavar=f.name.upper(),
-                           help=h)
+            p.add_argument(config_flag(f.name), dest=f.name, default=None,
+                           metavar=_METAVARS.get(f.name, f.name.upper()), help=h)
 
 # %% ../nbs/09_cli.ipynb #2a442a5d
 def train_config(args, # the parsed command line
