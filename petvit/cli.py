@@ -16,8 +16,8 @@ from .core import (PetConfig, PetvitError, PRESETS, atomic_write, config_from_di
 
 # %% auto #0
 __all__ = ['whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source', 'cmd_train',
-           'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'OneLineParser', 'get_parser', 'os_error_line',
-           'main']
+           'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'number', 'cmd_embed', 'cmd_boost', 'cmd_blend',
+           'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser', 'get_parser', 'os_error_line', 'main']
 
 # %% ../nbs/09_cli.ipynb #30f44558
 def whole(low:int): # the smallest value allowed
@@ -194,10 +194,11 @@ def _print_results(cv, run):
 # %% ../nbs/09_cli.ipynb #b6254afc
 def _add_predict(sub):
     p = sub.add_parser('predict',
-                       help="predict a data folder's test images with a run's fold models",
+                       help="predict a data folder's test images with a run, boost or blend",
                        description="Predict test.csv/test/ of --data with every fold model of "
-                                   "--run (mean over folds, TTA).")
-    p.add_argument('--run', type=Path, required=True, help='run folder of `petvit train`')
+                                   "--run (mean over folds, TTA), or with a boost or blend folder.")
+    p.add_argument('--run', type=Path, required=True,
+                   help='folder of `petvit train`, `boost` or `blend`')
     p.add_argument('--data', type=Path, required=True, help='folder with test.csv and test/')
     p.add_argument('--tta', type=whole(1), default=None,
                    help="test-time views (default: the run's)")
@@ -209,9 +210,13 @@ def _add_predict(sub):
 def cmd_predict(args, # the parsed command line
                ):
     "`petvit predict`"
-    from petvit.cv import predict
-    sub = predict(args.run, args.data, tta=args.tta, device=args.device)
-    atomic_write(args.out, sub.to_csv(index=False))
+    from petvit.cv import RunFolder, predict, expected_test_ids, write_submission
+    from petvit.ensemble import predict_member
+    if RunFolder(args.run).is_run(): sub = predict(args.run, args.data, args.tta, args.device)
+    elif args.tta is not None: raise PetvitError(
+        "--tta applies to a run folder; a boost or blend predicts with its runs' own views")
+    else: sub = predict_member(args.run, args.data, args.device)
+    write_submission(sub, args.out, expected_test_ids(args.data))
     print(f'wrote {len(sub)} predictions to {args.out}')
     return 0
 
@@ -301,6 +306,159 @@ def cmd_explain(args, # the parsed command line
               'model; train for more epochs to see where it looks')
     return 0
 
+# %% ../nbs/09_cli.ipynb #4466aac7
+def number(low:float, # the bound: values must be greater
+          ):
+    "An argparse type: a number greater than `low`"
+    def parse(s):
+        try: v = float(s)
+        except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not a number') from None
+        if not v > low: raise argparse.ArgumentTypeError(f'{v:g} is not greater than {low:g}')
+        return v
+    return parse
+
+# %% ../nbs/09_cli.ipynb #ef5a98ed
+def _add_embed(sub):
+    d = PetConfig()
+    p = sub.add_parser('embed', help="pooled backbone features of a run's fold models, or of a "
+                                     "frozen pretrained backbone",
+                       description='With --run: each fold model embeds every training and test '
+                                   'image into RUN/embeddings. With --arch --pretrained --data '
+                                   '--out: a pretrained timm backbone, not fine-tuned, with the '
+                                   "data's folds.")
+    p.add_argument('--run', type=Path, help='a finished run folder')
+    p.add_argument('--arch', help='frozen: a timm model, e.g. vit_base_patch16_clip_224.openai')
+    p.add_argument('--pretrained', help='frozen: a local weights file (true: the hub)')
+    p.add_argument('--data', type=Path, help="the data folder (with --run: default the run's)")
+    p.add_argument('--out', type=Path, help='frozen: the folder to write')
+    p.add_argument('--tta', type=whole(1), default=1, help='views averaged per image (default 1)')
+    p.add_argument('--img-size', type=whole(1), default=None,
+                   help="frozen: input size (default the model's)")
+    p.add_argument('--folds', type=whole(2), default=d.n_folds,
+                   help=f"frozen: folds of the data, as a run's --folds (default {d.n_folds})")
+    p.add_argument('--seed', type=whole(0), default=d.seed,
+                   help=f"frozen: the folds' seed, as a run's --seed (default {d.seed})")
+    p.add_argument('--bs', type=whole(1), default=32, help='frozen: batch size (default 32)')
+    p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
+    p.set_defaults(func=cmd_embed)
+
+def cmd_embed(args, # the parsed command line
+             ):
+    "`petvit embed`"
+    from petvit.ensemble import embed_run, embed_frozen
+    frozen = dict(arch=args.arch, pretrained=args.pretrained, data=args.data, out=args.out)
+    if args.run is not None:
+        if args.arch or args.pretrained or args.out: raise PetvitError(
+            "--run embeds with the run's own models: leave out --arch, --pretrained and --out")
+        emb = embed_run(args.run, args.data, args.tta, args.device)
+    elif missing := [f'--{k}' for k, v in frozen.items() if v is None]: raise PetvitError(
+        f"missing {', '.join(missing)}: pass --run RUN, or --arch NAME --pretrained FILE --data "
+        "DIR --out DIR")
+    else: emb = embed_frozen(args.arch, args.pretrained, args.data, args.out, args.img_size,
+                             args.tta, args.folds, args.seed, args.bs, args.device or 'auto')
+    m = emb.manifest()
+    print(f"wrote the embeddings of {m['n_train']} training and {m['n_test']} test images "
+          f"({m['n_folds']} folds) to {emb.path}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #ade4ae58
+# petvit.ensemble's BOOST_MODELS, not imported here: parsing stays free of torch, so --help is fast
+_BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')
+
+def _add_boost(sub):
+    p = sub.add_parser('boost', help='fit a regressor (SVR) per fold on embeddings: a derived run '
+                                     'to blend',
+                       description='Per fold, a standardiser + regressor fitted on the embeddings '
+                                   "of the fold's training rows only, predicting its OOF rows and "
+                                   'the test set; writes oof.csv, submission.csv, cv.json.')
+    p.add_argument('--run', type=Path, required=True,
+                   help='a finished run (embedded first if needed) or an `embed --arch` folder')
+    p.add_argument('--model', choices=_BOOST_MODELS, default='svr', help='default svr')
+    p.add_argument('--C', type=number(0), default=16., help="the SVR's C (default 16)")
+    p.add_argument('--alpha', type=number(0), default=1.,
+                   help='ridge / kernel-ridge regularisation (default 1)')
+    p.add_argument('--clip', type=float, nargs=2, metavar=('LOW', 'HIGH'), default=None,
+                   help='clip the training target, e.g. 1 85 (default: no clipping)')
+    p.add_argument('--out', type=Path, default=None, help='folder to write (default RUN/boost)')
+    p.add_argument('--data', type=Path, default=None,
+                   help="the data folder, if it moved (for sample_submission.csv)")
+    p.set_defaults(func=cmd_boost)
+
+def cmd_boost(args, # the parsed command line
+             ):
+    "`petvit boost`"
+    from petvit.ensemble import boost
+    cv = boost(args.run, args.out, args.model, args.C, args.alpha, args.clip, args.data)
+    line = f"OOF RMSE: {args.model} {cv['oof_rmse']:.3f}"
+    if 'head_rmse' in cv:
+        line += f", head {cv['head_rmse']:.3f}, their mean {cv['blend_rmse']:.3f}"
+    print(f"{line}; wrote {args.out or args.run/'boost'}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #11d26a99
+def _add_blend(sub):
+    p = sub.add_parser('blend', help='blend runs with weights fitted on their OOF predictions',
+                       description='Non-negative weights summing to 1, fitted on out-of-fold '
+                                   'predictions; the RMSE reported uses weights fitted on the '
+                                   'other folds. Writes oof.csv, submission.csv, blend.json.')
+    p.add_argument('runs', type=Path, nargs='+', help='run, boost or blend folders (2 or more)')
+    p.add_argument('--out', type=Path, required=True, help='folder to write')
+    p.add_argument('--data', type=Path, default=None,
+                   help='the data folder: check the submission against its test Ids')
+    p.set_defaults(func=cmd_blend)
+
+def cmd_blend(args, # the parsed command line
+             ):
+    "`petvit blend`"
+    from petvit.ensemble import blend
+    result = blend(args.runs, args.out, args.data)
+    for m in result['members']:
+        print(f"{m['path']:>40}  weight {m['weight']:.3f}  OOF RMSE {m['oof_rmse']:.3f}")
+    print(f"blend OOF RMSE {result['oof_rmse']:.3f} (weights fitted on the other folds; "
+          f"{result['oof_rmse_fitted']:.3f} fitted on all rows); wrote {args.out}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #3a1a8de6
+def _add_check_submission(sub):
+    p = sub.add_parser('check-submission', help='check a submission CSV: columns, Ids, values '
+                                                '(exit 1 on problems)',
+                       description='Columns Id,Pawpularity; exactly the test Ids in '
+                                   "sample_submission.csv's order; finite values within 0-100. "
+                                   'Every problem is listed.')
+    p.add_argument('file', type=Path, help='the submission CSV')
+    p.add_argument('--data', type=Path, required=True,
+                   help='the data folder (sample_submission.csv or test.csv)')
+    p.set_defaults(func=cmd_check_submission)
+
+def cmd_check_submission(args, # the parsed command line
+                        ):
+    "`petvit check-submission FILE --data DIR`: exit status 1 on problems"
+    from petvit.cv import check_submission
+    problems = check_submission(args.file, args.data)
+    for problem in problems: print(f'{args.file}: {problem}')
+    if not problems: print(f'{args.file}: a valid submission for {args.data}')
+    return 1 if problems else 0
+
+# %% ../nbs/09_cli.ipynb #398ea090
+def _add_kaggle_kit(sub):
+    p = sub.add_parser('kaggle-kit', help='build a folder of wheels for an offline Kaggle notebook',
+                       description='Wheels of petvit and of what a Kaggle image lacks, pinned to '
+                                   'the versions installed here (needs the package index).')
+    p.add_argument('dir', type=Path, help='a new or empty folder')
+    p.add_argument('--include', nargs='+', default=[], metavar='PKG',
+                   help='more installed distributions to add, pinned likewise')
+    p.set_defaults(func=cmd_kaggle_kit)
+
+def cmd_kaggle_kit(args, # the parsed command line
+                  ):
+    "`petvit kaggle-kit DIR`"
+    from petvit.kaggle import build_kit
+    kit = build_kit(args.dir, tuple(args.include))
+    print(f"wrote {len(kit['files'])} wheels to {args.dir} "
+          f"({', '.join(f'{n} {v}' for n, v in kit['pins'].items())}); install with: "
+          f"{kit['install'].replace('KIT', str(args.dir))}")
+    return 0
+
 # %% ../nbs/09_cli.ipynb #a50756a3
 class OneLineParser(argparse.ArgumentParser):
     "argparse's parser, whose errors are one line (no usage block) that points to --help"
@@ -317,6 +475,7 @@ def get_parser():
     parser.add_argument('--version', action='version', version=f'petvit {__version__}')
     sub = parser.add_subparsers(title='commands', dest='command', metavar='COMMAND')
     for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain,
+                _add_embed, _add_boost, _add_blend, _add_check_submission, _add_kaggle_kit,
                 _add_bench):
         add(sub)
     return parser

@@ -17,7 +17,7 @@ from .core import (PetConfig, PetvitError, atomic_path, atomic_write, config_to_
                          load_config, save_config, seed_everything, get_device, file_sha256,
                          resolve_workers)
 from .data import (TARGET, read_petfinder, duplicate_groups, make_folds, cache_images,
-                         image_dataloader)
+                         image_dataloader, _listing, _lines)
 from .augment import tta_transforms
 from .models import create_model, load_weights, backbone_normalize
 from .losses import rmse
@@ -26,6 +26,7 @@ from .training import (fold_learner, train_fold, resolve_precision, WandbLogger,
 
 # %% auto #0
 __all__ = ['tta_dataloader', 'predict_view', 'predict_tta', 'RunFolder', 'prediction_dtype', 'run_fold', 'check_model',
+           'expected_test_ids', 'submission_problems', 'read_submission', 'check_submission', 'write_submission',
            'plot_oof', 'plot_learning_curves', 'run_cv', 'cv_table', 'merge_folds', 'predict']
 
 # %% ../nbs/07_oof_tta.ipynb #2a5030a4
@@ -244,7 +245,7 @@ class RunFolder:
                            cfg.seed, prediction_dtype(cfg, next(model.parameters()).device))
 
     def predict(self, data_dir:str|Path, tta:int|None=None, device:str|None=None)->pd.DataFrame:
-        "Pawpularity of `data_dir`'s test images: the mean over the fold models, with TTA"
+        "Pawpularity of `data_dir`'s test images, in sample order: the fold models' mean, with TTA"
         cfg = self.config()
         self.require_complete(cfg.n_folds)
         _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
@@ -252,7 +253,9 @@ class RunFolder:
         preds = [
             self.predict_frame(self.load_model(k, dev), test, tta)[1] for k in range(cfg.n_folds)
         ]
-        return pd.DataFrame({'Id': test.Id.values, TARGET: np.mean(preds, axis=0)})
+        pred = pd.Series(np.mean(preds, axis=0), index=test.Id.values)
+        order = _submission_order(pred.index, data_dir, True)
+        return pd.DataFrame({'Id': order, TARGET: pred.reindex(order).values})
 
     def merge(self, data_dir:str|Path|None=None)->dict:
         "Average the complete folds into oof.csv, submission.csv (sample order), cv.json and plots"
@@ -280,7 +283,7 @@ class RunFolder:
                   seconds=round(sum(s['train_seconds'] + s['predict_seconds'] for s in summaries),
                                 2))
         _write_csv(oof[['Id', 'fold', TARGET, 'pred']], self.oof_path)
-        _write_csv(submission, self.submission_path)
+        write_submission(submission, self.submission_path, order)
         atomic_write(self.cv_path, _json(cv))
         _save_fig(plot_oof(oof), self.path/'oof.png')
         _save_fig(plot_learning_curves([pd.read_csv(self.history(k)) for k in range(cfg.n_folds)]),
@@ -380,6 +383,88 @@ def _submission_order(ids:pd.Index, data_dir:str|Path, given:bool)->np.ndarray:
         f"{sample} does not list the run's test images ({len(set(order) ^ set(ids))} Ids differ, "
         f"{order.duplicated().sum()} repeated): pass --data, the folder the run trained on")
     return order.values
+
+# %% ../nbs/07_oof_tta.ipynb #c415596b
+def expected_test_ids(data_dir:str|Path, # the competition's data folder
+                     )->np.ndarray:
+    "The Ids a submission for `data_dir` lists, in order: sample_submission.csv's, else test.csv's"
+    d = Path(data_dir)
+    for name in ('sample_submission.csv', 'test.csv'):
+        if not (d/name).is_file(): continue
+        try: ids = _read_csv(d/name).Id
+        except (ValueError, AttributeError): raise PetvitError(
+            f"{d/name} has no Id column petvit can read: restore the competition's file") from None
+        return ids.values
+    raise PetvitError(f"{d} has neither sample_submission.csv nor test.csv: pass the competition's "
+                      "data folder (--data)")
+
+# %% ../nbs/07_oof_tta.ipynb #d245488c
+def _id_problems(ids:pd.Series, want:list)->list:
+    "Missing, foreign and repeated Ids, and the order when the set is right"
+    problems, known, have = [], set(want), set(ids)
+    if missing := [i for i in want if i not in have]:
+        problems.append(f"{len(missing)} test Id(s) missing: {_listing(missing)}")
+    if len(foreign := ids[~ids.isin(known)]):
+        problems.append(f"{len(foreign)} Id(s) that are not test images, on line(s) "
+                        f"{_lines(~ids.isin(known))}: {_listing(foreign)}")
+    if (repeated := ids.duplicated()).any():
+        problems.append(f"{repeated.sum()} repeated Id(s), on line(s) {_lines(repeated)}: "
+                        f"{_listing(ids[repeated])}")
+    if not problems and list(ids) != want:
+        first = next(i for i, (a, b) in enumerate(zip(ids, want)) if a != b)
+        problems.append(f"the Ids are not in sample_submission.csv's order (from line {first + 2})")
+    return problems
+
+def _value_problems(raw:pd.Series)->list:
+    "Empty or NaN, not numbers, infinite, and outside 0-100 values, with their lines"
+    text = raw.astype(str).str.strip()
+    num = pd.to_numeric(text, errors='coerce')
+    empty = raw.isna() | (num.isna() & text.str.lower().isin(('', 'nan', 'none', 'null', 'na')))
+    checks = [(empty, 'is empty or NaN', False), (num.isna() & ~empty, 'is not a number', True),
+              (np.isinf(num), 'is infinite', True),
+              (~np.isinf(num) & ((num < 0) | (num > 100)), 'is outside 0-100', True)]
+    return [f"{TARGET} {what} on line(s) {_lines(m)}" + (f": {_listing(raw[m])}" if show else '')
+            for m, what, show in checks if m.any()]
+
+# %% ../nbs/07_oof_tta.ipynb #402ca3ea
+def submission_problems(sub:pd.DataFrame, # a submission, e.g. `read_submission`'s (text columns)
+                        expected_ids,     # the test Ids it must list, in this order
+                       )->list:
+    "Every problem of `sub`: columns, missing, foreign or repeated Ids, their order, its values"
+    sub = sub.reset_index(drop=True)
+    problems = [] if list(sub.columns) == ['Id', TARGET] else [
+        f"the columns are {','.join(map(str, sub.columns)) or 'none'}: they must be Id,{TARGET}"]
+    if 'Id' in sub: problems += _id_problems(sub.Id.astype(str), [str(i) for i in expected_ids])
+    if TARGET in sub: problems += _value_problems(sub[TARGET])
+    return problems
+
+# %% ../nbs/07_oof_tta.ipynb #253a1477
+def read_submission(path:str|Path, # a submission CSV
+                   )->pd.DataFrame:
+    "The CSV at `path` with every column as text (empty fields stay empty)"
+    try: return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError: raise PetvitError(f"{path} does not exist: pass a submission CSV"
+                                                ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise PetvitError(f"{path} cannot be read as a CSV ({str(e).splitlines()[0][:120]}): "
+                          "write it with columns Id,Pawpularity") from None
+
+# %% ../nbs/07_oof_tta.ipynb #dd66e530
+def check_submission(path:str|Path,     # a submission CSV
+                     data_dir:str|Path, # the competition's data folder (its test Ids)
+                    )->list:
+    "Every problem of the submission file at `path` for the test images of `data_dir`"
+    return submission_problems(read_submission(path), expected_test_ids(data_dir))
+
+# %% ../nbs/07_oof_tta.ipynb #ddb0bd27
+def write_submission(sub:pd.DataFrame, # Id, Pawpularity
+                     path:str|Path,    # the CSV to write (atomically)
+                     expected_ids,     # the test Ids, in the order they must have
+                    )->Path:
+    "Write `sub` to `path` if it passes `submission_problems`; else refuse, naming every problem"
+    if problems := submission_problems(sub, expected_ids): raise PetvitError(
+        f"the submission for {path} is not valid, nothing written: {'; '.join(problems)}")
+    return atomic_write(path, sub.to_csv(index=False))
 
 # %% ../nbs/07_oof_tta.ipynb #bbbf31f8
 def plot_oof(oof:pd.DataFrame, # `oof.csv` as a frame: Id, Pawpularity, pred

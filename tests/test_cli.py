@@ -9,12 +9,19 @@ from petvit.cli import get_parser
 COMMANDS = sorted(get_parser()._subparsers._group_actions[0].choices)   # every sub-command there is
 
 def test_the_commands_are_those_documented():
-    assert COMMANDS == ['bench', 'check', 'demo-data', 'explain', 'merge', 'predict', 'train']
+    assert COMMANDS == ['bench', 'blend', 'boost', 'check', 'check-submission', 'demo-data', 'embed', 'explain',
+                        'kaggle-kit', 'merge', 'predict', 'train']
 
 @pytest.mark.parametrize('cmd', [[]] + [[c] for c in COMMANDS])
 def test_every_command_has_help(cmd):
     r = petvit(*cmd, '--help')
     assert r.returncode == 0 and r.stdout.startswith(' '.join(['usage: petvit', *cmd])), r.stdout[:200]
+
+def test_parsing_the_command_line_imports_no_torch():
+    "`petvit --help` and every command's parser stay fast: the heavy stack is imported by the command that runs"
+    code = 'import sys; from petvit.cli import get_parser; get_parser(); print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "fastai", "sklearn", "timm")))'
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == '[]', r.stdout + r.stderr
 
 def test_python_m_entry_point():
     r = subprocess.run([sys.executable, '-m', 'petvit.cli', '--version'], capture_output=True, text=True)

@@ -1,0 +1,95 @@
+"End-to-end `petvit embed` / `boost` / `blend` / `check-submission` on tiny demo runs, and their bad input."
+import json, shutil
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import petvit, TINY
+
+def _one_error_line(r):
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
+    return r.stderr
+
+@pytest.fixture(scope='module')
+def two_runs(small_data, tmp_path_factory):
+    "Two tiny runs of two architectures on the same 2 folds of the 60-image demo data"
+    root = tmp_path_factory.mktemp('runs')
+    for name, arch in [('a', 'shiftvit_nano'), ('b', 'vit_convstem_nano')]:
+        r = petvit('train', '--data', small_data, '--out', root/name, '--folds', 2, '--epochs', 1, *TINY, '--arch', arch)
+        assert r.returncode == 0, r.stderr[-2000:]
+    return root
+
+def test_boost_blend_and_predict_a_blend(two_runs, small_data, tmp_path):
+    for name in 'ab':
+        r = petvit('boost', '--run', two_runs/name, '--clip', 1, 85)
+        assert r.returncode == 0, r.stderr[-2000:]
+        cv = json.loads((two_runs/name/'boost'/'cv.json').read_text())
+        oof = pd.read_csv(two_runs/name/'boost'/'oof.csv')
+        assert {'oof_rmse', 'head_rmse', 'blend_rmse'} <= set(cv) and cv['clip'] == [1, 85]
+        assert f"svr {cv['oof_rmse']:.3f}, head {cv['head_rmse']:.3f}" in r.stdout
+        assert abs(cv['head_rmse'] - json.loads((two_runs/name/'cv.json').read_text())['oof_rmse']) < 1e-9
+        assert len(oof) == 60 and oof.pred.between(0, 100).all()
+    members = [two_runs/'a', two_runs/'a'/'boost', two_runs/'b', two_runs/'b'/'boost']
+    r = petvit('blend', *members, '--out', two_runs/'blend', '--data', small_data)
+    assert r.returncode == 0, r.stderr[-2000:]
+    b = json.loads((two_runs/'blend'/'blend.json').read_text())
+    assert abs(sum(m['weight'] for m in b['members']) - 1) < 1e-9 and all(m['weight'] >= 0 for m in b['members'])
+    assert b['oof_rmse_fitted'] <= min(m['oof_rmse'] for m in b['members']) + 1e-9   # the fit is at least its best member
+    assert [m['path'] for m in b['members']] == ['../a', '../a/boost', '../b', '../b/boost']
+    assert petvit('check-submission', two_runs/'blend'/'submission.csv', '--data', small_data).returncode == 0
+    moved = tmp_path/'moved'; shutil.copytree(two_runs, moved)              # a runs folder moves as a whole
+    r = petvit('predict', '--run', moved/'blend', '--data', small_data, '--out', tmp_path/'pred.csv')
+    assert r.returncode == 0, r.stderr[-2000:]
+    new, old = pd.read_csv(tmp_path/'pred.csv'), pd.read_csv(two_runs/'blend'/'submission.csv')
+    assert (new.Id == old.Id).all() and (new.Pawpularity - old.Pawpularity).abs().max() < 1e-3
+
+def test_frozen_backbone_embeddings_boost_and_blend_with_a_run(two_runs, small_data, tmp_path):
+    from petvit.models import create_model                      # registers petvit's models in timm
+    weights = tmp_path/'w.pth'
+    torch.save(create_model('vit_convstem_nano', img_size=32).backbone.state_dict(), weights)
+    r = petvit('embed', '--arch', 'vit_convstem_nano', '--pretrained', weights, '--data', small_data,
+               '--out', tmp_path/'frozen', '--img-size', 32, '--folds', 2, '--tta', 2, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'embeddings of 60 training and 8 test images (2 folds)' in r.stdout
+    assert petvit('boost', '--run', tmp_path/'frozen', '--model', 'ridge').returncode == 0
+    assert 'head_rmse' not in json.loads((tmp_path/'frozen'/'boost'/'cv.json').read_text())
+    r = petvit('blend', two_runs/'a', tmp_path/'frozen'/'boost', '--out', tmp_path/'blend')   # same folds
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = petvit('predict', '--run', tmp_path/'blend', '--data', small_data, '--out', tmp_path/'p.csv')
+    assert r.returncode == 0, r.stderr[-2000:]
+    old = pd.read_csv(tmp_path/'blend'/'submission.csv')
+    assert (pd.read_csv(tmp_path/'p.csv').Pawpularity - old.Pawpularity).abs().max() < 1e-3
+    weights.write_bytes(b'changed')                              # the frozen weights are checked
+    r = petvit('predict', '--run', tmp_path/'blend', '--data', small_data, '--out', tmp_path/'p2.csv')
+    assert 'is missing or changed' in _one_error_line(r) and not (tmp_path/'p2.csv').exists()
+
+def test_a_bad_submission_lists_every_problem(two_runs, small_data, tmp_path):
+    sub = pd.read_csv(two_runs/'a'/'submission.csv', dtype={'Id': str})
+    missing = sub.Id[0]
+    sub = sub.iloc[1:].reset_index(drop=True)
+    sub.loc[0, 'Pawpularity'], sub.loc[1, 'Pawpularity'] = float('nan'), 120
+    sub.to_csv(tmp_path/'bad.csv', index=False)
+    r = petvit('check-submission', tmp_path/'bad.csv', '--data', small_data)
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3, r.stdout
+    assert f'1 test Id(s) missing: {missing}' in lines[0]
+    assert 'Pawpularity is empty or NaN on line(s) 2' in lines[1] and 'Pawpularity is outside 0-100 on line(s) 3: 120' in lines[2]
+    r = petvit('check-submission', tmp_path/'none.csv', '--data', small_data)
+    assert 'does not exist' in _one_error_line(r)
+
+def test_bad_input_is_refused_in_one_line(two_runs, small_data, tmp_path):
+    other = tmp_path/'other'; shutil.copytree(two_runs/'b', other)     # as if made with another --seed
+    oof = pd.read_csv(other/'oof.csv', dtype={'Id': str})
+    oof.assign(fold=1 - oof.fold).to_csv(other/'oof.csv', index=False)
+    r = petvit('blend', two_runs/'a', other, '--out', tmp_path/'blend')
+    assert 'have different folds' in _one_error_line(r) and not (tmp_path/'blend').exists()
+    mine = tmp_path/'mine'; mine.mkdir(); (mine/'notes.txt').write_text('mine')
+    r = petvit('blend', two_runs/'a', two_runs/'b', '--out', mine)
+    assert 'holds no petvit blend' in _one_error_line(r) and [p.name for p in mine.iterdir()] == ['notes.txt']
+    assert 'holds no complete embeddings' in _one_error_line(petvit('boost', '--run', small_data))
+    assert 'pass LOW HIGH' in _one_error_line(petvit('boost', '--run', two_runs/'a', '--clip', 85, 1))
+    r = petvit('boost', '--run', two_runs/'a', '--model', 'lasso')
+    assert r.returncode == 2 and 'invalid choice' in r.stderr
+    assert 'is not a petvit run, boost or blend' in _one_error_line(
+        petvit('predict', '--run', small_data, '--data', small_data, '--out', tmp_path/'x.csv'))
