@@ -16,6 +16,7 @@ from .data import TARGET, read_petfinder, duplicate_groups, make_folds
 from .models import create_model
 from .losses import rmse
 from .cv import (RunFolder, predict_view, tta_dataloader, prediction_dtype, write_submission,
+                       submission_problems,
                        expected_test_ids, _cached, _read_csv, _write_csv, _json, _submission_order)
 
 # %% auto #0
@@ -47,12 +48,21 @@ def _npz_write(path:Path, **arrays):
     "Write arrays into `path` (.npz) atomically"
     with atomic_path(path) as tmp, open(tmp, 'wb') as f: np.savez(f, **arrays)
 
-def _take_folder(path:Path, marker:str, what:str):
-    "Make `path` ours to write: new, empty, or holding petvit's `what` (its `marker`, removed now)"
+def _refuse_invalid(sub:pd.DataFrame, order, out:Path):
+    "Refuse a derived run whose submission would not be valid, before `out` is touched"
+    if problems := submission_problems(sub, order): raise PetvitError(
+        f"the submission for {out} would not be valid, nothing written: {'; '.join(problems)}")
+
+def _check_folder(path:Path, marker:str, what:str):
+    "Refuse, before any work, a folder that is a file or holds something other than petvit's `what`"
     if path.exists() and not path.is_dir(): raise PetvitError(f"{path} is a file: pass a folder")
     if path.is_dir() and any(path.iterdir()) and not (path/marker).is_file(): raise PetvitError(
         f"{path} is not empty and holds no petvit {what} (no {marker}): petvit writes only into a "
         "new or empty folder or its own, so pick another --out")
+
+def _take_folder(path:Path, marker:str, what:str):
+    "Make `path` ours to write: new, empty, or holding petvit's `what` (its `marker`, removed now)"
+    _check_folder(path, marker, what)
     path.mkdir(parents=True, exist_ok=True)
     (path/marker).unlink(missing_ok=True)    # incomplete until the marker is written again
 
@@ -115,15 +125,18 @@ def embed_run(run_dir:str|Path,            # a finished `petvit train` run
     cfg = run.config()
     run.require_complete(cfg.n_folds)
     out = EmbeddingFolder(run.derived('embeddings'))
+    _check_folder(out.path, out.MARKER, 'embeddings')
     train, test = _run_frames(run, data_dir)
-    _take_folder(out.path, out.MARKER, 'embeddings')
     dev, dtype = _device_and_dtype(cfg, device)
+    arrays = []                              # all computed before anything is written
     for k in range(cfg.n_folds):
         model = run.load_model(k, dev)
-        _npz_write(out.path/f'features{k}.npz', train_ids=_id_array(train.Id),
-                   train=head_inputs(model, run.dataloader(train, model), tta, cfg.seed, dtype),
-                   test_ids=_id_array(test.Id),
-                   test=head_inputs(model, run.dataloader(test, model), tta, cfg.seed, dtype))
+        arrays.append(dict(
+            train_ids=_id_array(train.Id), test_ids=_id_array(test.Id),
+            train=head_inputs(model, run.dataloader(train, model), tta, cfg.seed, dtype),
+            test=head_inputs(model, run.dataloader(test, model), tta, cfg.seed, dtype)))
+    _take_folder(out.path, out.MARKER, 'embeddings')
+    for k, a in enumerate(arrays): _npz_write(out.path/f'features{k}.npz', **a)
     shas = [run.fold_summary(k)['model_sha256'] for k in range(cfg.n_folds)]
     atomic_write(out.path/out.MARKER, _json(dict(
         kind='run', arch=cfg.arch, n_folds=cfg.n_folds, tta=tta, n_train=len(train),
@@ -160,14 +173,14 @@ def embed_frozen(arch:str,                  # any timm model name
     train, test = read_petfinder(data_dir)
     folds = make_folds(train, n_folds, seed, duplicate_groups(train.phash.tolist(),
                                                               cfg.dup_threshold))
-    out = EmbeddingFolder(out)
-    _take_folder(out.path, out.MARKER, 'embeddings')
-    dev, dtype = _device_and_dtype(cfg, device)
+    out, (dev, dtype) = EmbeddingFolder(out), _device_and_dtype(cfg, device)
+    _check_folder(out.path, out.MARKER, 'embeddings')
     model, (train, test) = model.to(dev), _cached(cfg, train, test)
-    _npz_write(out.path/'embeddings.npz', train_ids=_id_array(train.Id),
-               train=head_inputs(model, tta_dataloader(train, model, cfg), tta, seed, dtype),
-               test_ids=_id_array(test.Id),
-               test=head_inputs(model, tta_dataloader(test, model, cfg), tta, seed, dtype))
+    arrays = dict(train_ids=_id_array(train.Id), test_ids=_id_array(test.Id),
+                  train=head_inputs(model, tta_dataloader(train, model, cfg), tta, seed, dtype),
+                  test=head_inputs(model, tta_dataloader(test, model, cfg), tta, seed, dtype))
+    _take_folder(out.path, out.MARKER, 'embeddings')
+    _npz_write(out.path/'embeddings.npz', **arrays)
     _write_csv(folds[['Id', 'fold', TARGET]], out.path/'data_folds.csv')
     weights = Path(pretrained).resolve() if isinstance(pretrained, (str, Path)) and str(
         pretrained).lower() not in ('true', 'false') else pretrained
@@ -247,7 +260,7 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
     emb, run = _embeddings_of(Path(source))
     manifest, folds = emb.manifest(), emb.folds()
     out = Path(out) if out else (run.derived('boost') if run else emb.path/'boost')
-    _take_folder(out, 'boost.json', 'boost')
+    _check_folder(out, 'boost.json', 'boost')
     oof, test_pred, test_ids, regs = _fit_folds(
         emb, folds, lambda: make_regressor(model, C, alpha)[0], clip)
     frame = folds[['Id', 'fold', TARGET]].assign(pred=oof)
@@ -263,6 +276,8 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
     data = data_dir or (run.config().data_dir if run else manifest['data_dir'])
     order = _submission_order(pd.Index(test_ids), data, data_dir is not None)
     sub = pd.DataFrame({'Id': order, TARGET: pd.Series(test_pred, test_ids).loc[order].values})
+    _refuse_invalid(sub, order, out)         # all computed and checked before anything is written
+    _take_folder(out, 'boost.json', 'boost')
     derived = RunFolder(out)                 # a derived run: a run folder's files
     for k, reg in enumerate(regs): atomic_write(out/f'regressor{k}.pkl', pickle.dumps(reg))
     _write_csv(frame, derived.oof_path)
@@ -345,15 +360,17 @@ def blend(members:list,                # run, boost or blend folders (at least t
          )->dict:
     "Fit non-negative weights on OOF predictions; write oof.csv, submission.csv and blend.json"
     if len(members) < 2: raise PetvitError("blend needs at least two run folders")
+    _check_folder(Path(out), 'blend.json', 'blend')
     frames, subs, out = _member_frames(members), _member_submissions(members), Path(out)
     P = np.stack([f.pred.to_numpy(float) for f in frames], 1)
     first = frames[0]
     y, fold = first[TARGET].to_numpy(float), first.fold.to_numpy()
     weights = blend_weights(P, y)
     honest, fold_weights = nested_blend(P, y, fold)
-    _take_folder(out, 'blend.json', 'blend')
     order = expected_test_ids(data_dir) if data_dir else subs.index.values
     sub = pd.DataFrame({'Id': order, TARGET: (subs @ weights).reindex(order).values})
+    _refuse_invalid(sub, order, out)
+    _take_folder(out, 'blend.json', 'blend')
     derived = RunFolder(out)
     _write_csv(first[['Id', 'fold', TARGET]].assign(pred=honest, pred_fitted=P @ weights),
                derived.oof_path)
