@@ -114,6 +114,17 @@ def _run_frames(run:RunFolder, data_dir)->tuple:
         "from the run's folds.csv): pass that folder with --data")
     return run.cached(train.set_index('Id').loc[folds.Id].reset_index()), run.cached(test)
 
+def _run_features(run:RunFolder, frames:list, n_views:int, device)->list:
+    "Per fold, its model's head inputs of each frame (already cached); one model in memory at once"
+    cfg = run.config()
+    dev, dtype = _device_and_dtype(cfg, device)
+    feats = []
+    for k in range(cfg.n_folds):
+        model = run.load_model(k, dev)
+        feats.append([head_inputs(model, run.dataloader(f, model), n_views, cfg.seed, dtype)
+                      for f in frames])
+    return feats
+
 # %% ../nbs/11_ensembles.ipynb #1e1b6e2e
 def embed_run(run_dir:str|Path,            # a finished `petvit train` run
               data_dir:str|Path|None=None, # its data (default: the run's)
@@ -127,16 +138,11 @@ def embed_run(run_dir:str|Path,            # a finished `petvit train` run
     out = EmbeddingFolder(run.derived('embeddings'))
     _check_folder(out.path, out.MARKER, 'embeddings')
     train, test = _run_frames(run, data_dir)
-    dev, dtype = _device_and_dtype(cfg, device)
-    arrays = []                              # all computed before anything is written
-    for k in range(cfg.n_folds):
-        model = run.load_model(k, dev)
-        arrays.append(dict(
-            train_ids=_id_array(train.Id), test_ids=_id_array(test.Id),
-            train=head_inputs(model, run.dataloader(train, model), tta, cfg.seed, dtype),
-            test=head_inputs(model, run.dataloader(test, model), tta, cfg.seed, dtype)))
+    feats = _run_features(run, [train, test], tta, device)   # all before anything is written
     _take_folder(out.path, out.MARKER, 'embeddings')
-    for k, a in enumerate(arrays): _npz_write(out.path/f'features{k}.npz', **a)
+    for k, (tr, te) in enumerate(feats): _npz_write(
+        out.path/f'features{k}.npz', train_ids=_id_array(train.Id), train=tr,
+        test_ids=_id_array(test.Id), test=te)
     shas = [run.fold_summary(k)['model_sha256'] for k in range(cfg.n_folds)]
     atomic_write(out.path/out.MARKER, _json(dict(
         kind='run', arch=cfg.arch, n_folds=cfg.n_folds, tta=tta, n_train=len(train),
@@ -154,6 +160,11 @@ def frozen_model(arch:str,                  # any timm model name
     return model.eval()
 
 # %% ../nbs/11_ensembles.ipynb #f5dc0328
+def _frozen_features(model, cfg, frames:list, dtype)->list:
+    "A frozen backbone's head inputs of each frame (already cached), with `cfg`'s views and seed"
+    return [head_inputs(model, tta_dataloader(f, model, cfg), cfg.tta, cfg.seed, dtype)
+            for f in frames]
+
 def embed_frozen(arch:str,                  # any timm model name
                  pretrained:bool|str|Path,  # True: hub weights; a path: a local weights file
                  data_dir:str|Path,         # the competition's data
@@ -176,11 +187,10 @@ def embed_frozen(arch:str,                  # any timm model name
     out, (dev, dtype) = EmbeddingFolder(out), _device_and_dtype(cfg, device)
     _check_folder(out.path, out.MARKER, 'embeddings')
     model, (train, test) = model.to(dev), _cached(cfg, train, test)
-    arrays = dict(train_ids=_id_array(train.Id), test_ids=_id_array(test.Id),
-                  train=head_inputs(model, tta_dataloader(train, model, cfg), tta, seed, dtype),
-                  test=head_inputs(model, tta_dataloader(test, model, cfg), tta, seed, dtype))
+    tr, te = _frozen_features(model, cfg, [train, test], dtype)
     _take_folder(out.path, out.MARKER, 'embeddings')
-    _npz_write(out.path/'embeddings.npz', **arrays)
+    _npz_write(out.path/'embeddings.npz', train_ids=_id_array(train.Id), train=tr,
+               test_ids=_id_array(test.Id), test=te)
     _write_csv(folds[['Id', 'fold', TARGET]], out.path/'data_folds.csv')
     weights = Path(pretrained).resolve() if isinstance(pretrained, (str, Path)) and str(
         pretrained).lower() not in ('true', 'false') else pretrained
@@ -388,12 +398,9 @@ def _test_features(emb:EmbeddingFolder, data_dir:str|Path, device:str|None)->tup
     "(test Ids, per-fold features) of `data_dir`'s test images, made as `emb`'s were"
     m, run = emb.manifest(), emb.run()
     if run is not None:
-        cfg = run.config()
-        _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
-        test, (dev, dtype) = run.cached(test), _device_and_dtype(cfg, device)
-        models = [run.load_model(k, dev) for k in range(m['n_folds'])]
-        return test.Id.values, [head_inputs(model, run.dataloader(test, model), m['tta'],
-                                            cfg.seed, dtype) for model in models]
+        _, test = read_petfinder(data_dir, need_meta=run.config().use_meta, need_train=False)
+        test = run.cached(test)
+        return test.Id.values, [f for f, in _run_features(run, [test], m['tta'], device)]
     weights = m['pretrained']
     if m['weights_sha256'] and not (Path(weights).is_file()
                                     and file_sha256(weights) == m['weights_sha256']):
@@ -405,8 +412,7 @@ def _test_features(emb:EmbeddingFolder, data_dir:str|Path, device:str|None)->tup
     model = frozen_model(m['arch'], weights, m['img_size']).to(dev)
     _, test = read_petfinder(data_dir, need_train=False)
     test, = _cached(cfg, test)
-    feats = head_inputs(model, tta_dataloader(test, model, cfg), m['tta'], m['seed'], dtype)
-    return test.Id.values, [feats] * m['n_folds']
+    return test.Id.values, _frozen_features(model, cfg, [test], dtype) * m['n_folds']
 
 # %% ../nbs/11_ensembles.ipynb #6ca4707d
 def predict_boost(boost_dir:str|Path,   # a folder written by `boost`
