@@ -256,13 +256,14 @@ def bench_infer(train:pd.DataFrame,    # frame from `read_petfinder` (with `imag
 # %% ../nbs/10_benchmark.ipynb #7df7d17a
 def bench_cv(data:str|Path,  # a dataset in the PetFinder layout
              cfg:PetConfig,  # the run's config (`data_dir`, `out_dir`, `cache_dir` are set here)
+             work_dir:str|Path|None=None, # where the run and its cache go (removed at the end)
             )->dict:
     "Wall-clock seconds of a whole K-fold CV (`run_cv`), a fresh image cache's build included"
-    work = Path(tempfile.mkdtemp(prefix='petvit-bench-cv-'))
-    cfg = dataclasses.replace(cfg, data_dir=str(data), out_dir=str(work/'run'),
-                              cache_dir=str(work/'cache'), wandb='disabled')
-    start = time.perf_counter()
-    cv = run_cv(cfg, progress=False)
+    with tempfile.TemporaryDirectory(prefix='petvit-bench-cv-', dir=work_dir) as work:
+        cfg = dataclasses.replace(cfg, data_dir=str(data), out_dir=str(Path(work)/'run'),
+                                  cache_dir=str(Path(work)/'cache'), wandb='disabled')
+        start = time.perf_counter()
+        cv = run_cv(cfg, progress=False)
     return dict(seconds=time.perf_counter() - start, n_train=cv['n_train'], n_folds=cfg.n_folds,
                 epochs=cfg.epochs,
                 arch=cfg.arch, img_size=cfg.img_size, bs=cfg.bs, oof_rmse=cv['oof_rmse'])
@@ -316,39 +317,43 @@ def bench_table(res:dict, # what `run_bench` returns
 def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'gpu' (ViT-B/16)
               device:str='auto',      # where training and inference run
               out:str|Path|None=None, # write the results as JSON here
-              work_dir:str|Path|None=None, # for generated data and caches (None: a temp folder)
+              work_dir:str|Path|None=None, # its temporary folder goes here (None: the system's)
               verbose:bool=True,      # print the table
              )->dict:
     "Run every benchmark with the settings of `mode`; return the results"
     if mode not in SETTINGS:
         raise PetvitError(f"bench mode {mode!r}: use one of {', '.join(SETTINGS)}")
     s, dev = SETTINGS[mode], get_device(device)
-    work = Path(work_dir or tempfile.mkdtemp(prefix='petvit-bench-'))
-    photos = make_photo_data(work/'photos', n=s['n_photos'], n_test=8)
-    train, _ = read_petfinder(photos)
-    res = dict(mode=mode, device=str(dev),
-               gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
-               cpu_count=os.cpu_count(), torch=torch.__version__, python=platform.python_version())
-    data_kw = {**s['data'], 'num_workers': resolve_workers(s['data'].get('num_workers', 0))}
-    res['data'] = bench_data(train, **data_kw, cache_dir=work/'cache', device=str(dev))
-    if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
-    res['train'] = t = bench_train(**s['train'], device=str(dev))
-    if dev.type == 'cuda':
-        t['peak_mem_gb'] = torch.cuda.max_memory_allocated(dev) / 1e9
-        t['gflops_per_img'] = model_flops(t['arch'], t['img_size'], device=str(dev)) / 1e9
-        t['tflops'] = t['gflops_per_img'] * t['learner_img_s'] / 1e3
-        peak = gpu_peak_tflops(res['gpu'])
-        t['mfu'] = t['tflops'] / peak if peak else None
-    res['infer'] = bench_infer(train, **s['infer'], device=str(dev), cache_dir=work/'cache')
-    c = dict(s['cv'])
-    cv_photos = photos if c['n'] == s['n_photos'] else make_photo_data(work/'cv_photos',
-                                                                       n=c.pop('n'), n_test=100,
-                                                                       seed=1)
-    c.pop('n', None)
-    res['cv'] = bench_cv(cv_photos,
-                         PetConfig(**c, pretrained=False, accum=1, tta=2, device=str(dev),
-                                   num_workers=-1))
-    res['learner_overhead'], res['cache_speedup'] = t['learner_overhead'], res['data']['speedup']
-    if verbose: print(bench_table(res))
-    if out: atomic_write(out, json.dumps(res, indent=2) + '\n')
+    if work_dir is not None: Path(work_dir).mkdir(parents=True, exist_ok=True)
+    # a folder of its own (never a user's files), removed at the end
+    with tempfile.TemporaryDirectory(prefix='petvit-bench-', dir=work_dir) as tmp:
+        work = Path(tmp)
+        photos = make_photo_data(work/'photos', n=s['n_photos'], n_test=8)
+        train, _ = read_petfinder(photos)
+        res = dict(mode=mode, device=str(dev),
+                   gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
+                   cpu_count=os.cpu_count(), torch=torch.__version__,
+                   python=platform.python_version())
+        data_kw = {**s['data'], 'num_workers': resolve_workers(s['data'].get('num_workers', 0))}
+        res['data'] = bench_data(train, **data_kw, cache_dir=work/'cache', device=str(dev))
+        if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
+        res['train'] = t = bench_train(**s['train'], device=str(dev))
+        if dev.type == 'cuda':
+            t['peak_mem_gb'] = torch.cuda.max_memory_allocated(dev) / 1e9
+            t['gflops_per_img'] = model_flops(t['arch'], t['img_size'], device=str(dev)) / 1e9
+            t['tflops'] = t['gflops_per_img'] * t['learner_img_s'] / 1e3
+            peak = gpu_peak_tflops(res['gpu'])
+            t['mfu'] = t['tflops'] / peak if peak else None
+        res['infer'] = bench_infer(train, **s['infer'], device=str(dev), cache_dir=work/'cache')
+        c = dict(s['cv'])
+        cv_photos = photos if c['n'] == s['n_photos'] else make_photo_data(
+            work/'cv_photos', n=c.pop('n'), n_test=100, seed=1)
+        c.pop('n', None)
+        res['cv'] = bench_cv(cv_photos,
+                             PetConfig(**c, pretrained=False, accum=1, tta=2, device=str(dev),
+                                       num_workers=-1), work)
+        res['learner_overhead'] = t['learner_overhead']
+        res['cache_speedup'] = res['data']['speedup']
+        if verbose: print(bench_table(res))
+        if out: atomic_write(out, json.dumps(res, indent=2) + '\n')
     return res

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #f163319f
 from __future__ import annotations
-import argparse, dataclasses, errno, sys
+import argparse, dataclasses, errno, math, sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -15,20 +15,27 @@ from .core import (PetConfig, PetvitError, PRESETS, atomic_write, config_from_di
                          get_device, read_config_file)
 
 # %% auto #0
-__all__ = ['whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source', 'cmd_train',
-           'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'number', 'cmd_embed', 'cmd_boost', 'cmd_blend',
-           'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser', 'get_parser', 'os_error_line', 'main']
+__all__ = ['SEED', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source',
+           'cmd_train', 'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'number', 'cmd_embed', 'cmd_boost',
+           'cmd_blend', 'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser', 'get_parser', 'os_error_line',
+           'main']
 
 # %% ../nbs/09_cli.ipynb #30f44558
-def whole(low:int): # the smallest value allowed
-    "An argparse type: a whole number of at least `low`"
+def whole(low:int,            # the smallest value allowed
+          high:int|None=None, # the largest (None: no bound)
+         ):
+    "An argparse type: a whole number in [`low`, `high`]"
     def parse(s):
         try: v = int(s)
         except ValueError:
             raise argparse.ArgumentTypeError(f'{s!r} is not a whole number') from None
         if v < low: raise argparse.ArgumentTypeError(f'{v} is less than {low}')
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(f'{v} is more than {high}')
         return v
     return parse
+
+SEED = whole(0, 2**31 - 1)  # seeds: fold k and TTA view v add k and v, within numpy's 2**32
 
 # %% ../nbs/09_cli.ipynb #8f0deee9
 def _add_demo_data(sub):
@@ -40,7 +47,7 @@ def _add_demo_data(sub):
     p.add_argument('--n', type=whole(10), default=300, help='training images (default 300)')
     p.add_argument('--n-test', type=whole(1), default=None,
                    help='test images (default n//10, at least 8)')
-    p.add_argument('--seed', type=int, default=42, help='seed: same seed, same files (default 42)')
+    p.add_argument('--seed', type=SEED, default=42, help='seed: same seed, same files (default 42)')
     p.set_defaults(func=cmd_demo_data)
 
 def cmd_demo_data(args, # the parsed command line
@@ -65,7 +72,7 @@ def _add_check(sub):
                    help='data folder (train.csv, test.csv, sample_submission.csv, train/, test/)')
     p.add_argument('--folds', type=whole(2), default=d.n_folds,
                    help=f'folds to show (default {d.n_folds})')
-    p.add_argument('--seed', type=whole(0), default=d.seed, help=f'fold seed (default {d.seed})')
+    p.add_argument('--seed', type=SEED, default=d.seed, help=f'fold seed (default {d.seed})')
     p.add_argument('--dup-threshold', type=whole(0), default=d.dup_threshold,
                    help='near-duplicate threshold in differing pHash bits (default '
                         f'{d.dup_threshold})')
@@ -210,8 +217,10 @@ def _add_predict(sub):
 def cmd_predict(args, # the parsed command line
                ):
     "`petvit predict`"
-    from petvit.cv import RunFolder, predict, expected_test_ids, write_submission
+    from petvit.cv import (RunFolder, predict, expected_test_ids, write_submission,
+                           check_submission_target)
     from petvit.ensemble import predict_member
+    check_submission_target(args.out, args.data)        # before any work
     if RunFolder(args.run).is_run(): sub = predict(args.run, args.data, args.tta, args.device)
     elif args.tta is not None: raise PetvitError(
         "--tta applies to a run folder; a boost or blend predicts with its runs' own views")
@@ -254,7 +263,8 @@ def _add_bench(sub):
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
     p.add_argument('--out', type=Path, default=None, help='write the results as JSON here')
     p.add_argument('--work-dir', type=Path, default=None,
-                   help='where generated photos and caches go (default: a temporary folder)')
+                   help='put its temporary folder (photos, caches; removed at the end) here '
+                        "(default: the system's temporary folder)")
     p.set_defaults(func=cmd_bench)
 
 def cmd_bench(args, # the parsed command line
@@ -309,15 +319,18 @@ def cmd_explain(args, # the parsed command line
 # %% ../nbs/09_cli.ipynb #4466aac7
 def number(low:float, # the bound: values must be greater
           ):
-    "An argparse type: a number greater than `low`"
+    "An argparse type: a finite number greater than `low`"
     def parse(s):
         try: v = float(s)
         except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not a number') from None
+        if not math.isfinite(v): raise argparse.ArgumentTypeError(f'{s} is not a finite number')
         if not v > low: raise argparse.ArgumentTypeError(f'{v:g} is not greater than {low:g}')
         return v
     return parse
 
 # %% ../nbs/09_cli.ipynb #ef5a98ed
+_FROZEN_DEFAULTS = dict(img_size=None, folds=PetConfig().n_folds, seed=PetConfig().seed, bs=32)
+
 def _add_embed(sub):
     d = PetConfig()
     p = sub.add_parser('embed', help="pooled backbone features of a run's fold models, or of a "
@@ -332,13 +345,12 @@ def _add_embed(sub):
     p.add_argument('--data', type=Path, help="the data folder (with --run: default the run's)")
     p.add_argument('--out', type=Path, help='frozen: the folder to write')
     p.add_argument('--tta', type=whole(1), default=1, help='views averaged per image (default 1)')
-    p.add_argument('--img-size', type=whole(1), default=None,
-                   help="frozen: input size (default the model's)")
-    p.add_argument('--folds', type=whole(2), default=d.n_folds,
+    p.add_argument('--img-size', type=whole(1), help="frozen: input size (default the model's)")
+    p.add_argument('--folds', type=whole(2),
                    help=f"frozen: folds of the data, as a run's --folds (default {d.n_folds})")
-    p.add_argument('--seed', type=whole(0), default=d.seed,
+    p.add_argument('--seed', type=SEED,
                    help=f"frozen: the folds' seed, as a run's --seed (default {d.seed})")
-    p.add_argument('--bs', type=whole(1), default=32, help='frozen: batch size (default 32)')
+    p.add_argument('--bs', type=whole(1), help='frozen: batch size (default 32)')
     p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
     p.set_defaults(func=cmd_embed)
 
@@ -348,14 +360,20 @@ def cmd_embed(args, # the parsed command line
     from petvit.ensemble import embed_run, embed_frozen
     frozen = dict(arch=args.arch, pretrained=args.pretrained, data=args.data, out=args.out)
     if args.run is not None:
-        if args.arch or args.pretrained or args.out: raise PetvitError(
-            "--run embeds with the run's own models: leave out --arch, --pretrained and --out")
+        given = [f'--{k}' for k in ('arch', 'pretrained', 'out') if getattr(args, k)] + [
+            f"--{k.replace('_', '-')}" for k in _FROZEN_DEFAULTS if getattr(args, k) is not None]
+        if given: raise PetvitError(
+            f"--run embeds with the run's own models, images and folds: leave out "
+            f"{', '.join(given)}")
         emb = embed_run(args.run, args.data, args.tta, args.device)
     elif missing := [f'--{k}' for k, v in frozen.items() if v is None]: raise PetvitError(
         f"missing {', '.join(missing)}: pass --run RUN, or --arch NAME --pretrained FILE --data "
         "DIR --out DIR")
-    else: emb = embed_frozen(args.arch, args.pretrained, args.data, args.out, args.img_size,
-                             args.tta, args.folds, args.seed, args.bs, args.device or 'auto')
+    else:
+        o = {k: d if getattr(args, k) is None else getattr(args, k)
+             for k, d in _FROZEN_DEFAULTS.items()}
+        emb = embed_frozen(args.arch, args.pretrained, args.data, args.out, o['img_size'],
+                           args.tta, o['folds'], o['seed'], o['bs'], args.device or 'auto')
     m = emb.manifest()
     print(f"wrote the embeddings of {m['n_train']} training and {m['n_test']} test images "
           f"({m['n_folds']} folds) to {emb.path}")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #4f023413
 from __future__ import annotations
-import json, math, os, random, tempfile, threading, warnings
+import ctypes, json, math, os, random, shutil, sys, tempfile, threading, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
@@ -18,8 +18,9 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
 
 # %% auto #0
 __all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PRESETS', 'PetvitError', 'current_umask', 'atomic_path',
-           'atomic_write', 'file_sha256', 'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config',
-           'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device', 'resolve_workers']
+           'atomic_write', 'file_sha256', 'read_json', 'read_arrays', 'check_folder', 'check_outside',
+           'replacing_folder', 'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'read_config_file',
+           'load_config', 'preset_config', 'seed_everything', 'get_device', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -68,6 +69,136 @@ def file_sha256(path:str|Path, # any file
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #6935727d
+def _schema_problem(v, schema, where:str)->str|None:
+    "What is wrong with `v` for `schema` (a type, a tuple of types, [schema] or {key: schema})"
+    if isinstance(schema, dict):
+        if not isinstance(v, dict): return f"{where} is not an object"
+        for key, s in schema.items():
+            if key not in v: return f"{where}{key!r} is missing"
+            if p := _schema_problem(v[key], s, f"{where}{key!r} "): return p
+        return None
+    if isinstance(schema, list):
+        if not isinstance(v, list): return f"{where}is not a list"
+        return next((p for j, x in enumerate(v)
+                     if (p := _schema_problem(x, schema[0], f"{where}[{j}] "))), None)
+    kinds = schema if isinstance(schema, tuple) else (schema,)
+    ok = any(isinstance(v, int if k is float else k) or isinstance(v, k) for k in kinds)
+    if isinstance(v, bool) and bool not in kinds: ok = False
+    names = '/'.join(k.__name__ for k in kinds)
+    return None if ok else f"{where}is {type(v).__name__}, not {names}"
+
+def read_json(path:str|Path, # a JSON file petvit wrote, or a stranger planted
+              schema:dict,   # {key: type, (types, ...), [schema] or {key: schema}}
+              fix:str,       # what to do about a bad file, for the message
+             )->dict:
+    "The JSON object in `path` if it fits `schema`; else a one-line `PetvitError` naming the file"
+    def refuse(c): raise ValueError(f'{c} is not a finite number')
+    try: d = json.loads(Path(path).read_text(encoding='utf-8'), parse_constant=refuse)
+    except (OSError, ValueError) as e:
+        raise PetvitError(f"{path} cannot be read as JSON ({str(e)[:80]}): {fix}") from None
+    if p := _schema_problem(d, schema, ''): raise PetvitError(f"{path} is not valid ({p}): {fix}")
+    return d
+
+# %% ../nbs/00_core.ipynb #4270ae61
+def read_arrays(path:str|Path, # an .npz file
+                kinds:dict,    # name: the dtype kinds it may have, e.g. {'train': 'f', 'ids': 'U'}
+                fix:str,       # what to do about a bad file, for the message
+               )->dict:
+    "The arrays of the .npz at `path`, never unpickled, with the names and dtype kinds of `kinds`"
+    try:
+        with np.load(path, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}
+    except Exception as e:             # truncated, not a zip, object arrays (pickle), missing
+        msg = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        if 'pickle' in msg: msg = 'it holds pickled objects, which petvit never loads'
+        raise PetvitError(f"{path} cannot be read as plain arrays ({msg}): {fix}") from None
+    for name, kind in kinds.items():
+        if name not in arrays: raise PetvitError(f"{path} has no array {name!r}: {fix}")
+        if arrays[name].dtype.kind not in kind: raise PetvitError(
+            f"{path}: array {name!r} is {arrays[name].dtype}, not of kind {kind!r}: {fix}")
+    return arrays
+
+# %% ../nbs/00_core.ipynb #a9cf2801
+def check_folder(path:str|Path, # the folder to write
+                 marker:str,    # the file petvit's folder of this kind holds, e.g. 'boost.json'
+                 what:str,      # the kind, for the message: 'boost'
+                ):
+    "Refuse, touching nothing, a file, or a folder holding something other than petvit's `what`"
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise PetvitError(f"{path} is a file: pass a folder")
+    if path.is_dir() and any(path.iterdir()) and not (path/marker).is_file(): raise PetvitError(
+        f"{path} is not empty and holds no petvit {what} (no {marker}): petvit writes only into a "
+        "new or empty folder or its own, so pick another --out")
+
+# %% ../nbs/00_core.ipynb #06631895
+def check_outside(path:str|Path,     # an output: a file or a folder
+                  data_dir:str|Path, # the data folder (train.csv, test.csv, images)
+                 ):
+    "Refuse, in one line, an output that is the data folder or inside it"
+    p, data = Path(path).resolve(), Path(data_dir).resolve()
+    if p == data or data in p.parents: raise PetvitError(
+        f"--out {path} is inside the data folder {data_dir}: petvit never writes into the data, "
+        "so write it elsewhere")
+
+# %% ../nbs/00_core.ipynb #e898e1fd
+_PARTIAL = '.petvit-partial'
+
+def _exchange(a:Path, b:Path)->bool:
+    "Swap two paths in one step (Linux's renameat2 RENAME_EXCHANGE); False where it is not possible"
+    if not sys.platform.startswith('linux'): return False
+    try: fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError): return False
+    if fn(-100, os.fsencode(a), -100, os.fsencode(b), 2) == 0: return True  # -100: AT_FDCWD
+    if (e := ctypes.get_errno()) in (22, 38, 95): return False  # EINVAL, ENOSYS, ENOTSUP
+    raise OSError(e, os.strerror(e), str(b))
+
+def _own_leftover(p:Path, marker:str)->bool:
+    "Whether `p` (a `.NAME.petvit-*` sibling) is petvit's: empty, or with its partial or marker"
+    return p.is_dir() and not p.is_symlink() and (
+        not any(p.iterdir()) or any((p/n).is_file() for n in (_PARTIAL, marker, f'old/{marker}')))
+
+def _remove(p:Path, marker:str):
+    "Remove a folder petvit wrote, its marker files last: a kill midway leaves it recognisable"
+    for c in p.iterdir():
+        if c.name in (marker, _PARTIAL): continue
+        if c.is_dir() and not c.is_symlink(): _remove(c, marker)
+        else: c.unlink()
+    for name in (_PARTIAL, marker): (p/name).unlink(missing_ok=True)
+    p.rmdir()
+
+def _clean_leftovers(path:Path, marker:str):
+    "Remove what an interrupted `replacing_folder` of `path` left; put a complete one back"
+    left = [p for p in path.parent.glob(f'.{path.name}.petvit-*') if _own_leftover(p, marker)]
+    complete = [p for p in left if (p/marker).is_file() and not (p/_PARTIAL).exists()]
+    if not path.exists() and complete:                 # killed between the two renames
+        os.rename(max(complete, key=lambda p: p.stat().st_mtime_ns), path)
+    for p in left:
+        if p.exists(): _remove(p, marker)
+
+@contextmanager
+def replacing_folder(path:str|Path, # the folder to (re)write: new, empty, or petvit's `what`
+                     marker:str,    # the file the block writes last, e.g. 'boost.json'
+                     what:str,      # the kind, for messages: 'boost'
+                    ):
+    "Yield a new sibling folder to fill; swap it in for `path` only if the block succeeds"
+    path = Path(path)
+    check_folder(path, marker, what)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(path, marker)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.petvit-', dir=path.parent))
+    try:
+        (tmp/_PARTIAL).write_text(f'petvit is writing {path.name} here\n')
+        yield tmp
+        if not (tmp/marker).is_file(): raise PetvitError(f"{path}: no {marker} was written")
+        (tmp/_PARTIAL).unlink()
+        os.chmod(tmp, 0o777 & ~current_umask())            # mkdtemp makes it owner-only
+        if not path.exists(): os.rename(tmp, path)
+        elif not _exchange(tmp, path):                     # no one-step swap: two renames
+            old = Path(tempfile.mkdtemp(prefix=f'.{path.name}.petvit-', dir=path.parent))
+            os.rename(path, old/'old'); os.rename(tmp, path); tmp = old
+    finally:
+        if tmp.exists(): _remove(tmp, marker)
 
 # %% ../nbs/00_core.ipynb #d68fd15b
 WANDB_MODES = ('online', 'offline', 'disabled')
@@ -219,7 +350,8 @@ _RULES = { # field: (test, what the message says)
     'mixup': (lambda v: v >= 0, 'must be 0 (off) or a positive α (0.2-1 is usual)'),
     'cutmix': (lambda v: v >= 0, 'must be 0 (off) or a positive α (1 is usual)'),
     'tta': (lambda v: v >= 1, 'must be at least 1 (1: the plain view only)'),
-    'seed': (lambda v: 0 <= v < 2**32, 'must be in [0, 2**32)'),
+    'seed': (lambda v: 0 <= v < 2**31,
+             'must be in [0, 2**31) (fold k adds k to it, TTA view v adds v)'),
     'num_workers': (lambda v: v >= -1, 'must be -1 (automatic) or 0 or more'),
     'arch': (lambda v: v.strip() != '', 'must name an architecture'),
 }

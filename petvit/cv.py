@@ -15,7 +15,7 @@ from PIL import Image
 from fastai.torch_core import rank_distrib
 from .core import (PetConfig, PetvitError, atomic_path, atomic_write, config_to_dict,
                          load_config, save_config, seed_everything, get_device, file_sha256,
-                         resolve_workers)
+                         resolve_workers, check_outside)
 from .data import (TARGET, read_petfinder, duplicate_groups, make_folds, cache_images,
                          image_dataloader, _listing, _lines)
 from .augment import tta_transforms
@@ -27,7 +27,8 @@ from .training import (fold_learner, train_fold, resolve_precision, WandbLogger,
 # %% auto #0
 __all__ = ['tta_dataloader', 'predict_view', 'predict_tta', 'RunFolder', 'prediction_dtype', 'run_fold', 'check_model',
            'expected_test_ids', 'submission_problems', 'read_submission', 'check_submission', 'write_submission',
-           'plot_oof', 'plot_learning_curves', 'run_cv', 'cv_table', 'merge_folds', 'predict']
+           'check_submission_target', 'plot_oof', 'plot_learning_curves', 'run_cv', 'cv_table', 'merge_folds',
+           'predict']
 
 # %% ../nbs/07_oof_tta.ipynb #2a5030a4
 def tta_dataloader(df:pd.DataFrame, # frame with `image_path` (and metadata), in prediction order
@@ -465,6 +466,20 @@ def write_submission(sub:pd.DataFrame, # Id, Pawpularity
     if problems := submission_problems(sub, expected_ids): raise PetvitError(
         f"the submission for {path} is not valid, nothing written: {'; '.join(problems)}")
     return atomic_write(path, sub.to_csv(index=False))
+
+# %% ../nbs/07_oof_tta.ipynb #48cc8090
+def check_submission_target(path:str|Path,     # the CSV to write
+                            data_dir:str|Path, # the data folder predicted
+                           ):
+    "Refuse a submission path inside the data folder, or over a file that is not a submission"
+    path = Path(path)
+    check_outside(path, data_dir)
+    if path.is_dir(): raise PetvitError(f"--out {path} is a folder: pass a CSV file name")
+    if path.exists():
+        with open(path, encoding='utf-8', errors='replace') as f: first = f.readline().strip()
+        if first != f'Id,{TARGET}': raise PetvitError(
+            f"--out {path} exists and is not a submission (its first line is not Id,{TARGET}): "
+            "petvit overwrites only its own kind of file, so pick another --out")
 
 # %% ../nbs/07_oof_tta.ipynb #bbbf31f8
 def plot_oof(oof:pd.DataFrame, # `oof.csv` as a frame: Id, Pawpularity, pred

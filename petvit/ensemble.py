@@ -4,24 +4,25 @@
 
 # %% ../nbs/11_ensembles.ipynb #0c214df6
 from __future__ import annotations
-import json, os, pickle
+import json, math, os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from .core import (PetvitError, atomic_path, atomic_write, config_from_dict, file_sha256,
-                         get_device)
+from .core import (PetvitError, atomic_path, atomic_write, check_folder, config_from_dict,
+                         file_sha256, get_device, read_arrays, read_json, replacing_folder)
 from .data import TARGET, read_petfinder, duplicate_groups, make_folds
 from .models import create_model
 from .losses import rmse
 from .cv import (RunFolder, predict_view, tta_dataloader, prediction_dtype, write_submission,
-                       submission_problems,
+                       submission_problems, read_submission,
                        expected_test_ids, _cached, _read_csv, _write_csv, _json, _submission_order)
 
 # %% auto #0
 __all__ = ['BOOST_MODELS', 'head_inputs', 'EmbeddingFolder', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor',
-           'boost', 'blend_weights', 'nested_blend', 'blend', 'predict_boost', 'predict_member']
+           'ArrayRegressor', 'fit_regressor', 'boost', 'blend_weights', 'nested_blend', 'blend', 'predict_boost',
+           'predict_member']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
@@ -53,20 +54,19 @@ def _refuse_invalid(sub:pd.DataFrame, order, out:Path):
     if problems := submission_problems(sub, order): raise PetvitError(
         f"the submission for {out} would not be valid, nothing written: {'; '.join(problems)}")
 
-def _check_folder(path:Path, marker:str, what:str):
-    "Refuse, before any work, a folder that is a file or holds something other than petvit's `what`"
-    if path.exists() and not path.is_dir(): raise PetvitError(f"{path} is a file: pass a folder")
-    if path.is_dir() and any(path.iterdir()) and not (path/marker).is_file(): raise PetvitError(
-        f"{path} is not empty and holds no petvit {what} (no {marker}): petvit writes only into a "
-        "new or empty folder or its own, so pick another --out")
-
-def _take_folder(path:Path, marker:str, what:str):
-    "Make `path` ours to write: new, empty, or holding petvit's `what` (its `marker`, removed now)"
-    _check_folder(path, marker, what)
-    path.mkdir(parents=True, exist_ok=True)
-    (path/marker).unlink(missing_ok=True)    # incomplete until the marker is written again
+def _plain_names(names:list, n:int, path:Path, fix:str)->list:
+    "`names` if they are `n` plain file names (never paths: what a folder lists stays in it)"
+    if len(names) != n or any(Path(f).name != f or f.startswith('.') for f in names):
+        raise PetvitError(f"{path} lists files that are not {n} plain file names: {fix}")
+    return names
 
 # %% ../nbs/11_ensembles.ipynb #afd626fb
+_EMBED_FIX = 'make the embeddings again with petvit embed'
+_EMBED_SCHEMA = dict(kind=str, n_folds=int, tta=int, n_train=int, n_test=int, files=[str])
+_FROZEN_SCHEMA = dict(arch=str, pretrained=str, img_size=int, seed=int, data_dir=str,
+                      weights_sha256=(str, type(None)))
+_FEATURES = dict(train_ids='U', train='f', test_ids='U', test='f')
+
 class EmbeddingFolder:
     "Image embeddings on disk: a run's per fold (`RUN/embeddings`), or a frozen backbone's"
     MARKER = 'embeddings.json'
@@ -77,11 +77,21 @@ class EmbeddingFolder:
     def exists(self)->bool: return (self.path/self.MARKER).is_file()
 
     def manifest(self)->dict:
-        "What the embeddings are: kind ('run' or 'frozen'), files, dim, views, ..."
-        try: return json.loads((self.path/self.MARKER).read_text())
-        except (OSError, ValueError): raise PetvitError(
-            f"{self.path} holds no complete embeddings (no readable {self.MARKER}): make them with "
-            "petvit embed") from None
+        "What the embeddings are (checked): kind ('run' or 'frozen'), files, views, ..."
+        if not self.exists(): raise PetvitError(
+            f"{self.path} holds no complete embeddings (no {self.MARKER}): make them with "
+            "petvit embed")
+        path = self.path/self.MARKER
+        m = read_json(path, _EMBED_SCHEMA, _EMBED_FIX)
+        extra = dict(sha256=[str]) if m['kind'] == 'run' else _FROZEN_SCHEMA
+        if m['kind'] not in ('run', 'frozen'): raise PetvitError(
+            f"{path}: kind {m['kind']!r} is neither run nor frozen: {_EMBED_FIX}")
+        m = read_json(path, {**_EMBED_SCHEMA, **extra}, _EMBED_FIX)
+        _plain_names(m['files'], m['n_folds'], path, _EMBED_FIX)
+        if m['kind'] == 'run' and len(m['sha256']) != m['n_folds']: raise PetvitError(
+            f"{path} records {len(m['sha256'])} fold weights for {m['n_folds']} folds: "
+            f"{_EMBED_FIX}")
+        return m
 
     def run(self)->RunFolder|None:
         "The run whose fold models made the embeddings (None: a frozen backbone's)"
@@ -92,13 +102,25 @@ class EmbeddingFolder:
         run = self.run()
         return _read_csv(run.folds_path if run else self.path/'data_folds.csv')
 
+    def fingerprints(self)->list:
+        "SHA-256 of each fold's features file: what a boost fitted on them records"
+        return [file_sha256(self.path/f) for f in self.manifest()['files']]
+
     def arrays(self, k:int)->dict:
         "Fold `k`'s `train_ids`, `train` (features of all training images), `test_ids`, `test`"
         m, run = self.manifest(), self.run()
         if run is not None and (run.fold_summary(k) or {}).get('model_sha256') != m['sha256'][k]:
             raise PetvitError(f"the embeddings in {self.path} are not from fold {k}'s current "
                               f"weights: run petvit embed --run {run.path} again")
-        with np.load(self.path/m['files'][k], allow_pickle=False) as z: return dict(z)
+        path = self.path/m['files'][k]
+        a = read_arrays(path, _FEATURES, _EMBED_FIX)
+        if not (a['train'].ndim == a['test'].ndim == 2 and a['train'].shape[1] == a['test'].shape[1]
+                and len(a['train']) == len(a['train_ids']) == m['n_train']
+                and len(a['test']) == len(a['test_ids']) == m['n_test']
+                and np.isfinite(a['train']).all() and np.isfinite(a['test']).all()):
+            raise PetvitError(f"{path} does not hold {m['n_train']} training and {m['n_test']} "
+                              f"test rows of finite features: {_EMBED_FIX}")
+        return a
 
 # %% ../nbs/11_ensembles.ipynb #36649cfe
 def _device_and_dtype(cfg, device):
@@ -136,17 +158,17 @@ def embed_run(run_dir:str|Path,            # a finished `petvit train` run
     cfg = run.config()
     run.require_complete(cfg.n_folds)
     out = EmbeddingFolder(run.derived('embeddings'))
-    _check_folder(out.path, out.MARKER, 'embeddings')
+    check_folder(out.path, out.MARKER, 'embeddings')
     train, test = _run_frames(run, data_dir)
     feats = _run_features(run, [train, test], tta, device)   # all before anything is written
-    _take_folder(out.path, out.MARKER, 'embeddings')
-    for k, (tr, te) in enumerate(feats): _npz_write(
-        out.path/f'features{k}.npz', train_ids=_id_array(train.Id), train=tr,
-        test_ids=_id_array(test.Id), test=te)
     shas = [run.fold_summary(k)['model_sha256'] for k in range(cfg.n_folds)]
-    atomic_write(out.path/out.MARKER, _json(dict(
-        kind='run', arch=cfg.arch, n_folds=cfg.n_folds, tta=tta, n_train=len(train),
-        n_test=len(test), files=[f'features{k}.npz' for k in range(cfg.n_folds)], sha256=shas)))
+    with replacing_folder(out.path, out.MARKER, 'embeddings') as tmp:
+        for k, (tr, te) in enumerate(feats): _npz_write(
+            tmp/f'features{k}.npz', train_ids=_id_array(train.Id), train=tr,
+            test_ids=_id_array(test.Id), test=te)
+        atomic_write(tmp/out.MARKER, _json(dict(
+            kind='run', arch=cfg.arch, n_folds=cfg.n_folds, tta=tta, n_train=len(train),
+            n_test=len(test), files=[f'features{k}.npz' for k in range(cfg.n_folds)], sha256=shas)))
     return out
 
 # %% ../nbs/11_ensembles.ipynb #573a7c17
@@ -165,6 +187,15 @@ def _frozen_features(model, cfg, frames:list, dtype)->list:
     return [head_inputs(model, tta_dataloader(f, model, cfg), cfg.tta, cfg.seed, dtype)
             for f in frames]
 
+def _frozen_weights(pretrained)->bool|Path:
+    "True (the hub's weights) or a local file; random weights refused (they embed anew each time)"
+    word = str(pretrained).strip().lower()
+    if pretrained is False or word in ('false', 'no', 'off', '0', 'none', ''): raise PetvitError(
+        "a frozen backbone needs trained weights (--pretrained FILE, or true for the hub): random "
+        "weights would give other features, so other predictions, every time they are made")
+    return True if pretrained is True or word in ('true', 'yes', 'on', '1') else Path(
+        pretrained).resolve()
+
 def embed_frozen(arch:str,                  # any timm model name
                  pretrained:bool|str|Path,  # True: hub weights; a path: a local weights file
                  data_dir:str|Path,         # the competition's data
@@ -177,28 +208,27 @@ def embed_frozen(arch:str,                  # any timm model name
                  device:str='auto',         # 'auto', 'cpu', 'cuda', ...
                 )->EmbeddingFolder:
     "A pretrained backbone's pooled features of every image, untrained, with the data's folds"
-    model = frozen_model(arch, pretrained, img_size)
+    weights, out = _frozen_weights(pretrained), EmbeddingFolder(out)
+    check_folder(out.path, out.MARKER, 'embeddings')
+    model = frozen_model(arch, weights, img_size)
     size = img_size or model.backbone.pretrained_cfg.get('input_size', (3, 224, 224))[-1]
     cfg = config_from_dict(dict(arch=arch, img_size=size, bs=bs, tta=tta, n_folds=n_folds,
                                 seed=seed, device=device), source='petvit embed')
     train, test = read_petfinder(data_dir)
     folds = make_folds(train, n_folds, seed, duplicate_groups(train.phash.tolist(),
                                                               cfg.dup_threshold))
-    out, (dev, dtype) = EmbeddingFolder(out), _device_and_dtype(cfg, device)
-    _check_folder(out.path, out.MARKER, 'embeddings')
+    dev, dtype = _device_and_dtype(cfg, device)
     model, (train, test) = model.to(dev), _cached(cfg, train, test)
     tr, te = _frozen_features(model, cfg, [train, test], dtype)
-    _take_folder(out.path, out.MARKER, 'embeddings')
-    _npz_write(out.path/'embeddings.npz', train_ids=_id_array(train.Id), train=tr,
-               test_ids=_id_array(test.Id), test=te)
-    _write_csv(folds[['Id', 'fold', TARGET]], out.path/'data_folds.csv')
-    weights = Path(pretrained).resolve() if isinstance(pretrained, (str, Path)) and str(
-        pretrained).lower() not in ('true', 'false') else pretrained
-    atomic_write(out.path/out.MARKER, _json(dict(
-        kind='frozen', arch=arch, pretrained=str(weights), img_size=size, tta=tta,
-        n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()), n_train=len(train),
-        n_test=len(test), files=['embeddings.npz'] * n_folds,
-        weights_sha256=file_sha256(weights) if isinstance(weights, Path) else None)))
+    with replacing_folder(out.path, out.MARKER, 'embeddings') as tmp:
+        _npz_write(tmp/'embeddings.npz', train_ids=_id_array(train.Id), train=tr,
+                   test_ids=_id_array(test.Id), test=te)
+        _write_csv(folds[['Id', 'fold', TARGET]], tmp/'data_folds.csv')
+        atomic_write(tmp/out.MARKER, _json(dict(
+            kind='frozen', arch=arch, pretrained=str(weights), img_size=size, tta=tta,
+            n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
+            n_train=len(train), n_test=len(test), files=['embeddings.npz'] * n_folds,
+            weights_sha256=file_sha256(weights) if isinstance(weights, Path) else None)))
     return out
 
 # %% ../nbs/11_ensembles.ipynb #5b833923
@@ -213,7 +243,8 @@ def make_regressor(kind:str='svr',  # 'svr', 'ridge' or 'kernel-ridge'
     from sklearn.preprocessing import StandardScaler
     if kind not in BOOST_MODELS: raise PetvitError(
         f"--model {kind!r} is not one of {', '.join(BOOST_MODELS)}")
-    if not (C > 0 and alpha > 0): raise PetvitError(f"--C {C} and --alpha {alpha} must be above 0")
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in (C, alpha)):
+        raise PetvitError(f"--C {C} and --alpha {alpha} must be finite numbers above 0")
     try:
         from cuml.svm import SVR
         from cuml.linear_model import Ridge
@@ -227,6 +258,89 @@ def make_regressor(kind:str='svr',  # 'svr', 'ridge' or 'kernel-ridge'
     make = {'svr': lambda: SVR(C=C, kernel='rbf'), 'ridge': lambda: Ridge(alpha=alpha),
             'kernel-ridge': lambda: KernelRidge(alpha=alpha, kernel='rbf')}[kind]
     return make_pipeline(StandardScaler(), make()), backend
+
+# %% ../nbs/11_ensembles.ipynb #7ab772de
+_REGRESSOR_FIX = 'fit the boost again with petvit boost'
+_REGRESSOR_ARRAYS = {'rbf': ('mean', 'scale', 'vectors', 'dual', 'gamma', 'intercept'),
+                     'linear': ('mean', 'scale', 'coef', 'intercept')}
+
+def _regressor_problem(a:dict)->str|None:
+    "What is inconsistent in a regressor's arrays (None: nothing)"
+    d = a['mean'].shape
+    if not (a['mean'].ndim == 1 and a['scale'].shape == d and (a['scale'] > 0).all()
+            and a['intercept'].size == 1): return 'the scaler or intercept is malformed'
+    if a['kind'] == 'linear' and a['coef'].shape != d: return 'coef does not fit the scaler'
+    if a['kind'] == 'rbf' and not (a['vectors'].ndim == 2 and a['vectors'].shape[1:] == d and
+                                   a['dual'].shape == a['vectors'].shape[:1] and
+                                   a['gamma'].size == 1 and a['gamma'] > 0):
+        return 'the kernel arrays do not fit together'
+    if not all(np.isfinite(v).all() for k, v in a.items() if k != 'kind'): return 'not finite'
+
+class ArrayRegressor:
+    "A standardiser and an RBF-kernel or linear regressor as plain arrays: it predicts, no more"
+    def __init__(self,
+                 arrays:dict, # 'kind' ('rbf' or 'linear') and that kind's arrays
+                ):
+        self.arrays = {k: np.asarray(v) if k == 'kind' else np.asarray(v, np.float64)
+                       for k, v in arrays.items()}
+        self.kind, self.dim = str(self.arrays['kind']), len(self.arrays['mean'])
+
+    def predict(self, X:np.ndarray)->np.ndarray:
+        "Predictions for the rows of `X` (features of the dimension it was fitted on)"
+        a = self.arrays
+        if X.ndim != 2 or X.shape[1] != self.dim: raise PetvitError(
+            f"features of shape {X.shape} for a regressor fitted on {self.dim}: {_REGRESSOR_FIX}")
+        Z = (np.asarray(X, np.float64) - a['mean']) / a['scale']
+        if self.kind == 'linear': return Z @ a['coef'] + a['intercept']
+        V = a['vectors']
+        sq = (Z ** 2).sum(1)[:, None] + (V ** 2).sum(1)[None] - 2 * Z @ V.T
+        return np.exp(-a['gamma'] * np.maximum(sq, 0)) @ a['dual'] + a['intercept']
+
+    def save(self, path:str|Path):
+        "Write the arrays to `path` (.npz, no pickle), atomically"
+        _npz_write(Path(path), **self.arrays)
+
+    @classmethod
+    def load(cls, path:str|Path)->ArrayRegressor:
+        "Read and check a saved regressor: known kind, known arrays, shapes that fit, finite values"
+        kind = read_arrays(path, dict(kind='U'), _REGRESSOR_FIX)['kind']
+        if kind.ndim or str(kind) not in _REGRESSOR_ARRAYS: raise PetvitError(
+            f"{path}: kind {str(kind)[:40]!r} is not a petvit regressor (rbf or linear): "
+            f"{_REGRESSOR_FIX}")
+        names = _REGRESSOR_ARRAYS[str(kind)]
+        a = read_arrays(path, {'kind': 'U', **{n: 'fi' for n in names}}, _REGRESSOR_FIX)
+        if foreign := sorted(set(a) - {'kind', *names}): raise PetvitError(
+            f"{path} holds arrays petvit does not know ({', '.join(foreign)}): {_REGRESSOR_FIX}")
+        if problem := _regressor_problem({**a, 'kind': str(kind)}): raise PetvitError(
+            f"{path}: {problem}: {_REGRESSOR_FIX}")
+        return cls(a)
+
+# %% ../nbs/11_ensembles.ipynb #d442bdfa
+def _float64(a)->np.ndarray: return np.asarray(a.get() if hasattr(a, 'get') else a, np.float64)
+
+def fit_regressor(reg,            # a `make_regressor` pipeline: standardiser, then a regressor
+                  X:np.ndarray,   # features, one row per image
+                  y:np.ndarray,   # targets
+                 )->ArrayRegressor:
+    "Fit `reg` on `X`, `y`; the fitted standardiser and regressor as plain arrays"
+    scaler, est = reg[0], reg[-1]
+    Z = scaler.fit_transform(X)
+    if 'gamma' in est.get_params():              # the RBF kernels: pin the gamma they would pick
+        g = est.get_params()['gamma']
+        g = (1 / (Z.shape[1] * Z.var()) if Z.var() else 1.) if g == 'scale' else (
+            1 / Z.shape[1] if g is None else float(g))
+        est.set_params(gamma=g)
+    est.fit(Z, y)
+    a = dict(mean=_float64(scaler.mean_), scale=_float64(scaler.scale_))
+    if hasattr(est, 'support_vectors_'): a.update(kind='rbf', vectors=est.support_vectors_,
+                                                 dual=est.dual_coef_, intercept=est.intercept_)
+    elif hasattr(est, 'X_fit_'): a.update(kind='rbf', vectors=est.X_fit_, dual=est.dual_coef_,
+                                         intercept=0.)
+    else: a.update(kind='linear', coef=est.coef_, intercept=est.intercept_)
+    if a['kind'] == 'rbf': a['gamma'] = g
+    shapes = dict(dual=-1, coef=-1, intercept=(), gamma=())       # vectors, not matrices
+    return ArrayRegressor({k: v if k == 'kind' else _float64(v).reshape(shapes.get(k, np.shape(v)))
+                           for k, v in a.items()})
 
 # %% ../nbs/11_ensembles.ipynb #4cfdc7e9
 def _embeddings_of(source:Path)->tuple:
@@ -250,12 +364,18 @@ def _fit_folds(emb:EmbeddingFolder, folds:pd.DataFrame, make, clip)->tuple:
             f"{emb.path}: fold {k}'s embeddings are not of the training images in folds.csv "
             "order: make them again with petvit embed")
         inside = folds.fold.to_numpy() == k
-        reg = make().fit(a['train'][~inside], fit_y[~inside])
+        reg = fit_regressor(make(), a['train'][~inside], fit_y[~inside])
         oof[inside] = reg.predict(a['train'][inside])
         tests.append(reg.predict(a['test'])); regs.append(reg)
     return np.clip(oof, 0, 100), np.clip(np.mean(tests, axis=0), 0, 100), a['test_ids'], regs
 
 # %% ../nbs/11_ensembles.ipynb #9091f07e
+def _weights_fingerprints(emb:EmbeddingFolder, run:RunFolder|None)->list:
+    "Per fold, the SHA-256 of the weights behind the embeddings: the run's folds, or the frozen's"
+    m = emb.manifest()
+    if run is None: return [m['weights_sha256']] * m['n_folds']
+    return [(run.fold_summary(k) or {}).get('model_sha256') for k in range(m['n_folds'])]
+
 def boost(source:str|Path,           # a finished run, or a folder of `embed_frozen`
           out:str|Path|None=None,    # where to write (default: SOURCE/boost)
           model:str='svr',           # 'svr', 'ridge' or 'kernel-ridge'
@@ -267,10 +387,11 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
     "Fit a regressor per fold on embeddings outside the fold; write a derived run; its cv.json"
     if clip is not None and not 0 <= clip[0] < clip[1] <= 100: raise PetvitError(
         f"--clip {clip[0]:g} {clip[1]:g}: pass LOW HIGH with 0 <= LOW < HIGH <= 100, e.g. 1 85")
+    make_regressor(model, C, alpha)          # bad values refused before any work
     emb, run = _embeddings_of(Path(source))
     manifest, folds = emb.manifest(), emb.folds()
     out = Path(out) if out else (run.derived('boost') if run else emb.path/'boost')
-    _check_folder(out, 'boost.json', 'boost')
+    check_folder(out, 'boost.json', 'boost')
     oof, test_pred, test_ids, regs = _fit_folds(
         emb, folds, lambda: make_regressor(model, C, alpha)[0], clip)
     frame = folds[['Id', 'fold', TARGET]].assign(pred=oof)
@@ -287,15 +408,18 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
     order = _submission_order(pd.Index(test_ids), data, data_dir is not None)
     sub = pd.DataFrame({'Id': order, TARGET: pd.Series(test_pred, test_ids).loc[order].values})
     _refuse_invalid(sub, order, out)         # all computed and checked before anything is written
-    _take_folder(out, 'boost.json', 'boost')
-    derived = RunFolder(out)                 # a derived run: a run folder's files
-    for k, reg in enumerate(regs): atomic_write(out/f'regressor{k}.pkl', pickle.dumps(reg))
-    _write_csv(frame, derived.oof_path)
-    write_submission(sub, derived.submission_path, order)
-    atomic_write(derived.cv_path, _json(cv))
-    atomic_write(out/'boost.json', _json(dict(
-        source=os.path.relpath(emb.path, out), model=model, C=C, alpha=alpha, clip=cv['clip'],
-        n_folds=manifest['n_folds'])))
+    names = [f'regressor{k}.npz' for k in range(len(regs))]
+    with replacing_folder(out, 'boost.json', 'boost') as tmp:
+        derived = RunFolder(tmp)             # a derived run: a run folder's files
+        for name, reg in zip(names, regs): reg.save(tmp/name)
+        _write_csv(frame, derived.oof_path)
+        write_submission(sub, derived.submission_path, order)
+        atomic_write(derived.cv_path, _json(cv))
+        atomic_write(tmp/'boost.json', _json(dict(
+            source=os.path.relpath(emb.path, out), model=model, C=C, alpha=alpha,
+            clip=cv['clip'], n_folds=manifest['n_folds'], regressors=names,
+            regressor_sha256=[file_sha256(tmp/n) for n in names],
+            embeddings_sha256=emb.fingerprints(), weights_sha256=_weights_fingerprints(emb, run))))
     return cv
 
 # %% ../nbs/11_ensembles.ipynb #c5b509f4
@@ -311,6 +435,8 @@ def blend_weights(P:np.ndarray, # member predictions, one column per member
                    constraints=[dict(type='eq', fun=lambda w: w.sum() - 1,
                                      jac=lambda w: np.ones(m))])
     w = np.clip(res.x, 0, None)
+    if not (np.isfinite(w).all() and w.sum() > 0): raise PetvitError(
+        f"no blend weights could be fitted ({res.message}): check the members' OOF predictions")
     return w / w.sum()
 
 # %% ../nbs/11_ensembles.ipynb #c0b0f615
@@ -327,15 +453,26 @@ def nested_blend(P:np.ndarray,    # member OOF predictions, one column per membe
     return pred, weights
 
 # %% ../nbs/11_ensembles.ipynb #62b9536a
+def _member_oof(p:Path)->pd.DataFrame:
+    "A member's oof.csv, checked: Id, fold, Pawpularity and pred, finite numbers"
+    oof = RunFolder(p).oof_path
+    try: f = _read_csv(oof) if oof.is_file() else None
+    except ValueError as e: raise PetvitError(
+        f"{oof} cannot be read as a CSV ({str(e).splitlines()[0][:80]}): pass finished petvit "
+        "runs, boosts or blends") from None
+    if f is None or not {'Id', 'fold', TARGET, 'pred'} <= set(f.columns): raise PetvitError(
+        f"{p} has no oof.csv with Id, fold, {TARGET}, pred: pass finished petvit runs, boosts "
+        "or blends")
+    nums = f[['fold', TARGET, 'pred']].apply(pd.to_numeric, errors='coerce')
+    if not np.isfinite(nums.to_numpy(float)).all(): raise PetvitError(
+        f"{oof}: fold, {TARGET} or pred is not a finite number on some row: rebuild {p}")
+    return f.assign(**nums)
+
 def _member_frames(members:list)->list:
     "Each member's oof.csv, aligned to the first's Ids; one-line refusals where they disagree"
     frames = []
     for p in map(Path, members):
-        oof = RunFolder(p).oof_path
-        f = _read_csv(oof) if oof.is_file() else None
-        if f is None or not {'Id', 'fold', TARGET, 'pred'} <= set(f.columns): raise PetvitError(
-            f"{p} has no oof.csv with Id, fold, {TARGET}, pred: pass finished petvit runs, boosts "
-            "or blends")
+        f = _member_oof(p)
         if frames:
             first = frames[0]
             if set(f.Id) != set(first.Id) or len(f) != len(first): raise PetvitError(
@@ -357,21 +494,39 @@ def _member_submissions(members:list)->pd.DataFrame:
     for p in map(Path, members):
         if not (path := RunFolder(p).submission_path).is_file(): raise PetvitError(
             f"{p} has no submission.csv: pass finished petvit runs, boosts or blends")
-        subs.append(_read_csv(path).set_index('Id')[TARGET])
+        sub = read_submission(path)
+        if problems := submission_problems(sub, sub.get('Id', pd.Series(dtype=str)).tolist()):
+            raise PetvitError(f"{path} is not a valid submission ({problems[0]}): rebuild {p}")
+        subs.append(sub.set_index('Id')[TARGET].astype(float))
     if any(set(s.index) != set(subs[0].index) for s in subs): raise PetvitError(
         f"{', '.join(map(str, members))}: their submissions predict different test Ids: blend "
         "runs predicted on the same data")
     return pd.concat([s.loc[subs[0].index] for s in subs], axis=1)
 
+def _fingerprint(p:Path)->dict:
+    "What a blend records of a member: the SHA-256 of its oof.csv and submission.csv"
+    run = RunFolder(p)
+    return dict(oof_sha256=file_sha256(run.oof_path),
+                submission_sha256=file_sha256(run.submission_path))
+
 # %% ../nbs/11_ensembles.ipynb #888213bf
+def _refuse_member_out(members:list, out:Path):
+    "Refuse an --out that is one of the members, or holds one: the blend would overwrite it"
+    o = out.resolve()
+    for m in map(Path, members):
+        if m.resolve() == o or o in m.resolve().parents: raise PetvitError(
+            f"--out {out} is (or holds) the member {m}: write the blend into a folder of its own")
+
 def blend(members:list,                # run, boost or blend folders (at least two)
           out:str|Path,                # a new or empty folder (or petvit's blend)
           data_dir:str|Path|None=None, # the data, to check the submission against its test Ids
          )->dict:
     "Fit non-negative weights on OOF predictions; write oof.csv, submission.csv and blend.json"
     if len(members) < 2: raise PetvitError("blend needs at least two run folders")
-    _check_folder(Path(out), 'blend.json', 'blend')
-    frames, subs, out = _member_frames(members), _member_submissions(members), Path(out)
+    out = Path(out)
+    _refuse_member_out(members, out)
+    check_folder(out, 'blend.json', 'blend')
+    frames, subs = _member_frames(members), _member_submissions(members)
     P = np.stack([f.pred.to_numpy(float) for f in frames], 1)
     first = frames[0]
     y, fold = first[TARGET].to_numpy(float), first.fold.to_numpy()
@@ -380,17 +535,18 @@ def blend(members:list,                # run, boost or blend folders (at least t
     order = expected_test_ids(data_dir) if data_dir else subs.index.values
     sub = pd.DataFrame({'Id': order, TARGET: (subs @ weights).reindex(order).values})
     _refuse_invalid(sub, order, out)
-    _take_folder(out, 'blend.json', 'blend')
-    derived = RunFolder(out)
-    _write_csv(first[['Id', 'fold', TARGET]].assign(pred=honest, pred_fitted=P @ weights),
-               derived.oof_path)
-    write_submission(sub, derived.submission_path, order)
     result = dict(
         members=[dict(path=os.path.relpath(Path(m).resolve(), out.resolve()), weight=float(w),
-                      oof_rmse=rmse(P[:, i], y)) for i, (m, w) in enumerate(zip(members, weights))],
+                      oof_rmse=rmse(P[:, i], y), **_fingerprint(Path(m)))
+                 for i, (m, w) in enumerate(zip(members, weights))],
         oof_rmse=rmse(honest, y), oof_rmse_fitted=rmse(P @ weights, y),
         fold_weights={k: [float(x) for x in w] for k, w in fold_weights.items()})
-    atomic_write(out/'blend.json', _json(result))
+    with replacing_folder(out, 'blend.json', 'blend') as tmp:
+        derived = RunFolder(tmp)
+        _write_csv(first[['Id', 'fold', TARGET]].assign(pred=honest, pred_fitted=P @ weights),
+                   derived.oof_path)
+        write_submission(sub, derived.submission_path, order)
+        atomic_write(tmp/'blend.json', _json(result))
     return result
 
 # %% ../nbs/11_ensembles.ipynb #be9d71b3
@@ -401,7 +557,7 @@ def _test_features(emb:EmbeddingFolder, data_dir:str|Path, device:str|None)->tup
         _, test = read_petfinder(data_dir, need_meta=run.config().use_meta, need_train=False)
         test = run.cached(test)
         return test.Id.values, [f for f, in _run_features(run, [test], m['tta'], device)]
-    weights = m['pretrained']
+    weights = _frozen_weights(m['pretrained'])
     if m['weights_sha256'] and not (Path(weights).is_file()
                                     and file_sha256(weights) == m['weights_sha256']):
         raise PetvitError(f"{weights}, the weights {emb.path} was made with, is missing or "
@@ -415,31 +571,77 @@ def _test_features(emb:EmbeddingFolder, data_dir:str|Path, device:str|None)->tup
     return test.Id.values, _frozen_features(model, cfg, [test], dtype) * m['n_folds']
 
 # %% ../nbs/11_ensembles.ipynb #6ca4707d
+_BOOST_SCHEMA = dict(source=str, n_folds=int, regressors=[str], regressor_sha256=[str],
+                     embeddings_sha256=[str], weights_sha256=[(str, type(None))])
+
+def _boost_manifest(boost_dir:str|Path, # a folder written by `boost`
+                  )->dict:
+    "The boost's `boost.json`, checked; pickled regressors of older versions refused"
+    p, fix = Path(boost_dir), 'fit it again with petvit boost'
+    if pkl := sorted(p.glob('regressor*.pkl')): raise PetvitError(
+        f"{pkl[0]} is a pickle, which petvit never loads (unpickling can run any code): {fix}")
+    b = read_json(p/'boost.json', _BOOST_SCHEMA, fix)
+    for key in ('regressor_sha256', 'embeddings_sha256', 'weights_sha256'):
+        if len(b[key]) != b['n_folds']: raise PetvitError(
+            f"{p/'boost.json'}: {key} does not list {b['n_folds']} folds: {fix}")
+    _plain_names(b['regressors'], b['n_folds'], p/'boost.json', fix)
+    return b
+
 def predict_boost(boost_dir:str|Path,   # a folder written by `boost`
                   data_dir:str|Path,    # a folder with test.csv and test/
                   device:str|None=None, # 'auto', 'cpu', 'cuda', ...
                  )->pd.DataFrame:
     "Pawpularity of `data_dir`'s test images by a boost: embeddings, then its fold regressors"
     p = Path(boost_dir)
-    b = json.loads((p/'boost.json').read_text())
-    ids, feats = _test_features(EmbeddingFolder(p/b['source']), data_dir, device)
-    regressors = [pickle.loads((p/f'regressor{k}.pkl').read_bytes()) for k in range(len(feats))]
-    preds = [reg.predict(f) for reg, f in zip(regressors, feats)]
+    b = _boost_manifest(p)
+    emb = EmbeddingFolder(p/b['source'])
+    again = f"petvit boost --run {emb.run().path if emb.run() else emb.path} again"
+    if emb.fingerprints() != b['embeddings_sha256']: raise PetvitError(
+        f"{p} was fitted on other embeddings than {emb.path} holds now (made again since, with "
+        f"other views or weights?): run {again}")
+    if _weights_fingerprints(emb, emb.run()) != b['weights_sha256']: raise PetvitError(
+        f"the fold weights behind {emb.path} changed since {p} was fitted: run {again}")
+    regs = []
+    for name, sha in zip(b['regressors'], b['regressor_sha256']):
+        if file_sha256(p/name) != sha: raise PetvitError(
+            f"{p/name} is not the file {p} wrote (its SHA-256 differs): run {again}")
+        regs.append(ArrayRegressor.load(p/name))
+    ids, feats = _test_features(emb, data_dir, device)
+    preds = [reg.predict(f) for reg, f in zip(regs, feats)]
     pred = pd.Series(np.clip(np.mean(preds, axis=0), 0, 100), ids)
-    order = expected_test_ids(data_dir)
+    order = _submission_order(pred.index, data_dir, True)
     return pd.DataFrame({'Id': order, TARGET: pred.loc[order].values})
 
 # %% ../nbs/11_ensembles.ipynb #c862b90b
+_BLEND_SCHEMA = dict(members=[dict(path=str, weight=float, oof_sha256=str,
+                                   submission_sha256=str)])
+
+def _blend_manifest(blend_dir:str|Path, # a folder written by `blend`
+                  )->dict:
+    "The blend's `blend.json`, checked: members with fingerprints, weights >= 0 summing to 1"
+    path, fix = Path(blend_dir)/'blend.json', 'make the blend again with petvit blend'
+    b = read_json(path, _BLEND_SCHEMA, fix)
+    w = [m['weight'] for m in b['members']]
+    if not w or min(w) < 0 or abs(sum(w) - 1) > 1e-6: raise PetvitError(
+        f"{path}: the member weights are not non-negative numbers summing to 1: {fix}")
+    return b
+
 def predict_member(path:str|Path,        # a run, boost or blend folder
                    data_dir:str|Path,    # a folder with test.csv and test/
                    device:str|None=None, # 'auto', 'cpu', 'cuda', ...
+                   _seen:tuple=(),       # the blends being predicted (a blend holding itself)
                   )->pd.DataFrame:
     "Pawpularity of `data_dir`'s test images by a run, a boost or a blend (sample order)"
     p, order = Path(path), expected_test_ids(data_dir)
     if (p/'blend.json').is_file():
-        members = json.loads((p/'blend.json').read_text())['members']
-        total = sum(predict_member(p/m['path'], data_dir, device).set_index('Id')[TARGET]
-                    * m['weight'] for m in members if m['weight'] > 0)
+        if p.resolve() in _seen: raise PetvitError(f"the blend {p} holds itself: make it again")
+        members, total = _blend_manifest(p)['members'], 0.
+        for m in (m for m in members if m['weight'] > 0):
+            if _fingerprint(p/m['path']) != {k: m[k] for k in ('oof_sha256', 'submission_sha256')}:
+                raise PetvitError(f"{p/m['path']} changed since the blend {p} was made (its "
+                                  "oof.csv or submission.csv differs): run petvit blend again")
+            pred = predict_member(p/m['path'], data_dir, device, (*_seen, p.resolve()))
+            total = total + pred.set_index('Id')[TARGET] * m['weight']
         return pd.DataFrame({'Id': order, TARGET: total.loc[order].values})
     if (p/'boost.json').is_file(): return predict_boost(p, data_dir, device)
     if RunFolder(p).is_run(): return RunFolder(p).predict(data_dir, device=device)

@@ -4,14 +4,13 @@
 
 # %% ../nbs/12_kaggle_kit.ipynb #99d6f938
 from __future__ import annotations
-import hashlib, importlib.metadata, json, platform, subprocess, sys
+import hashlib, importlib.metadata, json, platform, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
-from .core import PetvitError, atomic_write
-from .ensemble import _take_folder
+from .core import PetvitError, atomic_write, replacing_folder
 
 # %% auto #0
-__all__ = ['KAGGLE_LACKS', 'installed_version', 'petvit_source', 'build_kit']
+__all__ = ['KAGGLE_LACKS', 'installed_version', 'petvit_source', 'package_sources', 'build_kit']
 
 # %% ../nbs/12_kaggle_kit.ipynb #990d9951
 # what petvit needs that a Kaggle image may lack
@@ -43,6 +42,21 @@ def _pip(*args)->str:
                           "built where the package index is reachable")
     return r.stdout
 
+# %% ../nbs/12_kaggle_kit.ipynb #ab014148
+_PACKAGING = ('setup.py', 'settings.ini', 'pyproject.toml', 'MANIFEST.in', 'README.md', 'LICENSE',
+              'CHANGELOG.md', 'CONTRIBUTING.md')
+
+def package_sources(src:str|Path, # petvit's source tree
+                    dst:str|Path, # a new folder to copy into
+                   )->Path:
+    "Copy what building petvit's wheel reads from `src` into `dst` (no build outputs, no caches)"
+    src, dst = Path(src), Path(dst)
+    dst.mkdir(parents=True)
+    for name in _PACKAGING:
+        if (src/name).is_file(): shutil.copy2(src/name, dst/name)
+    shutil.copytree(src/'petvit', dst/'petvit', ignore=shutil.ignore_patterns('__pycache__'))
+    return dst
+
 # %% ../nbs/12_kaggle_kit.ipynb #c52eabf1
 def _sha256(p:Path)->str: return hashlib.sha256(p.read_bytes()).hexdigest()
 
@@ -54,16 +68,19 @@ def build_kit(out:str|Path,                 # a new or empty folder (or a kit pe
     from petvit import __version__
     out, src = Path(out), source or petvit_source()
     pins = {name: installed_version(name) for name in (*KAGGLE_LACKS, *extra)}
-    _take_folder(out, 'kit.json', 'Kaggle kit')
-    if src: _pip('wheel', '--no-deps', '--quiet', '-w', out, src)
-    else: _pip('download', '--no-deps', '--quiet', '-d', out, f'petvit=={__version__}')
-    for name, version in pins.items(): _pip('wheel', '--no-deps', '--quiet', '-w', out,
-                                            f'{name}=={version}')
-    pins = {'petvit': __version__, **pins}
-    atomic_write(out/'requirements.txt', ''.join(f'{n}=={v}\n' for n, v in pins.items()))
-    kit = dict(pins=pins, built_with=dict(python=platform.python_version(),
-                                          pip=importlib.metadata.version('pip')),
-               install=f'pip install --no-index --find-links KIT petvit=={__version__}',
-               files={p.name: _sha256(p) for p in sorted(out.glob('*.whl'))})
-    atomic_write(out/'kit.json', json.dumps(kit, indent=2) + '\n')
+    with replacing_folder(out, 'kit.json', 'Kaggle kit') as tmp:
+        if src:
+            with tempfile.TemporaryDirectory(prefix='petvit-kit-src-') as t:
+                _pip('wheel', '--no-deps', '--quiet', '-w', tmp,
+                     package_sources(src, Path(t)/'src'))
+        else: _pip('download', '--no-deps', '--quiet', '-d', tmp, f'petvit=={__version__}')
+        for name, version in pins.items(): _pip('wheel', '--no-deps', '--quiet', '-w', tmp,
+                                                f'{name}=={version}')
+        pins = {'petvit': __version__, **pins}
+        atomic_write(tmp/'requirements.txt', ''.join(f'{n}=={v}\n' for n, v in pins.items()))
+        kit = dict(pins=pins, built_with=dict(python=platform.python_version(),
+                                              pip=importlib.metadata.version('pip')),
+                   install=f'pip install --no-index --find-links KIT petvit=={__version__}',
+                   files={p.name: _sha256(p) for p in sorted(tmp.glob('*.whl'))})
+        atomic_write(tmp/'kit.json', json.dumps(kit, indent=2) + '\n')
     return kit

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_attention_rollout.ipynb #45f1de3f
 from __future__ import annotations
-import contextlib, html
+import contextlib, html, json
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,8 @@ from timm.models.vision_transformer import Attention, VisionTransformer
 from pytorch_grad_cam import GradCAM
 import matplotlib.pyplot as plt
 from PIL import Image
-from .core import PetvitError, atomic_path, atomic_write
+from .core import (PetvitError, atomic_path, atomic_write, check_folder, check_outside,
+                         replacing_folder)
 from .data import TARGET, METADATA_COLS, unsafe_ids
 from .cv import RunFolder
 
@@ -288,6 +289,8 @@ def pick_oof(oof:pd.DataFrame,   # `oof.csv` as a frame
             f"oof.csv has no row for Id(s) {', '.join(missing[:5])}: pass Ids of the run's "
             "training images")
         return oof.set_index('Id').loc[list(ids)].reset_index().assign(kind='chosen')
+    if worst + best < 1: raise PetvitError(
+        f"--worst {worst} --best {best} picks no image: ask for at least one, or pass --ids")
     by = oof.assign(abs_error=oof.error.abs()).sort_values('abs_error', kind='stable')
     return pd.concat([by.tail(worst)[::-1].assign(kind='worst'),
                       by.head(best).assign(kind='best')]).drop(columns='abs_error')
@@ -376,39 +379,43 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
     run = RunFolder(run_dir)
     cfg, out_dir = run.config(), Path(out_dir) if out_dir is not None else run.derived('explain')
     data_dir = Path(data_dir or cfg.data_dir).expanduser()
+    check_outside(out_dir, data_dir)
+    check_folder(out_dir, 'explain.json', 'gallery')
     rows = pick_oof(run.oof(), worst, best, ids)
     frame = _training_images(data_dir, rows, cfg.use_meta, run.oof_path)
     models = {k: run.load_model(k) for k in frame.fold.unique()}
     how = {explain_method(m, method) for m in models.values()}.pop() # impossible: stops here
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pngs, flat = [], 0
-    for i, r in enumerate(frame.itertuples()):
-        (inputs,) = explain_inputs(run, frame.iloc[[i]], models[r.fold])
-        x, meta = inputs[0], (inputs[1:] or [None])[0]
-        mask = (grad_cam(models[r.fold], x, meta) if how == 'gradcam'
-                else attention_rollout(models[r.fold], x, method=how, meta=meta))[0]
-        flat += bool(mask.max() == 0) if how == 'gradcam' else is_flat(mask)
-        img = Image.open(r.image_path)
-        fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
-        axs[0].imshow(img)
-        axs[0].axis('off')
-        axs[0].set_title(f'target {getattr(r, TARGET):.0f}', fontsize=10)
-        overlay(img, mask, axs[1], title=f'{how}: pred {r.pred:.1f}')
-        fig.tight_layout()
-        pngs.append(f'{r.kind}_{r.Id}.png')
-        with atomic_path(out_dir/pngs[-1]) as tmp: fig.savefig(tmp, format='png', dpi=100)
-        plt.close(fig)
-    intro = (f"Run <code>{html.escape(str(run.path))}</code>: {html.escape(cfg.arch)} at "
-             f"{cfg.img_size} px. Each out-of-fold prediction is explained by the fold model that "
-             f"did not see the image; map: {METHODS[how]}, red = "
-             f"{'raises the score most' if how == 'gradcam' else 'most attended'}.")
-    if flat and how == 'gradcam':
-        intro += (f"<p><b>{flat} of {len(rows)} maps are empty</b>: nothing in the image raises "
-                  "the predicted score at the explained layer.</p>")
-    elif flat:
-        intro += (f"<p><b>{flat} of {len(rows)} maps are nearly flat</b> (the model attends almost "
-                  "evenly to every patch): typical of a barely trained model; train for more "
-                  "epochs to see where it looks.</p>")
-    atomic_write(out_dir/'index.html',
-                 _gallery('petvit: what the model looks at', intro, frame.assign(png=pngs)))
+    with replacing_folder(out_dir, 'explain.json', 'gallery') as tmp:
+        pngs, flat = [], 0
+        for i, r in enumerate(frame.itertuples()):
+            (inputs,) = explain_inputs(run, frame.iloc[[i]], models[r.fold])
+            x, meta = inputs[0], (inputs[1:] or [None])[0]
+            mask = (grad_cam(models[r.fold], x, meta) if how == 'gradcam'
+                    else attention_rollout(models[r.fold], x, method=how, meta=meta))[0]
+            flat += bool(mask.max() == 0) if how == 'gradcam' else is_flat(mask)
+            img = Image.open(r.image_path)
+            fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
+            axs[0].imshow(img)
+            axs[0].axis('off')
+            axs[0].set_title(f'target {getattr(r, TARGET):.0f}', fontsize=10)
+            overlay(img, mask, axs[1], title=f'{how}: pred {r.pred:.1f}')
+            fig.tight_layout()
+            pngs.append(f'{r.kind}_{r.Id}.png')
+            fig.savefig(tmp/pngs[-1], format='png', dpi=100)
+            plt.close(fig)
+        intro = (f"Run <code>{html.escape(str(run.path))}</code>: {html.escape(cfg.arch)} at "
+                 f"{cfg.img_size} px. Each out-of-fold prediction is explained by the fold model "
+                 f"that did not see the image; map: {METHODS[how]}, red = "
+                 f"{'raises the score most' if how == 'gradcam' else 'most attended'}.")
+        if flat and how == 'gradcam':
+            intro += (f"<p><b>{flat} of {len(rows)} maps are empty</b>: nothing in the image "
+                      "raises the predicted score at the explained layer.</p>")
+        elif flat:
+            intro += (f"<p><b>{flat} of {len(rows)} maps are nearly flat</b> (the model attends "
+                      "almost evenly to every patch): typical of a barely trained model; train "
+                      "for more epochs to see where it looks.</p>")
+        atomic_write(tmp/'index.html',
+                     _gallery('petvit: what the model looks at', intro, frame.assign(png=pngs)))
+        atomic_write(tmp/'explain.json', json.dumps(dict(run=str(run.path), method=how,
+                                                       maps=pngs), indent=2) + '\n')
     return out_dir/'index.html'

@@ -47,3 +47,34 @@ def private_cache(tmp_path_factory):
     yield
     if old is None: os.environ.pop('PETVIT_CACHE')
     else: os.environ['PETVIT_CACHE'] = old
+
+@pytest.fixture
+def cli(capsys):
+    "`petvit ARGS` in this process (no 4 s of imports per call): its exit status, stdout and stderr"
+    from types import SimpleNamespace
+    from petvit.cli import main
+    def run(*args):
+        capsys.readouterr()
+        try: rc = main([str(a) for a in args])
+        except SystemExit as e: rc = e.code                   # argparse's refusals
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
+    return run
+
+@pytest.fixture(scope='session')
+def tiny_runs(small_data, tmp_path_factory):
+    "Runs `a` (ShiftViT) and `b` (conv-stem ViT) on the same 2 folds of `small_data`, `a/boost`, and `blend` of a, a/boost, b (shared, do not modify: copy the folder)"
+    root = tmp_path_factory.mktemp('tiny-runs')
+    for name, arch in [('a', 'shiftvit_nano'), ('b', 'vit_convstem_nano')]:
+        r = petvit('train', '--data', small_data, '--out', root/name, '--folds', 2, '--epochs', 1, *TINY, '--arch', arch)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert petvit('boost', '--run', root/'a').returncode == 0
+    r = petvit('blend', root/'a', root/'a'/'boost', root/'b', '--out', root/'blend')
+    assert r.returncode == 0, r.stderr[-2000:]
+    return root
+
+@pytest.fixture
+def runs_copy(tiny_runs, tmp_path):
+    "A private copy of `tiny_runs`, free to break"
+    shutil.copytree(tiny_runs, tmp_path/'runs')
+    return tmp_path/'runs'

@@ -4,8 +4,14 @@ from pytest import approx
 from conftest import ROOT, petvit
 
 def test_bench_small_writes_table_and_json(tmp_path):
-    r = petvit('bench', '--mode', 'small', '--device', 'cpu', '--out', tmp_path/'bench.json', '--work-dir', tmp_path/'work')
+    "... in a folder of its own inside --work-dir, removed at the end: the user's files there untouched, nothing left"
+    work, tmp = tmp_path/'work', tmp_path/'tmp'
+    work.mkdir(); tmp.mkdir(); (work/'train.csv').write_text('my labels')
+    r = petvit('bench', '--mode', 'small', '--device', 'cpu', '--out', tmp_path/'bench.json', '--work-dir', work,
+               env={'TMPDIR': str(tmp)})
     assert r.returncode == 0, r.stderr[-2000:]
+    assert [p.name for p in work.iterdir()] == ['train.csv'] and (work/'train.csv').read_text() == 'my labels'
+    assert list(tmp.iterdir()) == [], list(tmp.iterdir())          # no litter in the temporary folder either
     for label in ('data', 'train', 'infer', 'cv', 'cache_speedup', 'learner_overhead'): assert label in r.stdout, r.stdout
     assert f"learner_overhead {json.loads((tmp_path/'bench.json').read_text())['learner_overhead']:.3f}" in r.stdout
     res = json.loads((tmp_path/'bench.json').read_text())
