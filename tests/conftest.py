@@ -49,14 +49,17 @@ def private_cache(tmp_path_factory):
     else: os.environ['PETVIT_CACHE'] = old
 
 @pytest.fixture
-def cli(capsys):
-    "`petvit ARGS` in this process (no 4 s of imports per call): its exit status, stdout and stderr"
+def cli(capsys, monkeypatch):
+    "`petvit ARGS` in this process (no 4 s of imports per call), W&B disabled: exit status, stdout, stderr"
     from types import SimpleNamespace
     from petvit.cli import main
+    monkeypatch.setenv('WANDB_MODE', os.environ.get('WANDB_MODE', 'disabled'))
     def run(*args):
         capsys.readouterr()
+        saved = dict(os.environ)              # seeding sets PYTHONHASHSEED: keep it from later tests
         try: rc = main([str(a) for a in args])
         except SystemExit as e: rc = e.code                   # argparse's refusals
+        finally: os.environ.clear(); os.environ.update(saved)
         out, err = capsys.readouterr()
         return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
     return run

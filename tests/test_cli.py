@@ -12,9 +12,14 @@ def test_the_commands_are_those_documented():
     assert COMMANDS == ['bench', 'blend', 'boost', 'check', 'check-submission', 'demo-data', 'embed', 'explain',
                         'kaggle-kit', 'merge', 'predict', 'train']
 
-@pytest.mark.parametrize('cmd', [[]] + [[c] for c in COMMANDS])
-def test_every_command_has_help(cmd):
-    r = petvit(*cmd, '--help')
+def test_the_console_script_has_help():
+    "The installed entry point itself (the commands' help below runs `main` in this process)"
+    r = petvit('--help')
+    assert r.returncode == 0 and r.stdout.startswith('usage: petvit'), r.stdout[:200]
+
+@pytest.mark.parametrize('cmd', [[c] for c in COMMANDS])
+def test_every_command_has_help(cli, cmd):
+    r = cli(*cmd, '--help')
     assert r.returncode == 0 and r.stdout.startswith(' '.join(['usage: petvit', *cmd])), r.stdout[:200]
 
 def test_parsing_the_command_line_imports_no_torch():
@@ -44,14 +49,14 @@ def test_demo_data_then_check_shows_matching_folds(demo_dir):
     for n, mean, std in rows.values():  # stratification: every fold's distribution close to the whole
         assert abs(mean - mean_all) < 0.15 * std_all and abs(std - std_all) < 0.15 * std_all
 
-def test_check_reports_all_problems_by_file(demo_copy):
+def test_check_reports_all_problems_by_file(cli, demo_copy):
     df = pd.read_csv(demo_copy/'train.csv', dtype={'Id': str, 'Pawpularity': str})
     (demo_copy/'train'/f'{df.Id[0]}.jpg').write_bytes(b'\xff\xd8 corrupt')
     (demo_copy/'train'/f'{df.Id[1]}.jpg').unlink()
     df.loc[2, 'Pawpularity'] = 'high'; df.loc[3, 'Pawpularity'] = '0'
     df.loc[4, 'Id'] = df.Id[5]
     df.to_csv(demo_copy/'train.csv', index=False)
-    r = petvit('check', demo_copy)
+    r = cli('check', demo_copy)
     assert r.returncode == 1
     assert f'train/{df.Id[0]}.jpg: cannot be decoded' in r.stdout
     assert f'train/{df.Id[1]}.jpg: image listed in train.csv (line 3) is missing' in r.stdout
@@ -66,27 +71,27 @@ def test_check_reports_all_problems_by_file(demo_copy):
     (lambda d: pd.read_csv(d/'train.csv').drop(columns=['Id']).to_csv(d/'train.csv', index=False), 'train.csv: missing column(s) Id'),
     (lambda d: (d/'test.csv').write_text(''), 'test.csv: cannot be parsed as CSV'),
 ])
-def test_check_names_the_broken_file_or_column(demo_copy, breakage, message):
+def test_check_names_the_broken_file_or_column(cli, demo_copy, breakage, message):
     breakage(demo_copy)
-    r = petvit('check', demo_copy)
+    r = cli('check', demo_copy)
     assert r.returncode == 1 and message in r.stdout, r.stdout
 
-def test_missing_folder(tmp_path):
-    r = petvit('check', tmp_path/'nowhere')
+def test_missing_folder(cli, tmp_path):
+    r = cli('check', tmp_path/'nowhere')
     assert r.returncode == 1 and 'data folder not found' in r.stdout
 
-def test_odd_image_modes_are_valid(demo_copy):
+def test_odd_image_modes_are_valid(cli, demo_copy):
     ids = pd.read_csv(demo_copy/'train.csv', dtype={'Id': str}).Id
     for i, convert in enumerate(['L', 'CMYK', 'RGBA']):
         fn = demo_copy/'train'/f'{ids[i]}.jpg'
         im = Image.open(fn).convert(convert)
         im.save(fn, format='PNG' if convert == 'RGBA' else 'JPEG')  # PNG bytes in a .jpg file
-    r = petvit('check', demo_copy)
+    r = cli('check', demo_copy)
     assert r.returncode == 0 and 'problems: none' in r.stdout, r.stdout
 
-def test_user_error_is_one_line_without_traceback(tmp_path):
-    r = petvit('demo-data', tmp_path/'d', '--n', 3)
+def test_user_error_is_one_line_without_traceback(cli, tmp_path):
+    r = cli('demo-data', tmp_path/'d', '--n', 3)
     assert r.returncode == 2
     assert r.stderr == 'petvit demo-data: error: argument --n: 3 is less than 10 (see petvit demo-data --help)\n'
-    r = petvit('train', '--data', tmp_path, '--epochs', 'one')
+    r = cli('train', '--data', tmp_path, '--epochs', 'one')
     assert r.returncode == 2 and r.stderr == "petvit train: error: config epochs='one' must be a whole number\n"

@@ -10,14 +10,11 @@ def _one_error_line(r):
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
     return r.stderr
 
-@pytest.fixture(scope='module')
-def two_runs(small_data, tmp_path_factory):
-    "Two tiny runs of two architectures on the same 2 folds of the 60-image demo data"
-    root = tmp_path_factory.mktemp('runs')
-    for name, arch in [('a', 'shiftvit_nano'), ('b', 'vit_convstem_nano')]:
-        r = petvit('train', '--data', small_data, '--out', root/name, '--folds', 2, '--epochs', 1, *TINY, '--arch', arch)
-        assert r.returncode == 0, r.stderr[-2000:]
-    return root
+@pytest.fixture
+def two_runs(runs_copy):
+    "Two tiny runs of two architectures on the same 2 folds of the 60-image demo data (a copy of the session's)"
+    shutil.rmtree(runs_copy/'blend'); shutil.rmtree(runs_copy/'a'/'boost'); shutil.rmtree(runs_copy/'a'/'embeddings')
+    return runs_copy
 
 def test_boost_blend_and_predict_a_blend(two_runs, small_data, tmp_path):
     for name in 'ab':
@@ -43,53 +40,53 @@ def test_boost_blend_and_predict_a_blend(two_runs, small_data, tmp_path):
     new, old = pd.read_csv(tmp_path/'pred.csv'), pd.read_csv(two_runs/'blend'/'submission.csv')
     assert (new.Id == old.Id).all() and (new.Pawpularity - old.Pawpularity).abs().max() < 1e-3
 
-def test_frozen_backbone_embeddings_boost_and_blend_with_a_run(two_runs, small_data, tmp_path):
+def test_frozen_backbone_embeddings_boost_and_blend_with_a_run(cli, two_runs, small_data, tmp_path):
     from petvit.models import create_model                      # registers petvit's models in timm
     weights = tmp_path/'w.pth'
     torch.save(create_model('vit_convstem_nano', img_size=32).backbone.state_dict(), weights)
-    r = petvit('embed', '--arch', 'vit_convstem_nano', '--pretrained', weights, '--data', small_data,
+    r = cli('embed', '--arch', 'vit_convstem_nano', '--pretrained', weights, '--data', small_data,
                '--out', tmp_path/'frozen', '--img-size', 32, '--folds', 2, '--tta', 2, '--device', 'cpu')
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'embeddings of 60 training and 8 test images (2 folds)' in r.stdout
-    assert petvit('boost', '--run', tmp_path/'frozen', '--model', 'ridge').returncode == 0
+    assert cli('boost', '--run', tmp_path/'frozen', '--model', 'ridge').returncode == 0
     assert 'head_rmse' not in json.loads((tmp_path/'frozen'/'boost'/'cv.json').read_text())
-    r = petvit('blend', two_runs/'a', tmp_path/'frozen'/'boost', '--out', tmp_path/'blend')   # same folds
+    r = cli('blend', two_runs/'a', tmp_path/'frozen'/'boost', '--out', tmp_path/'blend')   # same folds
     assert r.returncode == 0, r.stderr[-2000:]
-    r = petvit('predict', '--run', tmp_path/'blend', '--data', small_data, '--out', tmp_path/'p.csv')
+    r = cli('predict', '--run', tmp_path/'blend', '--data', small_data, '--out', tmp_path/'p.csv')
     assert r.returncode == 0, r.stderr[-2000:]
     old = pd.read_csv(tmp_path/'blend'/'submission.csv')
     assert (pd.read_csv(tmp_path/'p.csv').Pawpularity - old.Pawpularity).abs().max() < 1e-3
     weights.write_bytes(b'changed')                              # the frozen weights are checked
-    r = petvit('predict', '--run', tmp_path/'blend', '--data', small_data, '--out', tmp_path/'p2.csv')
+    r = cli('predict', '--run', tmp_path/'blend', '--data', small_data, '--out', tmp_path/'p2.csv')
     assert 'is missing or changed' in _one_error_line(r) and not (tmp_path/'p2.csv').exists()
 
-def test_a_bad_submission_lists_every_problem(two_runs, small_data, tmp_path):
+def test_a_bad_submission_lists_every_problem(cli, two_runs, small_data, tmp_path):
     sub = pd.read_csv(two_runs/'a'/'submission.csv', dtype={'Id': str})
     missing = sub.Id[0]
     sub = sub.iloc[1:].reset_index(drop=True)
     sub.loc[0, 'Pawpularity'], sub.loc[1, 'Pawpularity'] = float('nan'), 120
     sub.to_csv(tmp_path/'bad.csv', index=False)
-    r = petvit('check-submission', tmp_path/'bad.csv', '--data', small_data)
+    r = cli('check-submission', tmp_path/'bad.csv', '--data', small_data)
     assert r.returncode == 1
     lines = r.stdout.splitlines()
     assert len(lines) == 3, r.stdout
     assert f'1 test Id(s) missing: {missing}' in lines[0]
     assert 'Pawpularity is empty or NaN on line(s) 2' in lines[1] and 'Pawpularity is outside 0-100 on line(s) 3: 120' in lines[2]
-    r = petvit('check-submission', tmp_path/'none.csv', '--data', small_data)
+    r = cli('check-submission', tmp_path/'none.csv', '--data', small_data)
     assert 'does not exist' in _one_error_line(r)
 
-def test_bad_input_is_refused_in_one_line(two_runs, small_data, tmp_path):
+def test_bad_input_is_refused_in_one_line(cli, two_runs, small_data, tmp_path):
     other = tmp_path/'other'; shutil.copytree(two_runs/'b', other)     # as if made with another --seed
     oof = pd.read_csv(other/'oof.csv', dtype={'Id': str})
     oof.assign(fold=1 - oof.fold).to_csv(other/'oof.csv', index=False)
-    r = petvit('blend', two_runs/'a', other, '--out', tmp_path/'blend')
+    r = cli('blend', two_runs/'a', other, '--out', tmp_path/'blend')
     assert 'have different folds' in _one_error_line(r) and not (tmp_path/'blend').exists()
     mine = tmp_path/'mine'; mine.mkdir(); (mine/'notes.txt').write_text('mine')
-    r = petvit('blend', two_runs/'a', two_runs/'b', '--out', mine)
+    r = cli('blend', two_runs/'a', two_runs/'b', '--out', mine)
     assert 'holds no petvit blend' in _one_error_line(r) and [p.name for p in mine.iterdir()] == ['notes.txt']
-    assert 'holds no complete embeddings' in _one_error_line(petvit('boost', '--run', small_data))
-    assert 'pass LOW HIGH' in _one_error_line(petvit('boost', '--run', two_runs/'a', '--clip', 85, 1))
-    r = petvit('boost', '--run', two_runs/'a', '--model', 'lasso')
+    assert 'holds no complete embeddings' in _one_error_line(cli('boost', '--run', small_data))
+    assert 'pass LOW HIGH' in _one_error_line(cli('boost', '--run', two_runs/'a', '--clip', 85, 1))
+    r = cli('boost', '--run', two_runs/'a', '--model', 'lasso')
     assert r.returncode == 2 and 'invalid choice' in r.stderr
     assert 'is not a petvit run, boost or blend' in _one_error_line(
-        petvit('predict', '--run', small_data, '--data', small_data, '--out', tmp_path/'x.csv'))
+        cli('predict', '--run', small_data, '--data', small_data, '--out', tmp_path/'x.csv'))

@@ -5,11 +5,15 @@ from conftest import petvit, TINY
 
 QUICK = ['--folds', 2, '--epochs', 2, *TINY]
 
-def test_logs_without_a_terminal_are_plain_lines(small_data, tmp_path):
-    "stdout/stderr captured (not a TTY): no carriage returns, no bars, every status line on a line of its own"
-    run = tmp_path/'run'
-    r = petvit('train', '--data', small_data, '--out', run, *QUICK, env={'PETVIT_CACHE': str(tmp_path/'cache')})
-    assert r.returncode == 0, r.stderr[-2000:]
+def test_logs_without_a_terminal_are_plain_lines_and_outputs_get_the_umask_mode(small_data, tmp_path):
+    """stdout/stderr captured (not a TTY): no carriage returns, no bars, every status line on a line of its own; every file
+    the run and a prediction write has the mode the umask gives (one run serves both checks)"""
+    run, old = tmp_path/'run', os.umask(0o022)
+    try:
+        r = petvit('train', '--data', small_data, '--out', run, *QUICK, env={'PETVIT_CACHE': str(tmp_path/'cache')})
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert petvit('predict', '--run', run, '--data', small_data, '--out', tmp_path/'pred.csv').returncode == 0
+    finally: os.umask(old)
     text = r.stdout + r.stderr
     assert '\r' not in text and '█' not in text and '\x1b' not in text
     lines = r.stdout.splitlines()
@@ -21,13 +25,6 @@ def test_logs_without_a_terminal_are_plain_lines(small_data, tmp_path):
     assert all(re.match(r'(petvit train|fold \d|  epoch \d|\s+fold|\s+\d|\s+OOF|OOF RMSE)', l) for l in lines), lines
     bad = petvit('train', '--data', small_data, '--out', tmp_path/'run2', *QUICK, '--lr', 'nan')
     assert bad.stdout == '' and bad.stderr.startswith('petvit train: error: config lr=') and bad.stderr.count('\n') == 1
-
-def test_outputs_get_the_umask_mode(small_data, tmp_path):
-    run, old = tmp_path/'run', os.umask(0o022)
-    try:
-        assert petvit('train', '--data', small_data, '--out', run, *QUICK).returncode == 0
-        assert petvit('predict', '--run', run, '--data', small_data, '--out', tmp_path/'pred.csv').returncode == 0
-    finally: os.umask(old)
     files = [p for p in run.rglob('*') if p.is_file()] + [tmp_path/'pred.csv']
     assert len(files) > 10
     modes = {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}

@@ -13,9 +13,9 @@ def _run_files(run):
     return dict(config=cfg, cv=_untimed(json.loads((run/'cv.json').read_text())),
                 **{n: (run/n).read_bytes() for n in ('folds.csv', 'oof.csv', 'submission.csv')})
 
-def test_folds_in_parallel_then_merge_equal_a_sequential_run(small_data, tmp_path):
+def test_folds_in_parallel_then_merge_equal_a_sequential_run(cli, small_data, tmp_path):
     args = ['--data', small_data, '--folds', 3, '--epochs', 1, *TINY]
-    seq = petvit('train', '--out', tmp_path/'seq', *args)
+    seq = cli('train', '--out', tmp_path/'seq', *args)                 # in this process; the folds below in their own
     assert seq.returncode == 0, seq.stderr[-2000:]
     exe = os.path.join(os.path.dirname(sys.executable), 'petvit')
     env = {**os.environ, 'WANDB_MODE': 'disabled'}
@@ -33,6 +33,6 @@ def test_folds_in_parallel_then_merge_equal_a_sequential_run(small_data, tmp_pat
     assert r.returncode == 0 and 'OOF RMSE' in r.stdout, r.stderr
     assert _run_files(tmp_path/'par') == _run_files(tmp_path/'seq')
 
-def test_fold_out_of_range_is_refused(small_data, tmp_path):
-    r = petvit('train', '--data', small_data, '--out', tmp_path/'run', '--folds', 2, *TINY, '--fold', 5)
+def test_fold_out_of_range_is_refused(cli, small_data, tmp_path):
+    r = cli('train', '--data', small_data, '--out', tmp_path/'run', '--folds', 2, *TINY, '--fold', 5)
     assert r.returncode == 2 and 'fold(s) 5 do not exist' in r.stderr and not (tmp_path/'run').exists()

@@ -1,25 +1,27 @@
 "End-to-end `petvit train` / `predict` on tiny demo data: outputs, resume, a killed run, bad input."
-import json, os, signal, subprocess, sys, time
+import json, os, shutil, signal, subprocess, sys, time
 import pandas as pd
 import pytest
 import torch
 from conftest import petvit, TINY
 
 def _outputs(run):
-    return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    "The run folder's files, config.json but for out_dir (a copied run's differs) as parsed"
+    files = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    if 'config.json' in files: files['config.json'] = {**json.loads(files['config.json']), 'out_dir': None}
+    return files
 
-def test_train_writes_run_folder_and_resumes_identically(small_data, tmp_path):
-    run = tmp_path/'run'
-    r = petvit('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY)
-    assert r.returncode == 0, r.stderr[-2000:]
+def test_train_writes_run_folder_and_resumes_identically(cli, tiny_runs, small_data, tmp_path):
+    "tiny_runs/a is `petvit train` (a process of its own) of exactly these flags"
+    run = tmp_path/'run'; shutil.copytree(tiny_runs/'a', run)
     assert {'config.json', 'folds.csv', 'oof.csv', 'submission.csv', 'cv.json', 'oof.png', 'learning_curves.png'} <= set(_outputs(run))
     oof = pd.read_csv(run/'oof.csv')
     assert list(oof.columns) == ['Id', 'fold', 'Pawpularity', 'pred'] and len(oof) == 60
     first = _outputs(run)
-    r2 = petvit('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY)
+    r2 = cli('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY, '--arch', 'shiftvit_nano')
     assert r2.returncode == 0 and r2.stdout.count('complete, skipped') == 2
     assert _outputs(run) == first
-    r3 = petvit('predict', '--run', run, '--data', small_data, '--out', tmp_path/'pred.csv')
+    r3 = cli('predict', '--run', run, '--data', small_data, '--out', tmp_path/'pred.csv')
     assert r3.returncode == 0
     pred, sub = pd.read_csv(tmp_path/'pred.csv'), pd.read_csv(run/'submission.csv')
     assert (pred.Id == sub.Id).all() and (pred.Pawpularity - sub.Pawpularity).abs().max() < 1e-3
@@ -44,47 +46,47 @@ def test_killed_run_resumes_to_complete_outputs(small_data, tmp_path):
     oof = pd.read_csv(run/'oof.csv')
     assert len(oof) == 60 and oof.pred.notna().all() and sorted(oof.fold.unique()) == [0, 1, 2]
 
-def test_bad_input_stops_train_before_training(small_data, tmp_path):
+def test_bad_input_stops_train_before_training(cli, small_data, tmp_path):
     import shutil
     bad = tmp_path/'bad'; shutil.copytree(small_data, bad)
     ids = pd.read_csv(bad/'train.csv', dtype={'Id': str}).Id
     (bad/'train'/f'{ids[0]}.jpg').write_bytes(b'garbage')
     (bad/'train'/f'{ids[1]}.jpg').unlink()
-    r = petvit('train', '--data', bad, '--out', tmp_path/'run', *TINY)
+    r = cli('train', '--data', bad, '--out', tmp_path/'run', *TINY)
     assert r.returncode == 2
     assert f'train/{ids[0]}.jpg: cannot be decoded' in r.stderr and f'train/{ids[1]}.jpg: image listed' in r.stderr
     assert 'Traceback' not in r.stderr and not (tmp_path/'run').exists()
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='this machine has CUDA')
-def test_cuda_request_without_cuda_is_one_line(small_data, tmp_path):
-    r = petvit('train', '--data', small_data, '--out', tmp_path/'run', '--device', 'cuda')
+def test_cuda_request_without_cuda_is_one_line(cli, small_data, tmp_path):
+    r = cli('train', '--data', small_data, '--out', tmp_path/'run', '--device', 'cuda')
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'CUDA is not available' in r.stderr
 
-def test_image_cache_is_built_once_and_no_cache_reads_originals(small_data, tmp_path, monkeypatch):
+def test_image_cache_is_built_once_and_no_cache_reads_originals(cli, small_data, tmp_path, monkeypatch):
     monkeypatch.setenv('PETVIT_CACHE', str(tmp_path/'cache'))
     args = ['train', '--data', small_data, '--folds', 2, '--epochs', 1, *TINY]
-    assert petvit(*args, '--out', tmp_path/'nocache', '--no-cache').returncode == 0
+    assert cli(*args, '--out', tmp_path/'nocache', '--no-cache').returncode == 0
     assert not (tmp_path/'cache'/'images').exists()
-    assert petvit(*args, '--out', tmp_path/'run').returncode == 0
+    assert cli(*args, '--out', tmp_path/'run').returncode == 0
     copies = sorted((tmp_path/'cache'/'images').rglob('*.jpg'))
     n_images = len(list((small_data/'train').glob('*.jpg'))) + len(list((small_data/'test').glob('*.jpg')))
     assert len(copies) == n_images and {p.parent.name for p in copies} == {'short32'}
     stamps = [p.stat().st_mtime_ns for p in copies]
-    assert petvit(*args, '--out', tmp_path/'run2', '--seed', 1).returncode == 0        # another run: the copies are reused
+    assert cli(*args, '--out', tmp_path/'run2', '--seed', 1).returncode == 0        # another run: the copies are reused
     assert [p.stat().st_mtime_ns for p in sorted((tmp_path/'cache'/'images').rglob('*.jpg'))] == stamps
 
-def test_training_levers_from_flags(small_data, tmp_path):
+def test_training_levers_from_flags(cli, small_data, tmp_path):
     "--drop-path, --clip-grad, --grad-checkpointing, --layer-decay, --ema, --mixup and --cutmix reach the run; a backbone without one is refused in one line"
     run = tmp_path/'run'
-    r = petvit('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY,
+    r = cli('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY,
                '--drop-path', 0.1, '--clip-grad', 1.0, '--grad-checkpointing', '--layer-decay', 0.8, '--ema', 0.99,
                '--mixup', 0.5, '--cutmix', 1.0)
     assert r.returncode == 0, r.stderr[-2000:]
     cfg = json.loads((run/'config.json').read_text())
     assert (cfg['drop_path'], cfg['clip_grad'], cfg['grad_checkpointing'], cfg['layer_decay'], cfg['ema'], cfg['mixup'], cfg['cutmix']) == (0.1, 1.0, True, 0.8, 0.99, 0.5, 1.0)
-    r = petvit('train', '--data', small_data, '--out', tmp_path/'x', '--arch', 'densenet121', '--pretrained', 'false',
+    r = cli('train', '--data', small_data, '--out', tmp_path/'x', '--arch', 'densenet121', '--pretrained', 'false',
                '--img-size', 32, '--drop-path', 0.1, '--wandb', 'disabled')
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'no stochastic depth' in r.stderr, r.stderr
     assert not (tmp_path/'x').exists()
-    r = petvit('train', '--data', small_data, '--out', tmp_path/'y', '--clip-grad', -1, *TINY)
+    r = cli('train', '--data', small_data, '--out', tmp_path/'y', '--clip-grad', -1, *TINY)
     assert r.returncode == 2 and 'clip_grad=-1.0 must be 0 (no clipping) or a positive gradient norm' in r.stderr, r.stderr
