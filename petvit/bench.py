@@ -6,6 +6,7 @@
 from __future__ import annotations
 import dataclasses, json, os, platform, tempfile, time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -29,8 +30,8 @@ from .training import pet_learner, pet_adamw, resolve_precision
 from .cv import tta_dataloader, predict_tta, prediction_dtype, run_cv
 
 # %% auto #0
-__all__ = ['BF16_PEAK_TFLOPS', 'SETTINGS', 'make_photo_data', 'bench_data', 'bench_train', 'gpu_peak_tflops', 'model_flops',
-           'bench_infer', 'bench_cv', 'bench_table', 'run_bench']
+__all__ = ['BF16_PEAK_TFLOPS', 'SETTINGS', 'make_photo_data', 'paired_ratio', 'bench_data', 'bench_train', 'gpu_peak_tflops',
+           'model_flops', 'bench_infer', 'bench_cv', 'bench_table', 'run_bench']
 
 # %% ../nbs/10_benchmark.ipynb #28c05fbc
 def _photo(seed:int, size:tuple)->Image.Image:
@@ -68,17 +69,33 @@ def make_photo_data(path:str|Path,    # folder to write (PetFinder layout)
                                                            index=False)
     return path
 
+# %% ../nbs/10_benchmark.ipynb #4273f855
+def paired_ratio(time_a:Callable,       # runs side A once and returns its seconds
+                 time_b:Callable,       # runs side B once and returns its seconds
+                 pairs:int=5,           # timed pairs A, B (after one untimed warm-up pair)
+                 max_spread:float=0.25, # widest spread of the per-pair ratios still called reliable
+                )->dict:
+    "Median over interleaved pairs of time(B) / time(A), their spread, and whether it is reliable"
+    if pairs < 5: raise PetvitError(f"bench: pairs={pairs}: measure at least 5 pairs")
+    time_a(); time_b()                                  # warm-up: first-run costs on both sides
+    a, b = zip(*[(time_a(), time_b()) for _ in range(pairs)])
+    ratios = np.array(b) / np.array(a)
+    median = float(np.median(ratios))
+    spread = float((ratios.max() - ratios.min()) / median)
+    return dict(ratio=median, spread=spread, reliable=spread <= max_spread,
+                ratios=ratios.round(4).tolist(), a_s=list(a), b_s=list(b))
+
 # %% ../nbs/10_benchmark.ipynb #121f38f9
-def _timed_batches(dl, n_batches:int)->tuple:
+def _timed_batches(dl, n_batches:int, clock=time.perf_counter)->tuple:
     "(images, seconds) of up to `n_batches` batches of `dl` after one warm-up batch"
     n = min(n_batches, len(dl) - 1)
     if n < 1:
         raise PetvitError(f"bench: {len(dl)} batch(es) of {dl.bs}: generate more photos or lower "
                           "the batch size")
     it = iter(dl); next(it)
-    start = time.perf_counter()
+    start = clock()
     for _ in range(n): next(it)
-    return n * dl.bs, time.perf_counter() - start
+    return n * dl.bs, clock() - start
 
 def _folds_and_cache(train, img_size, cache_dir):
     "The 2-fold frame of `train`, and the same reading the image cache (built if needed; None: new)"
@@ -89,42 +106,49 @@ def _folds_and_cache(train, img_size, cache_dir):
 def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_path`)
                img_size:int=224,    # training size
                bs:int=32,           # batch size
-               n_batches:int=4,     # batches timed per source
+               n_batches:int=4,     # batches timed per source and pair
                num_workers:int=0,   # DataLoader workers
                cache_dir:str|Path|None=None, # cache folder (None: a new temporary one)
                device:str='cpu',    # where the batch augmentations run (the training device)
+               pairs:int=5,         # interleaved pairs (originals, cache) for the speed-up
+               clock:Callable=time.perf_counter, # seconds (a test injects its own)
               )->dict:
     "Images/s of the DataLoader reading the original photos vs the image cache; and of augmentation"
-    start = time.perf_counter()
+    start = clock()
     folds, cached = _folds_and_cache(train, img_size, cache_dir)
-    build = time.perf_counter() - start
-    rates = {}
+    build = clock() - start
     # the same item pipeline: decode, RGB, resize, tensor, collate
-    for name, frame in (('originals', folds), ('cache', cached)):
-        dl = fold_dataloaders(
-            frame, 0, img_size=img_size, bs=bs, num_workers=num_workers, device='cpu'
-        ).train
-        images, secs = _timed_batches(dl, n_batches)
-        rates[name] = images / secs
+    dls = {name: fold_dataloaders(frame, 0, img_size=img_size, bs=bs, num_workers=num_workers,
+                                  device='cpu').train
+           for name, frame in (('originals', folds), ('cache', cached))}
+    images = {}
+    def timer(name):
+        def seconds():
+            images[name], secs = _timed_batches(dls[name], n_batches, clock)
+            return secs
+        return seconds
+    pair = paired_ratio(timer('cache'), timer('originals'), pairs)       # originals / cache time
     # the augmentations run on whole batches on the device
     dev = get_device(device)
     tfms = [*train_transforms(PetConfig(img_size=img_size)),
             Normalize.from_stats([.5] * 3, [.25] * 3)]
     augment = Pipeline(tfms, split_idx=0)
-    xb = dl.one_batch()[0].to(dev)
+    xb = dls['cache'].one_batch()[0].to(dev)
     augment(xb)
     if dev.type == 'cuda': torch.cuda.synchronize()
-    start = time.perf_counter()
+    start = clock()
     for _ in range(n_batches): augment(xb)
     if dev.type == 'cuda': torch.cuda.synchronize()
-    return dict(originals_img_s=rates['originals'], cache_img_s=rates['cache'],
-                speedup=rates['cache'] / rates['originals'],
+    return dict(originals_img_s=images['originals'] / float(np.median(pair['b_s'])),
+                cache_img_s=images['cache'] / float(np.median(pair['a_s'])),
+                speedup=pair['ratio'], speedup_spread=pair['spread'],
+                speedup_reliable=pair['reliable'], pairs=pairs,
                 cache_build_s=build, cache_build_img_s=len(folds) / build,
-                augment_img_s=n_batches * len(xb) / (time.perf_counter() - start),
+                augment_img_s=n_batches * len(xb) / (clock() - start),
                 img_size=img_size, bs=bs, num_workers=num_workers, augment_device=str(dev))
 
 # %% ../nbs/10_benchmark.ipynb #e13f6742
-def _make_step_timer(warmup):
+def _make_step_timer(warmup, clock=time.perf_counter):
     "A fastai callback timing training batches from `warmup` to the epoch's end, and counting them"
     class StepTimer(Callback):
         order, count = 100, 0
@@ -133,10 +157,10 @@ def _make_step_timer(warmup):
         def before_batch(self):
             if self.training and self.iter == warmup:
                 if torch.cuda.is_available(): torch.cuda.synchronize()
-                self.start = time.perf_counter()
+                self.start = clock()
         def after_train(self):
             if torch.cuda.is_available(): torch.cuda.synchronize()
-            self.end = time.perf_counter()
+            self.end = clock()
     return StepTimer()
 
 def _synthetic_batches(n:int, bs:int, img_size:int, device)->list:
@@ -158,7 +182,8 @@ def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
                 warmup:int=2,         # untimed steps first
                 device:str='auto',    # 'auto', 'cpu', 'cuda', ...
                 precision:str='auto', # as `PetConfig.precision`
-                repeats:int=2,        # alternate the loops this many times; keep each one's best
+                pairs:int=5,          # interleaved pairs (plain loop, Learner) for the overhead
+                clock:Callable=time.perf_counter, # seconds (a test injects its own)
                )->dict:
     "Training images/s of a plain PyTorch loop and of petvit's Learner, same model and batches"
     dev = get_device(device)
@@ -182,9 +207,9 @@ def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
         opt.zero_grad(set_to_none=True)
     def plain_loop():
         for xb, yb in batches[:warmup]: step(xb, yb)
-        sync(); start = time.perf_counter()
+        sync(); start = clock()
         for xb, yb in batches[warmup:]: step(xb, yb)
-        sync(); return time.perf_counter() - start
+        sync(); return clock() - start
     # -- petvit's Learner with its callbacks, fed the same batches
     cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, accum=1, epochs=1,
                     device=str(dev), precision=precision, wandb='disabled', num_workers=0)
@@ -193,18 +218,18 @@ def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
                                     _prebuilt_loader(batches[:1], dev)),
                         create_model(arch, pretrained=False, img_size=img_size), progress=False)
     def learner_loop():
-        timer = _make_step_timer(warmup)
+        timer = _make_step_timer(warmup, clock)
         learn.fit(1, cbs=timer)
         if timer.count != steps:
             raise PetvitError(f"bench: the Learner ran {timer.count} of its {steps} timed steps "
                               "(it stopped early): this measurement is void, run it again")
         return timer.end - timer.start
-    plain, fastai = float('inf'), float('inf')
-    for _ in range(repeats): plain, fastai = min(plain, plain_loop()), min(fastai, learner_loop())
+    pair = paired_ratio(plain_loop, learner_loop, pairs)               # Learner / plain loop time
     n = steps * bs
-    return dict(arch=arch, img_size=img_size, bs=bs, steps=steps, repeats=repeats, precision=prec,
-                device=str(dev),
-                plain_img_s=n / plain, learner_img_s=n / fastai, learner_overhead=fastai / plain)
+    return dict(arch=arch, img_size=img_size, bs=bs, steps=steps, pairs=pairs, precision=prec,
+                device=str(dev), plain_img_s=n / float(np.median(pair['a_s'])),
+                learner_img_s=n / float(np.median(pair['b_s'])), learner_overhead=pair['ratio'],
+                learner_overhead_spread=pair['spread'], learner_overhead_reliable=pair['reliable'])
 
 # %% ../nbs/10_benchmark.ipynb #f1938bed
 BF16_PEAK_TFLOPS = {'H200': 989.4, 'H100': 989.4, 'A100': 312.0, 'L40S': 362.1, 'L4': 121.0,
@@ -271,36 +296,40 @@ def bench_cv(data:str|Path,  # a dataset in the PetFinder layout
 # %% ../nbs/10_benchmark.ipynb #7bc2db7a
 SETTINGS = dict(   # per mode: photos generated, then the settings of each part
     small=dict(n_photos=32, data=dict(img_size=64, bs=4, n_batches=2),
-               train=dict(arch='vit_tiny_patch16_224', img_size=32, bs=8, steps=3, warmup=1,
-                          repeats=1),
+               train=dict(arch='vit_tiny_patch16_224', img_size=32, bs=8, steps=3, warmup=1),
                infer=dict(img_size=32, bs=8, tta=2),
                cv=dict(n=32, arch='vit_tiny_patch16_224', img_size=32, bs=8, n_folds=2, epochs=1)),
     full=dict(n_photos=256, data=dict(img_size=224, bs=32, n_batches=6),
-              train=dict(arch='vit_tiny_patch16_224', img_size=224, bs=32, steps=6, warmup=2,
-                         repeats=3),
+              train=dict(arch='vit_tiny_patch16_224', img_size=224, bs=32, steps=3, warmup=1),
               infer=dict(img_size=224, bs=32, tta=4),
               cv=dict(n=256, arch='vit_tiny_patch16_224', img_size=224, bs=32, n_folds=2,
                       epochs=1)),
     gpu=dict(n_photos=2048, data=dict(img_size=224, bs=64, n_batches=24, num_workers=-1),
-             train=dict(arch='vit_base_patch16_224', img_size=224, bs=128, steps=30, warmup=10,
-                        repeats=3),
+             train=dict(arch='vit_base_patch16_224', img_size=224, bs=128, steps=20, warmup=5),
              infer=dict(arch='vit_base_patch16_224', img_size=224, bs=128, tta=4),
              cv=dict(n=9912, arch='vit_base_patch16_224', img_size=224, bs=128, n_folds=5,
                      epochs=5)))
 
+def _ratio_text(name:str, ratio:float|None, spread:float, unit:str='')->str:
+    "`name ratio (spread s%)`, or why there is no figure"
+    if ratio is None: return f"{name} unreliable (the pairs disagree by {spread:.0%})"
+    return f"{name} {ratio:.2f}{unit} (spread {spread:.0%})"
+
 def bench_table(res:dict, # what `run_bench` returns
                )->str:
-    "The benchmark's figures as a text table"
+    "The benchmark's figures as a text table; a ratio whose pairs disagree is called unreliable"
     d, t, i, c = res['data'], res['train'], res['infer'], res['cv']
     rows = [f"petvit bench ({res['mode']}) on "
             f"{res['device']}{' ' + res['gpu'] if res.get('gpu') else ''}, {res['cpu_count']} CPUs",
             f"data    {d['img_size']:>4}px  originals {d['originals_img_s']:8.1f} img/s   cache "
-            f"{d['cache_img_s']:8.1f} img/s   cache_speedup {res['cache_speedup']:6.2f}x",
+            f"{d['cache_img_s']:8.1f} img/s   "
+            + _ratio_text('cache_speedup', res['cache_speedup'], d['speedup_spread'], 'x'),
             f"       cache build {d['cache_build_img_s']:.0f} img/s   batch augmentations on "
             f"{d['augment_device']} {d['augment_img_s']:.0f} img/s",
             f"train  {t['arch']} {t['img_size']}px bs {t['bs']} {t['precision']}: plain loop "
             f"{t['plain_img_s']:8.1f} img/s   Learner {t['learner_img_s']:8.1f} img/s   "
-            f"learner_overhead {res['learner_overhead']:.3f}"]
+            + _ratio_text('learner_overhead', res['learner_overhead'],
+                          t['learner_overhead_spread'])]
     if 'tflops' in t:
         rows.append(f"gpu    {t['gflops_per_img']:.1f} GFLOPs/img per step   {t['tflops']:.1f} "
                     f"TFLOP/s   MFU {t['mfu']:.1%}" if t.get('mfu') is not None else
@@ -352,8 +381,9 @@ def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'g
         res['cv'] = bench_cv(cv_photos,
                              PetConfig(**c, pretrained=False, accum=1, tta=2, device=str(dev),
                                        num_workers=-1), work)
-        res['learner_overhead'] = t['learner_overhead']
-        res['cache_speedup'] = res['data']['speedup']
+        # the headline ratios: None where their pairs disagreed (see the spreads)
+        res['learner_overhead'] = t['learner_overhead'] if t['learner_overhead_reliable'] else None
+        res['cache_speedup'] = res['data']['speedup'] if res['data']['speedup_reliable'] else None
         if verbose: print(bench_table(res))
         if out: atomic_write(out, json.dumps(res, indent=2) + '\n')
     return res

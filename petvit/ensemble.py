@@ -636,10 +636,11 @@ def predict_member(path:str|Path,        # a run, boost or blend folder
     if (p/'blend.json').is_file():
         if p.resolve() in _seen: raise PetvitError(f"the blend {p} holds itself: make it again")
         members, total = _blend_manifest(p)['members'], 0.
-        for m in (m for m in members if m['weight'] > 0):
+        for m in members:                        # every member, those of weight 0 too: as made
             if _fingerprint(p/m['path']) != {k: m[k] for k in ('oof_sha256', 'submission_sha256')}:
                 raise PetvitError(f"{p/m['path']} changed since the blend {p} was made (its "
                                   "oof.csv or submission.csv differs): run petvit blend again")
+        for m in (m for m in members if m['weight'] > 0):
             pred = predict_member(p/m['path'], data_dir, device, (*_seen, p.resolve()))
             total = total + pred.set_index('Id')[TARGET] * m['weight']
         return pd.DataFrame({'Id': order, TARGET: total.loc[order].values})

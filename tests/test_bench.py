@@ -1,6 +1,7 @@
-"`petvit bench` (and benchmarks/bench.py) in its small CPU mode: it runs in seconds and writes the documented format; figures are not asserted, only the relations between them"
+"""`petvit bench` (and benchmarks/bench.py) in its small CPU mode: it runs in seconds and writes the documented format.
+Figures are not asserted: the arithmetic of the ratios is tested in nbs/10_benchmark.ipynb with known durations
+(an injected clock and timers), here only that each headline ratio is printed with its spread or called unreliable."""
 import json, subprocess, sys
-from pytest import approx
 from conftest import ROOT, petvit
 
 def test_bench_small_writes_table_and_json(tmp_path):
@@ -8,17 +9,21 @@ def test_bench_small_writes_table_and_json(tmp_path):
     work, tmp = tmp_path/'work', tmp_path/'tmp'
     work.mkdir(); tmp.mkdir(); (work/'train.csv').write_text('my labels')
     r = petvit('bench', '--mode', 'small', '--device', 'cpu', '--out', tmp_path/'bench.json', '--work-dir', work,
-               env={'TMPDIR': str(tmp)})
+               env={'TMPDIR': str(tmp),          # torch keeps its compile cache in the temporary folder
+                    'TORCHINDUCTOR_CACHE_DIR': str(tmp_path/'inductor')})   # (set once torch._dynamo is imported)
     assert r.returncode == 0, r.stderr[-2000:]
     assert [p.name for p in work.iterdir()] == ['train.csv'] and (work/'train.csv').read_text() == 'my labels'
     assert list(tmp.iterdir()) == [], list(tmp.iterdir())          # no litter in the temporary folder either
     for label in ('data', 'train', 'infer', 'cv', 'cache_speedup', 'learner_overhead'): assert label in r.stdout, r.stdout
-    assert f"learner_overhead {json.loads((tmp_path/'bench.json').read_text())['learner_overhead']:.3f}" in r.stdout
     res = json.loads((tmp_path/'bench.json').read_text())
-    assert res['learner_overhead'] == approx(res['train']['plain_img_s'] / res['train']['learner_img_s'])
-    assert res['cache_speedup'] == approx(res['data']['cache_img_s'] / res['data']['originals_img_s'])
+    for name, part, key in (('learner_overhead', 'train', 'learner_overhead'), ('cache_speedup', 'data', 'speedup')):
+        spread = res[part][f'{key}_spread']
+        assert len(res[part]) and res[part]['pairs'] == 5 and spread >= 0
+        if res[part][f'{key}_reliable']:                  # a figure, printed with its spread
+            assert res[name] == res[part][key] and f"{name} {res[name]:.2f}" in r.stdout and f'spread {spread:.0%}' in r.stdout
+        else:                                             # no figure: the table says why
+            assert res[name] is None and f'{name} unreliable (the pairs disagree by {spread:.0%})' in r.stdout
     assert {'originals_img_s', 'cache_img_s', 'cache_build_s'} <= set(res['data'])
-    assert res['infer']['views_s'] == approx(res['infer']['tta'] * res['infer']['img_s'])
     assert (res['cv']['n_folds'], res['cv']['n_train'], res['infer']['n_images']) == (2, 32, 32)
     assert res['mode'] == 'small' and res['device'] == 'cpu'
 

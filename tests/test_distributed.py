@@ -12,9 +12,9 @@ pytestmark = pytest.mark.skipif(not shutil.which('accelerate', path=os.path.dirn
 def _files(run):
     return sorted(str(p.relative_to(run)) for p in run.rglob('*') if p.is_file())
 
-def test_two_process_training_writes_what_one_process_writes(small_data, tmp_path):
+def test_two_process_training_writes_what_one_process_writes(cli, small_data, tmp_path):
     args = ['train', '--data', small_data, '--folds', 2, '--epochs', 2, *TINY]
-    single = petvit(*args, '--out', tmp_path/'single')
+    single = cli(*args, '--out', tmp_path/'single')
     assert single.returncode == 0, single.stderr[-2000:]
     exe = os.path.join(os.path.dirname(sys.executable), 'accelerate')
     r = subprocess.run([exe, 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',

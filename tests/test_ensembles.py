@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import petvit, TINY
 
 def _one_error_line(r):
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
@@ -16,9 +15,10 @@ def two_runs(runs_copy):
     shutil.rmtree(runs_copy/'blend'); shutil.rmtree(runs_copy/'a'/'boost'); shutil.rmtree(runs_copy/'a'/'embeddings')
     return runs_copy
 
-def test_boost_blend_and_predict_a_blend(two_runs, small_data, tmp_path):
+def test_boost_blend_and_predict_a_blend(cli, two_runs, small_data, tmp_path):
+    "In this process: the session's tiny_runs ran `petvit boost` and `petvit blend` as processes of their own"
     for name in 'ab':
-        r = petvit('boost', '--run', two_runs/name, '--clip', 1, 85)
+        r = cli('boost', '--run', two_runs/name, '--clip', 1, 85)
         assert r.returncode == 0, r.stderr[-2000:]
         cv = json.loads((two_runs/name/'boost'/'cv.json').read_text())
         oof = pd.read_csv(two_runs/name/'boost'/'oof.csv')
@@ -27,15 +27,15 @@ def test_boost_blend_and_predict_a_blend(two_runs, small_data, tmp_path):
         assert abs(cv['head_rmse'] - json.loads((two_runs/name/'cv.json').read_text())['oof_rmse']) < 1e-9
         assert len(oof) == 60 and oof.pred.between(0, 100).all()
     members = [two_runs/'a', two_runs/'a'/'boost', two_runs/'b', two_runs/'b'/'boost']
-    r = petvit('blend', *members, '--out', two_runs/'blend', '--data', small_data)
+    r = cli('blend', *members, '--out', two_runs/'blend', '--data', small_data)
     assert r.returncode == 0, r.stderr[-2000:]
     b = json.loads((two_runs/'blend'/'blend.json').read_text())
     assert abs(sum(m['weight'] for m in b['members']) - 1) < 1e-9 and all(m['weight'] >= 0 for m in b['members'])
     assert b['oof_rmse_fitted'] <= min(m['oof_rmse'] for m in b['members']) + 1e-9   # the fit is at least its best member
     assert [m['path'] for m in b['members']] == ['../a', '../a/boost', '../b', '../b/boost']
-    assert petvit('check-submission', two_runs/'blend'/'submission.csv', '--data', small_data).returncode == 0
+    assert cli('check-submission', two_runs/'blend'/'submission.csv', '--data', small_data).returncode == 0
     moved = tmp_path/'moved'; shutil.copytree(two_runs, moved)              # a runs folder moves as a whole
-    r = petvit('predict', '--run', moved/'blend', '--data', small_data, '--out', tmp_path/'pred.csv')
+    r = cli('predict', '--run', moved/'blend', '--data', small_data, '--out', tmp_path/'pred.csv')
     assert r.returncode == 0, r.stderr[-2000:]
     new, old = pd.read_csv(tmp_path/'pred.csv'), pd.read_csv(two_runs/'blend'/'submission.csv')
     assert (new.Id == old.Id).all() and (new.Pawpularity - old.Pawpularity).abs().max() < 1e-3

@@ -5,7 +5,7 @@ from conftest import petvit, TINY
 
 QUICK = ['--folds', 2, '--epochs', 2, *TINY]
 
-def test_logs_without_a_terminal_are_plain_lines_and_outputs_get_the_umask_mode(small_data, tmp_path):
+def test_logs_without_a_terminal_are_plain_lines_and_outputs_get_the_umask_mode(cli, small_data, tmp_path):
     """stdout/stderr captured (not a TTY): no carriage returns, no bars, every status line on a line of its own; every file
     the run and a prediction write has the mode the umask gives (one run serves both checks)"""
     run, old = tmp_path/'run', os.umask(0o022)
@@ -23,7 +23,7 @@ def test_logs_without_a_terminal_are_plain_lines_and_outputs_get_the_umask_mode(
         assert sum(l.startswith(f'fold {k}: RMSE') for l in lines) == 1
     assert sum(l.startswith('  epoch ') for l in lines) == 4
     assert all(re.match(r'(petvit train|fold \d|  epoch \d|\s+fold|\s+\d|\s+OOF|OOF RMSE)', l) for l in lines), lines
-    bad = petvit('train', '--data', small_data, '--out', tmp_path/'run2', *QUICK, '--lr', 'nan')
+    bad = cli('train', '--data', small_data, '--out', tmp_path/'run2', *QUICK, '--lr', 'nan')
     assert bad.stdout == '' and bad.stderr.startswith('petvit train: error: config lr=') and bad.stderr.count('\n') == 1
     files = [p for p in run.rglob('*') if p.is_file()] + [tmp_path/'pred.csv']
     assert len(files) > 10

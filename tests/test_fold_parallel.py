@@ -24,12 +24,12 @@ def test_folds_in_parallel_then_merge_equal_a_sequential_run(cli, small_data, tm
     outs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
     assert not (tmp_path/'par'/'cv.json').exists() and all('then `petvit merge' in o[0] for o in outs)
-    r = petvit('merge', tmp_path/'par')                       # fold 2 is missing: refused, nothing written
+    r = cli('merge', tmp_path/'par')                          # fold 2 is missing: refused, nothing written
     assert r.returncode == 2 and 'fold 2 is not complete' in r.stderr and r.stderr.count('\n') == 1
-    r = petvit('train', '--out', tmp_path/'par', *args, '--fold', 2)
+    r = cli('train', '--out', tmp_path/'par', *args, '--fold', 2)
     assert r.returncode == 0 and 'OOF RMSE' in r.stdout     # the last fold merges by itself
     (tmp_path/'par'/'cv.json').unlink()
-    r = petvit('merge', tmp_path/'par')
+    r = petvit('merge', tmp_path/'par')                       # the entry point itself
     assert r.returncode == 0 and 'OOF RMSE' in r.stdout, r.stderr
     assert _run_files(tmp_path/'par') == _run_files(tmp_path/'seq')
 

@@ -39,19 +39,38 @@ def test_the_checks_catch_what_they_look_for():
     assert _public_definitions('#| export\ndef a(): pass\nclass B: pass\n_c = 1\nD = 2') == ['a', 'B']
 
 LOCAL = [r'/tmp/', r'/home/', r'/root/', r'/work/', r'/Users/', r'site-packages', r'[A-Za-z]+Warning\b',
-         r'Overwriting \w+ in registry', '\r', '█', r'\d+(\.\d+)?it/s', r'\d+/\d+ \[\d\d:\d\d']
+         r'Overwriting \w+ in registry', '\r', '█', r'\d+(\.\d+)?it/s', r'\d+/\d+ \[\d\d:\d\d',
+         r'<progress\b', r'class="fastprogress"',                 # fastprogress's HTML bars and tables
+         r'<td>\d\d:\d\d</td>', r'\b(CPU times|Wall time):']     # timings that differ on every run
 
 def _output_texts(c):
     for o in c.get('outputs', []):
         if o.get('output_type') == 'stream': yield ''.join(o['text'])
         for mime, v in o.get('data', {}).items():
             if mime.startswith('text/'): yield ''.join(v)
+            if 'widget' in mime: yield f'{mime}: a widget (it shows nothing in the docs)'
         if o.get('output_type') == 'error': yield 'error: ' + o.get('ename', '')
 
+def _leaks(cells):
+    "(notebook, cell id, what) of every committed output holding a local path, a warning, a bar or noise"
+    return [f"{name} cell {c['id']}: {m.group(0)!r}" for name, c, _ in cells for text in _output_texts(c)
+            for pat in LOCAL + [r'^error: ', 'a widget'] if (m := re.search(pat, text, re.M))]
+
 def test_committed_outputs_hold_no_local_paths_warnings_or_bars():
-    found = [f"{name} cell {c['id']}: {m.group(0)!r}" for name, c, _ in _cells()
-             for text in _output_texts(c) for pat in LOCAL + [r'^error: '] if (m := re.search(pat, text, re.M))]
+    found = _leaks(_cells())
     assert not found, '\n'.join(found)
+
+def test_the_output_check_sees_bars_widgets_and_timings():
+    "Outputs as fastprogress, ipywidgets, %time and a local path leave them: each one is caught"
+    bar = {'output_type': 'display_data', 'data': {'text/html': ['<progress value="3" max="10"></progress>']}}
+    table = {'output_type': 'display_data', 'data': {'text/html': ['<table class="fastprogress"><td>00:03</td>']}}
+    widget = {'output_type': 'display_data', 'data': {'application/vnd.jupyter.widget-view+json': {'model_id': 'x'}}}
+    timed = {'output_type': 'stream', 'name': 'stdout', 'text': ['CPU times: user 1 s\n']}
+    path = {'output_type': 'execute_result', 'data': {'text/plain': ["PosixPath('/tmp/x')"]}}
+    clean = {'output_type': 'stream', 'name': 'stdout', 'text': ['OOF RMSE 13.90\n']}
+    cells = [('nb', {'id': str(i), 'outputs': [o]}, '') for i, o in enumerate([bar, table, widget, timed, path, clean])]
+    assert [l.split(':')[0] for l in _leaks(cells)] == ['nb cell 0', 'nb cell 1', 'nb cell 1', 'nb cell 2', 'nb cell 3',
+                                                       'nb cell 4']
 
 RUN_FILES = r"""/\s*f?['"](config\.json|folds\.csv|oof\.csv|submission\.csv|cv\.json|fold\.json|model\.pth|history\.csv|test\.csv|oof\.png|learning_curves\.png)['"]|/\s*f['"]fold\{"""
 
