@@ -52,14 +52,15 @@ def test_notebooks_open_with_title_and_summary():
         lines = ''.join(md['source']).strip().split('\n')
         assert lines[0].startswith('# ') and any(l.startswith('> ') for l in lines[1:]), p.name
 
-@pytest.fixture(scope='module')
-def site(tmp_path_factory):
+@pytest.fixture(scope='session')
+def site(built_once):
     "All pages rendered by tools/render_docs.py (nbdev_proc_nbs + nbconvert), screenshots where Chromium is installed"
-    out = tmp_path_factory.mktemp('site')
-    shots = ['--screenshots'] if find_chromium() else []
-    r = subprocess.run([sys.executable, ROOT/'tools'/'render_docs.py', '--out', out, *shots], capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    return out
+    def build(out):
+        shots = ['--screenshots'] if find_chromium() else []
+        r = subprocess.run([sys.executable, ROOT/'tools'/'render_docs.py', '--out', out, *shots], capture_output=True,
+                           text=True, timeout=900)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    return built_once('site', build)
 
 def test_every_page_renders_with_its_api_reference(site):
     "Each notebook's page has a `show_doc` entry (with its link to the source) for each symbol it exports"
