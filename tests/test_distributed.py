@@ -12,10 +12,10 @@ pytestmark = pytest.mark.skipif(not shutil.which('accelerate', path=os.path.dirn
 def _files(run):
     return sorted(str(p.relative_to(run)) for p in run.rglob('*') if p.is_file())
 
-def test_two_process_training_writes_what_one_process_writes(cli, small_data, tmp_path):
-    args = ['train', '--data', small_data, '--folds', 2, '--epochs', 2, *TINY]
-    single = cli(*args, '--out', tmp_path/'single')
-    assert single.returncode == 0, single.stderr[-2000:]
+def test_two_process_training_writes_what_one_process_writes(tiny_runs, small_data, tmp_path):
+    "The one-process run is the session's tiny_runs/b: these flags, trained by `petvit train`"
+    args = ['train', '--data', small_data, '--folds', 2, '--epochs', 1, *TINY, '--arch', 'vit_convstem_nano']
+    (tmp_path/'single').symlink_to(tiny_runs/'b', target_is_directory=True)
     exe = os.path.join(os.path.dirname(sys.executable), 'accelerate')
     r = subprocess.run([exe, 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
                         '--dynamo_backend', 'no', '-m', 'petvit.cli', *map(str, args), '--out', str(tmp_path/'ddp')],
@@ -32,6 +32,6 @@ def test_two_process_training_writes_what_one_process_writes(cli, small_data, tm
     assert cv.keys() == one.keys() and cv['n_train'] == 60 and 5 < cv['oof_rmse'] < 50
     for f in cv['folds']:                                     # validation RMSE over the whole fold (gathered from both ranks)
         hist = pd.read_csv(tmp_path/'ddp'/f'fold{f["fold"]}'/'history.csv')
-        assert len(hist) == 2 and abs(hist.rmse.min() - f['rmse_plain']) < 1e-3
+        assert len(hist) == 1 and abs(hist.rmse.min() - f['rmse_plain']) < 1e-3
     # 30 training images, bs 8: 3 batches in one process, 2 per process when two share them
     assert [f['train_batches'] for f in cv['folds']] == [2, 2] and [f['train_batches'] for f in one['folds']] == [3, 3]
