@@ -52,16 +52,13 @@ def built_once(session_dir):
         return path
     return get
 
-def _demo_data(n):
-    def build(d):
-        r = petvit('demo-data', d, '--n', n)
-        assert r.returncode == 0, r.stderr
-    return build
-
 @pytest.fixture(scope='session')
 def demo_dir(built_once):
-    "A 300-image demo dataset written by `petvit demo-data` (shared, do not modify: copy it)"
-    return built_once('demo', _demo_data(300))
+    "A 300-image demo dataset written by `petvit demo-data` in this process (shared, do not modify: copy it)"
+    def build(d):
+        rc, err = main_here('demo-data', d, '--n', 300)
+        assert rc == 0, err
+    return built_once('demo', build)
 
 @pytest.fixture
 def demo_copy(demo_dir, tmp_path):
@@ -72,8 +69,11 @@ def demo_copy(demo_dir, tmp_path):
 
 @pytest.fixture(scope='session')
 def small_data(built_once):
-    "A 60-image demo dataset for short training runs (shared, do not modify)"
-    return built_once('small', _demo_data(60))
+    "A 60-image demo dataset for short training runs, by the `petvit demo-data` command (shared, do not modify)"
+    def build(d):
+        r = petvit('demo-data', d, '--n', 60)
+        assert r.returncode == 0, r.stderr
+    return built_once('small', build)
 
 # Settings of a training run that takes seconds on a CPU
 TINY = ['--arch', 'shiftvit_nano', '--pretrained', 'false', '--img-size', 32, '--bs', 8, '--tta', 2, '--wandb', 'disabled']

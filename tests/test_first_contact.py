@@ -33,7 +33,7 @@ def test_logs_without_a_terminal_are_plain_lines_and_outputs_get_the_umask_mode(
 def test_wandb_offline_stays_in_the_run_folder(small_data, tmp_path):
     home, run = tmp_path/'home', tmp_path/'run'
     home.mkdir()
-    r = petvit('train', '--data', small_data, '--out', run, *QUICK[:-2], '--wandb', 'offline',
+    r = petvit('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY[:-2], '--wandb', 'offline',
                env={'HOME': str(home), 'WANDB_MODE': None, 'XDG_CACHE_HOME': None, 'XDG_CONFIG_HOME': None})
     assert r.returncode == 0, r.stderr[-2000:]
     assert len(list((run/'wandb').glob('offline-run-*'))) == 2            # one W&B run per fold

@@ -36,9 +36,10 @@ def test_kit_installs_offline_and_its_notebook_writes_a_valid_submission(small_d
     site = Path(subprocess.run([py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
                                capture_output=True, text=True, check=True).stdout.strip())
     (site/'kaggle_image.pth').write_text(str(kaggle_like_site(tmp_path/'image')) + '\n')
-    probe = subprocess.run([py, '-c', 'import torch, timm, fastai\ntry: import petvit\nexcept ImportError: print("no petvit")'],
+    probe = subprocess.run([py, '-c', 'from importlib.util import find_spec as f\n'
+                            'print([f(m) is not None for m in ("torch", "timm", "fastai", "petvit")])'],
                            capture_output=True, text=True, cwd=tmp_path)     # not from the clone's folder
-    assert probe.stdout.strip() == 'no petvit', probe.stderr       # the image has the stack, not petvit
+    assert probe.stdout.strip() == '[True, True, True, False]', probe.stderr   # the image has the stack, not petvit
     work = tmp_path/'working'; work.mkdir()
     env = {**os.environ, 'PETVIT_KIT': str(kit), 'PETVIT_RUNS': str(runs), 'PETVIT_DATA': str(small_data),
            'PETVIT_MEMBER': 'blend', 'PETVIT_OUT': str(work), 'WANDB_MODE': 'disabled',
