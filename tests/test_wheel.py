@@ -4,7 +4,7 @@ trains on the demo data."""
 import email, json, os, re, subprocess, sys, sysconfig, tarfile, venv, zipfile
 from pathlib import Path
 import pytest
-from conftest import ROOT
+from conftest import ROOT, TINY
 from test_packaging import _settings
 
 @pytest.fixture(scope='module')
@@ -55,27 +55,28 @@ def _run(exe, *args, tmp_path, timeout=900):
     env.pop('PYTHONPATH', None)
     return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=timeout)
 
-def _check_installed_wheel(bin_, site, tmp_path, *train_flags):
+def _check_installed_wheel(bin_, site, tmp_path, *train_args):
     r = _run(bin_/'python', '-c', 'import petvit; print(petvit.__file__); print(petvit.__version__)', tmp_path=tmp_path)
     path, version = r.stdout.split()
     assert Path(path).is_relative_to(site), f'petvit imported from {path}, not from the wheel in {site}'
     assert version == _settings()['version']
     r = _run(bin_/'petvit', '--help', tmp_path=tmp_path)
     assert r.returncode == 0 and all(c in r.stdout for c in ('train', 'predict', 'explain', 'check')), r.stdout
-    r = _run(bin_/'petvit', 'train', '--demo', '--out', tmp_path/'run', *train_flags, tmp_path=tmp_path)
+    r = _run(bin_/'petvit', 'train', '--out', tmp_path/'run', *train_args, tmp_path=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert re.search(r'^OOF RMSE [\d.]+ vs [\d.]+', r.stdout, re.M), r.stdout[-1500:]
     return json.loads((tmp_path/'run'/'cv.json').read_text())
 
-def test_wheel_in_fresh_venv_trains_on_demo(dists, tmp_path):
-    "The wheel alone in a new venv (dependencies seen from this one, to skip a 5 GB install): a short demo run"
+def test_wheel_in_fresh_venv_trains_on_demo(dists, small_data, tmp_path):
+    """The wheel alone in a new venv (dependencies seen from this one, to skip a 5 GB install): a short run on the
+    session's 60-image demo data (`train --demo` itself: tests/test_demo.py, and from the wheel the slow test below)"""
     bin_, site = _fresh_venv(tmp_path/'venv', dists[1], deps_from_this_env=True)
-    cv = _check_installed_wheel(bin_, site, tmp_path, '--folds', 2, '--epochs', 1)
+    cv = _check_installed_wheel(bin_, site, tmp_path, '--data', small_data, '--folds', 2, '--epochs', 1, *TINY)
     assert 0 < cv['oof_rmse'] < 100
 
 @pytest.mark.skipif(not os.environ.get('PETVIT_SLOW'), reason='installs torch & co from PyPI (~3 min) and runs the full demo (~4 min): set PETVIT_SLOW=1')
 def test_wheel_with_its_dependencies_runs_the_demo(dists, tmp_path):
     "What `pip install petvit && petvit train --demo` does on a fresh machine, and that the demo learns"
     bin_, site = _fresh_venv(tmp_path/'venv', dists[1], deps_from_this_env=False)
-    cv = _check_installed_wheel(bin_, site, tmp_path)
+    cv = _check_installed_wheel(bin_, site, tmp_path, '--demo')
     assert cv['oof_rmse'] <= 0.7 * cv['baseline_rmse'], cv
