@@ -21,17 +21,17 @@ def petvit(*args, cwd=None, timeout=600, env=None):
     return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
 
 def main_here(*args):
-    "`petvit ARGS` in this process, W&B disabled, the environment as it was after: (exit status, stderr)"
+    "`petvit ARGS` in this process (W&B disabled unless set), the environment as it was after: exit status, stdout, stderr"
     import contextlib, io
     from petvit.cli import main
-    saved, err = dict(os.environ), io.StringIO()
-    os.environ['WANDB_MODE'] = 'disabled'
+    saved, out, err = dict(os.environ), io.StringIO(), io.StringIO()
+    os.environ.setdefault('WANDB_MODE', 'disabled')
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main([str(a) for a in args])
     except SystemExit as e: rc = e.code                   # argparse's refusals
-    finally: os.environ.clear(); os.environ.update(saved)
-    return rc, err.getvalue()
+    finally: os.environ.clear(); os.environ.update(saved)  # seeding sets PYTHONHASHSEED: keep it from later tests
+    return rc, out.getvalue(), err.getvalue()
 
 @pytest.fixture(scope='session')
 def session_dir(tmp_path_factory, worker_id):
@@ -56,7 +56,7 @@ def built_once(session_dir):
 def demo_dir(built_once):
     "A 300-image demo dataset written by `petvit demo-data` in this process (shared, do not modify: copy it)"
     def build(d):
-        rc, err = main_here('demo-data', d, '--n', 300)
+        rc, _, err = main_here('demo-data', d, '--n', 300)
         assert rc == 0, err
     return built_once('demo', build)
 
@@ -88,31 +88,20 @@ def private_cache(session_dir):
     else: os.environ['PETVIT_CACHE'] = old
 
 @pytest.fixture
-def cli(capsys, monkeypatch):
-    "`petvit ARGS` in this process (no 4 s of imports per call), W&B disabled: exit status, stdout, stderr"
+def cli():
+    "`petvit ARGS` in this process (no 4 s of imports per call): exit status, stdout, stderr"
     from types import SimpleNamespace
-    from petvit.cli import main
-    monkeypatch.setenv('WANDB_MODE', os.environ.get('WANDB_MODE', 'disabled'))
-    def run(*args):
-        capsys.readouterr()
-        saved = dict(os.environ)              # seeding sets PYTHONHASHSEED: keep it from later tests
-        try: rc = main([str(a) for a in args])
-        except SystemExit as e: rc = e.code                   # argparse's refusals
-        finally: os.environ.clear(); os.environ.update(saved)
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
-    return run
+    return lambda *args: SimpleNamespace(**dict(zip(('returncode', 'stdout', 'stderr'), main_here(*args))))
 
 @pytest.fixture(scope='session')
 def tiny_runs(small_data, built_once):
     "Runs `a` (ShiftViT) and `b` (conv-stem ViT) on the same 2 folds of `small_data`, `a/boost`, and `blend` of a, a/boost, b (shared, do not modify: copy the folder)"
     def build(root):
         for name, arch in [('a', 'shiftvit_nano'), ('b', 'vit_convstem_nano')]:      # in this process
-            rc, err = main_here('train', '--data', small_data, '--out', root/name, '--folds', 2, '--epochs', 1, *TINY,
+            rc, _, err = main_here('train', '--data', small_data, '--out', root/name, '--folds', 2, '--epochs', 1, *TINY,
                                 '--arch', arch)
             assert rc == 0, err[-2000:]
         assert petvit('boost', '--run', root/'a').returncode == 0                    # processes of their own
-
         r = petvit('blend', root/'a', root/'a'/'boost', root/'b', '--out', root/'blend')
         assert r.returncode == 0, r.stderr[-2000:]
     return built_once('tiny-runs', build)
