@@ -21,8 +21,9 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.vision.all import Normalize
 from fasttransform import Pipeline
-from .data import (METADATA_COLS, TARGET, read_petfinder, make_folds, cache_images,
-                         fold_dataloaders)
+from .data import METADATA_COLS, TARGET, read_petfinder
+from .folds import make_folds
+from .images import cache_images, fold_dataloaders
 from .augment import train_transforms
 from .models import create_model
 from .losses import PawpularityLoss
@@ -85,6 +86,20 @@ def paired_ratio(time_a:Callable,       # runs side A once and returns its secon
     return dict(ratio=median, spread=spread, reliable=spread <= max_spread,
                 ratios=ratios.round(4).tolist(), a_s=list(a), b_s=list(b))
 
+# %% ../nbs/10_benchmark.ipynb #feaf4496
+def _augment_speed(xb, img_size:int, n_batches:int, device:str, clock:Callable)->tuple:
+    "(images/s, device) of the training augmentations on whole batches `xb`, on `device`"
+    dev = get_device(device)
+    tfms = [*train_transforms(PetConfig(img_size=img_size)),
+            Normalize.from_stats([.5] * 3, [.25] * 3)]
+    augment, xb = Pipeline(tfms, split_idx=0), xb.to(dev)
+    augment(xb)
+    if dev.type == 'cuda': torch.cuda.synchronize()
+    start = clock()
+    for _ in range(n_batches): augment(xb)
+    if dev.type == 'cuda': torch.cuda.synchronize()
+    return n_batches * len(xb) / (clock() - start), dev
+
 # %% ../nbs/10_benchmark.ipynb #121f38f9
 def _timed_batches(dl, n_batches:int, clock=time.perf_counter)->tuple:
     "(images, seconds) of up to `n_batches` batches of `dl` after one warm-up batch"
@@ -128,24 +143,54 @@ def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_pa
             return secs
         return seconds
     pair = paired_ratio(timer('cache'), timer('originals'), pairs)       # originals / cache time
-    # the augmentations run on whole batches on the device
-    dev = get_device(device)
-    tfms = [*train_transforms(PetConfig(img_size=img_size)),
-            Normalize.from_stats([.5] * 3, [.25] * 3)]
-    augment = Pipeline(tfms, split_idx=0)
-    xb = dls['cache'].one_batch()[0].to(dev)
-    augment(xb)
-    if dev.type == 'cuda': torch.cuda.synchronize()
-    start = clock()
-    for _ in range(n_batches): augment(xb)
-    if dev.type == 'cuda': torch.cuda.synchronize()
+    xb = dls['cache'].one_batch()[0]
+    augment_img_s, dev = _augment_speed(xb, img_size, n_batches, device, clock)
     return dict(originals_img_s=images['originals'] / float(np.median(pair['b_s'])),
                 cache_img_s=images['cache'] / float(np.median(pair['a_s'])),
                 speedup=pair['ratio'], speedup_spread=pair['spread'],
                 speedup_reliable=pair['reliable'], pairs=pairs,
                 cache_build_s=build, cache_build_img_s=len(folds) / build,
-                augment_img_s=n_batches * len(xb) / (clock() - start),
+                augment_img_s=augment_img_s,
                 img_size=img_size, bs=bs, num_workers=num_workers, augment_device=str(dev))
+
+# %% ../nbs/10_benchmark.ipynb #19c89f12
+def _plain_loop(arch, img_size, dev, prec, batches, warmup, clock, sync)->Callable:
+    "A plain PyTorch training loop over `batches`: the Learner's optimizer and precision; its timer"
+    seed_everything(0)
+    model = create_model(arch, pretrained=False, img_size=img_size).to(dev).train()
+    opt = pet_adamw([list(model.parameters())], lr=1e-4, wd=0.01).opt  # the AdamW the Learner steps
+    loss_func = PawpularityLoss()
+    dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(prec)
+    scaler = torch.amp.GradScaler(dev.type, enabled=prec == 'fp16')
+    def step(xb, yb):
+        with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
+            loss = loss_func(model(xb), yb)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        opt.zero_grad(set_to_none=True)
+    def plain_loop():
+        for xb, yb in batches[:warmup]: step(xb, yb)
+        sync(); start = clock()
+        for xb, yb in batches[warmup:]: step(xb, yb)
+        sync(); return clock() - start
+    return plain_loop
+
+def _learner_loop(arch, img_size, bs, dev, precision, batches, warmup, steps, clock)->Callable:
+    "petvit's Learner with its callbacks, fed the same `batches`; its timer"
+    cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, accum=1, epochs=1,
+                    device=str(dev), precision=precision, wandb='disabled', num_workers=0)
+    learn = pet_learner(cfg, DataLoaders(_prebuilt_loader(batches, dev),
+                                         _prebuilt_loader(batches[:1], dev)),
+                        create_model(arch, pretrained=False, img_size=img_size), progress=False)
+    def learner_loop():
+        timer = _make_step_timer(warmup, clock)
+        learn.fit(1, cbs=timer)
+        if timer.count != steps:
+            raise PetvitError(f"bench: the Learner ran {timer.count} of its {steps} timed steps "
+                              "(it stopped early): this measurement is void, run it again")
+        return timer.end - timer.start
+    return learner_loop
 
 # %% ../nbs/10_benchmark.ipynb #e13f6742
 def _make_step_timer(warmup, clock=time.perf_counter):
@@ -190,40 +235,8 @@ def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
     prec = resolve_precision(precision, dev)
     batches = _synthetic_batches(warmup + steps, bs, img_size, dev)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    # -- the plain loop: the same optimizer (PyTorch's AdamW, as `pet_adamw` has it) and precision
-    seed_everything(0)
-    model = create_model(arch, pretrained=False, img_size=img_size).to(dev).train()
-    # the torch.optim.AdamW the Learner steps
-    opt = pet_adamw([list(model.parameters())], lr=1e-4, wd=0.01).opt
-    loss_func = PawpularityLoss()
-    dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(prec)
-    scaler = torch.amp.GradScaler(dev.type, enabled=prec == 'fp16')
-    def step(xb, yb):
-        with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
-            loss = loss_func(model(xb), yb)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        opt.zero_grad(set_to_none=True)
-    def plain_loop():
-        for xb, yb in batches[:warmup]: step(xb, yb)
-        sync(); start = clock()
-        for xb, yb in batches[warmup:]: step(xb, yb)
-        sync(); return clock() - start
-    # -- petvit's Learner with its callbacks, fed the same batches
-    cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, accum=1, epochs=1,
-                    device=str(dev), precision=precision, wandb='disabled', num_workers=0)
-    learn = pet_learner(cfg,
-                        DataLoaders(_prebuilt_loader(batches, dev),
-                                    _prebuilt_loader(batches[:1], dev)),
-                        create_model(arch, pretrained=False, img_size=img_size), progress=False)
-    def learner_loop():
-        timer = _make_step_timer(warmup, clock)
-        learn.fit(1, cbs=timer)
-        if timer.count != steps:
-            raise PetvitError(f"bench: the Learner ran {timer.count} of its {steps} timed steps "
-                              "(it stopped early): this measurement is void, run it again")
-        return timer.end - timer.start
+    plain_loop = _plain_loop(arch, img_size, dev, prec, batches, warmup, clock, sync)
+    learner_loop = _learner_loop(arch, img_size, bs, dev, precision, batches, warmup, steps, clock)
     pair = paired_ratio(plain_loop, learner_loop, pairs)               # Learner / plain loop time
     n = steps * bs
     return dict(arch=arch, img_size=img_size, bs=bs, steps=steps, pairs=pairs, precision=prec,
@@ -267,7 +280,7 @@ def bench_infer(train:pd.DataFrame,    # frame from `read_petfinder` (with `imag
     _, frame = _folds_and_cache(train, img_size, cache_dir)
     dev = get_device(device)
     model = create_model(arch, pretrained=False, img_size=img_size).to(dev)
-    dtype = prediction_dtype(cfg, dev)                                  # as a run predicts
+    dtype = prediction_dtype(cfg.precision, dev)                    # as a run predicts
     predict_tta(model, tta_dataloader(frame.head(2 * bs), model, cfg), 1, dtype=dtype)  # warm-up
     dl = tta_dataloader(frame, model, cfg)
     if torch.cuda.is_available(): torch.cuda.synchronize()
@@ -342,6 +355,14 @@ def bench_table(res:dict, # what `run_bench` returns
              f"on {c['n_train']} photos: {c['seconds']:.1f} s wall (cache build included)"]
     return '\n'.join(rows)
 
+# %% ../nbs/10_benchmark.ipynb #d9295198
+def _gpu_figures(t:dict, dev, gpu:str)->dict:
+    "Peak memory, GFLOPs per image, TFLOP/s and MFU of the training benchmark `t` on a GPU"
+    flops = model_flops(t['arch'], t['img_size'], device=str(dev)) / 1e9
+    tflops, peak = flops * t['learner_img_s'] / 1e3, gpu_peak_tflops(gpu)
+    return dict(peak_mem_gb=torch.cuda.max_memory_allocated(dev) / 1e9, gflops_per_img=flops,
+                tflops=tflops, mfu=tflops / peak if peak else None)
+
 # %% ../nbs/10_benchmark.ipynb #9351e00b
 def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'gpu' (ViT-B/16)
               device:str='auto',      # where training and inference run
@@ -367,12 +388,7 @@ def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'g
         res['data'] = bench_data(train, **data_kw, cache_dir=work/'cache', device=str(dev))
         if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
         res['train'] = t = bench_train(**s['train'], device=str(dev))
-        if dev.type == 'cuda':
-            t['peak_mem_gb'] = torch.cuda.max_memory_allocated(dev) / 1e9
-            t['gflops_per_img'] = model_flops(t['arch'], t['img_size'], device=str(dev)) / 1e9
-            t['tflops'] = t['gflops_per_img'] * t['learner_img_s'] / 1e3
-            peak = gpu_peak_tflops(res['gpu'])
-            t['mfu'] = t['tflops'] / peak if peak else None
+        if dev.type == 'cuda': t.update(_gpu_figures(t, dev, res['gpu']))
         res['infer'] = bench_infer(train, **s['infer'], device=str(dev), cache_dir=work/'cache')
         c = dict(s['cv'])
         cv_photos = photos if c['n'] == s['n_photos'] else make_photo_data(

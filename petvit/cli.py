@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from fastcore.docments import docments
-from .core import (PetConfig, PetvitError, PRESETS, atomic_write, config_from_dict,
+from .core import (BOOST_MODELS, PetConfig, PetvitError, PRESETS, config_from_dict,
                          get_device, read_config_file)
 
 # %% auto #0
@@ -53,7 +53,7 @@ def _add_demo_data(sub):
 def cmd_demo_data(args, # the parsed command line
                  ):
     "`petvit demo-data DIR`"
-    from petvit.data import make_demo_data
+    from petvit.demo import make_demo_data
     path = make_demo_data(args.dir, n=args.n, n_test=args.n_test, seed=args.seed)
     n_test = len(pd.read_csv(path/'test.csv'))
     print(f'wrote a demo dataset to {path}: {args.n} train images, {n_test} test images, '
@@ -80,8 +80,8 @@ def _add_check(sub):
 
 def cmd_check(args, # the parsed command line
              ):
-    "`petvit check DIR`: the data notebook's `check_report`; exit status 1 on problems"
-    from petvit.data import check_report
+    "`petvit check DIR`: the folds notebook's `check_report`; exit status 1 on problems"
+    from petvit.folds import check_report
     report, problems = check_report(args.dir, args.folds, args.seed, args.dup_threshold,
                                     progress=sys.stderr.isatty())
     print(report)
@@ -172,13 +172,14 @@ def cmd_train(args, # the parsed command line
     # a bad value stops us here, before any data is made
     cfg = train_config(args)
     get_device(cfg.device)                           # and so does an unavailable device
-    from petvit.cv import run_cv, RunFolder
+    from petvit.cv import run_cv
+    from petvit.folders import RunFolder
     from fastai.torch_core import rank_distrib
     if rank_distrib():                    # a helper rank of data-parallel training: rank 0 reports
         run_cv(cfg, folds_to_run=args.folds_to_run, progress=False)
         return 0
     if args.demo and args.data is None:
-        from petvit.data import demo_data_dir
+        from petvit.demo import demo_data_dir
         cfg = dataclasses.replace(cfg, data_dir=str(demo_data_dir()))
     print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} '
           f'epochs, batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g} ({config_source(args)}); data '
@@ -217,14 +218,10 @@ def _add_predict(sub):
 def cmd_predict(args, # the parsed command line
                ):
     "`petvit predict`"
-    from petvit.cv import (RunFolder, predict, expected_test_ids, write_submission,
-                           check_submission_target)
+    from petvit.cv import expected_test_ids, write_submission, check_submission_target
     from petvit.ensemble import predict_member
     check_submission_target(args.out, args.data)        # before any work
-    if RunFolder(args.run).is_run(): sub = predict(args.run, args.data, args.tta, args.device)
-    elif args.tta is not None: raise PetvitError(
-        "--tta applies to a run folder; a boost or blend predicts with its runs' own views")
-    else: sub = predict_member(args.run, args.data, args.device)
+    sub = predict_member(args.run, args.data, args.device, args.tta)
     write_submission(sub, args.out, expected_test_ids(args.data))
     print(f'wrote {len(sub)} predictions to {args.out}')
     return 0
@@ -244,9 +241,10 @@ def _add_merge(sub):
 def cmd_merge(args, # the parsed command line
              ):
     "`petvit merge RUN`"
-    from petvit.cv import RunFolder
-    run = RunFolder(args.run)
-    _print_results(run.merge(args.data), run)
+    from petvit.cv import merge_folds
+    from petvit.folders import RunFolder, open_folder
+    run = open_folder(args.run, RunFolder)
+    _print_results(merge_folds(run, args.data), run)
     return 0
 
 # %% ../nbs/09_cli.ipynb #8c360607
@@ -308,12 +306,10 @@ def cmd_explain(args, # the parsed command line
                ):
     "`petvit explain`"
     from petvit.rollout import explain_run
-    page = explain_run(args.run, args.out, args.data, args.worst, args.best, args.ids, args.method)
-    text = page.read_text()
-    print(f"wrote {text.count('<figure>')} maps and the gallery {page}")
-    if 'nearly flat' in text:
-        print('note: some maps are nearly flat (the model attends evenly): a barely trained '
-              'model; train for more epochs to see where it looks')
+    result = explain_run(args.run, args.out, args.data, args.worst, args.best, args.ids,
+                         args.method)
+    print(f"wrote {result['maps']} maps and the gallery {result['page']}")
+    if result['note']: print(f"note: {result['note']}")
     return 0
 
 # %% ../nbs/09_cli.ipynb #4466aac7
@@ -380,9 +376,6 @@ def cmd_embed(args, # the parsed command line
     return 0
 
 # %% ../nbs/09_cli.ipynb #ade4ae58
-# petvit.ensemble's BOOST_MODELS, not imported here: parsing stays free of torch, so --help is fast
-_BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')
-
 def _add_boost(sub):
     p = sub.add_parser('boost', help='fit a regressor (SVR) per fold on embeddings: a derived run '
                                      'to blend',
@@ -391,7 +384,7 @@ def _add_boost(sub):
                                    'the test set; writes oof.csv, submission.csv, cv.json.')
     p.add_argument('--run', type=Path, required=True,
                    help='a finished run (embedded first if needed) or an `embed --arch` folder')
-    p.add_argument('--model', choices=_BOOST_MODELS, default='svr', help='default svr')
+    p.add_argument('--model', choices=BOOST_MODELS, default='svr', help='default svr')
     p.add_argument('--C', type=number(0), default=16., help="the SVR's C (default 16)")
     p.add_argument('--alpha', type=number(0), default=1.,
                    help='ridge / kernel-ridge regularisation (default 1)')
@@ -535,5 +528,4 @@ def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
         return 130
 
 # %% ../nbs/09_cli.ipynb #bfe55f36
-#| eval: false
-if __name__ == '__main__': sys.exit(main())
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # not in a notebook

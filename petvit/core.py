@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #4f023413
 from __future__ import annotations
-import ctypes, json, math, os, random, shutil, sys, tempfile, threading, warnings
+import json, math, os, random, tempfile, threading, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
@@ -17,10 +17,10 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
                         category=FutureWarning)
 
 # %% auto #0
-__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'PRESETS', 'PetvitError', 'current_umask', 'atomic_path',
-           'atomic_write', 'file_sha256', 'read_json', 'read_arrays', 'check_folder', 'check_outside',
-           'replacing_folder', 'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'read_config_file',
-           'load_config', 'preset_config', 'seed_everything', 'get_device', 'resolve_workers']
+__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'PRESETS', 'PetvitError', 'current_umask',
+           'atomic_path', 'atomic_write', 'file_sha256', 'read_json', 'read_arrays', 'check_outside', 'PetConfig',
+           'config_to_dict', 'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config',
+           'seed_everything', 'get_device', 'resolve_precision', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -119,18 +119,6 @@ def read_arrays(path:str|Path, # an .npz file
             f"{path}: array {name!r} is {arrays[name].dtype}, not of kind {kind!r}: {fix}")
     return arrays
 
-# %% ../nbs/00_core.ipynb #a9cf2801
-def check_folder(path:str|Path, # the folder to write
-                 marker:str,    # the file petvit's folder of this kind holds, e.g. 'boost.json'
-                 what:str,      # the kind, for the message: 'boost'
-                ):
-    "Refuse, touching nothing, a file, or a folder holding something other than petvit's `what`"
-    path = Path(path)
-    if path.exists() and not path.is_dir(): raise PetvitError(f"{path} is a file: pass a folder")
-    if path.is_dir() and any(path.iterdir()) and not (path/marker).is_file(): raise PetvitError(
-        f"{path} is not empty and holds no petvit {what} (no {marker}): petvit writes only into a "
-        "new or empty folder or its own, so pick another --out")
-
 # %% ../nbs/00_core.ipynb #06631895
 def check_outside(path:str|Path,     # an output: a file or a folder
                   data_dir:str|Path, # the data folder (train.csv, test.csv, images)
@@ -141,70 +129,12 @@ def check_outside(path:str|Path,     # an output: a file or a folder
         f"--out {path} is inside the data folder {data_dir}: petvit never writes into the data, "
         "so write it elsewhere")
 
-# %% ../nbs/00_core.ipynb #e898e1fd
-_PARTIAL = '.petvit-partial'
-
-def _exchange(a:Path, b:Path)->bool:
-    "Swap two paths in one step (Linux's renameat2 RENAME_EXCHANGE); False where it is not possible"
-    if not sys.platform.startswith('linux'): return False
-    try: fn = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError): return False
-    if fn(-100, os.fsencode(a), -100, os.fsencode(b), 2) == 0: return True  # -100: AT_FDCWD
-    if (e := ctypes.get_errno()) in (22, 38, 95): return False  # EINVAL, ENOSYS, ENOTSUP
-    raise OSError(e, os.strerror(e), str(b))
-
-def _own_leftover(p:Path, marker:str)->bool:
-    "Whether `p` (a `.NAME.petvit-*` sibling) is petvit's: empty, or with its partial or marker"
-    return p.is_dir() and not p.is_symlink() and (
-        not any(p.iterdir()) or any((p/n).is_file() for n in (_PARTIAL, marker, f'old/{marker}')))
-
-def _remove(p:Path, marker:str):
-    "Remove a folder petvit wrote, its marker files last: a kill midway leaves it recognisable"
-    for c in p.iterdir():
-        if c.name in (marker, _PARTIAL): continue
-        if c.is_dir() and not c.is_symlink(): _remove(c, marker)
-        else: c.unlink()
-    for name in (_PARTIAL, marker): (p/name).unlink(missing_ok=True)
-    p.rmdir()
-
-def _clean_leftovers(path:Path, marker:str):
-    "Remove what an interrupted `replacing_folder` of `path` left; put a complete one back"
-    left = [p for p in path.parent.glob(f'.{path.name}.petvit-*') if _own_leftover(p, marker)]
-    complete = [p for p in left if (p/marker).is_file() and not (p/_PARTIAL).exists()]
-    if not path.exists() and complete:                 # killed between the two renames
-        os.rename(max(complete, key=lambda p: p.stat().st_mtime_ns), path)
-    for p in left:
-        if p.exists(): _remove(p, marker)
-
-@contextmanager
-def replacing_folder(path:str|Path, # the folder to (re)write: new, empty, or petvit's `what`
-                     marker:str,    # the file the block writes last, e.g. 'boost.json'
-                     what:str,      # the kind, for messages: 'boost'
-                    ):
-    "Yield a new sibling folder to fill; swap it in for `path` only if the block succeeds"
-    path = Path(path)
-    check_folder(path, marker, what)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(path, marker)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.petvit-', dir=path.parent))
-    try:
-        (tmp/_PARTIAL).write_text(f'petvit is writing {path.name} here\n')
-        yield tmp
-        if not (tmp/marker).is_file(): raise PetvitError(f"{path}: no {marker} was written")
-        (tmp/_PARTIAL).unlink()
-        os.chmod(tmp, 0o777 & ~current_umask())            # mkdtemp makes it owner-only
-        if not path.exists(): os.rename(tmp, path)
-        elif not _exchange(tmp, path):                     # no one-step swap: two renames
-            old = Path(tempfile.mkdtemp(prefix=f'.{path.name}.petvit-', dir=path.parent))
-            os.rename(path, old/'old'); os.rename(tmp, path); tmp = old
-    finally:
-        if tmp.exists(): _remove(tmp, marker)
-
 # %% ../nbs/00_core.ipynb #d68fd15b
 WANDB_MODES = ('online', 'offline', 'disabled')
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 LOSSES = ('bce', 'mse')
 SCHEDULES = ('warmup_cosine', 'ramp', 'one_cycle')
+BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')  # `petvit boost --model`: the ensembles notebook
 
 @dataclass
 class PetConfig:
@@ -269,9 +199,6 @@ class PetConfig:
         for name, (ok, rule) in _RULES.items():
             if not ok(getattr(self, name)):
                 raise PetvitError(f"config {name}={getattr(self, name)!r} {rule}")
-
-    @property
-    def effective_bs(self): return self.bs * self.accum
 
     def __str__(self):
         w = max(len(f.name) for f in fields(self))
@@ -484,6 +411,19 @@ def get_device(name:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', ...
         raise PetvitError(f"device {name!r} requested but MPS is not available: use --device cpu "
                           "(or auto)")
     return dev
+
+# %% ../nbs/00_core.ipynb #3caf72ab
+def resolve_precision(precision:str,       # 'auto', 'fp32', 'bf16' or 'fp16'
+                      device,              # where the model runs
+                     )->str:
+    "'fp32', 'bf16' or 'fp16' for `precision` ('auto' picks bf16/fp16 on CUDA, fp32 elsewhere)"
+    if precision != 'auto':
+        if precision == 'fp16' and device.type != 'cuda':
+            raise PetvitError("precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
+        return precision
+    if device.type != 'cuda': return 'fp32'
+    import torch
+    return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
 
 # %% ../nbs/00_core.ipynb #93631058
 def resolve_workers(n:int, # workers, or -1 for automatic

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_oof_tta.ipynb #7c8f1b20
 from __future__ import annotations
-import contextlib, dataclasses, functools, json, random, sys, time
+import contextlib, dataclasses, random, sys, time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -13,32 +13,32 @@ import pandas as pd
 import torch
 from PIL import Image
 from fastai.torch_core import rank_distrib
-from .core import (PetConfig, PetvitError, atomic_path, atomic_write, config_to_dict,
-                         load_config, save_config, seed_everything, get_device, file_sha256,
-                         resolve_workers, check_outside)
-from .data import (TARGET, read_petfinder, duplicate_groups, make_folds, cache_images,
-                         image_dataloader, _listing, _lines)
+from .core import (PetConfig, PetvitError, atomic_path, atomic_write, seed_everything,
+                         get_device, resolve_precision, resolve_workers, check_outside)
+from .folders import RunFolder, read_id_csv, write_csv, json_text
+from .data import TARGET, read_petfinder, listing, csv_lines
+from .folds import duplicate_groups, make_folds
+from .images import cache_images, image_dataloader
 from .augment import tta_transforms
 from .models import create_model, load_weights, backbone_normalize
 from .losses import rmse
-from .training import (fold_learner, train_fold, resolve_precision, WandbLogger,
-                             enable_grad_checkpointing)
+from .training import fold_learner, train_fold, enable_grad_checkpointing
 
 # %% auto #0
-__all__ = ['tta_dataloader', 'predict_view', 'predict_tta', 'RunFolder', 'prediction_dtype', 'run_fold', 'check_model',
+__all__ = ['tta_dataloader', 'predict_view', 'predict_tta', 'prediction_dtype', 'PredictSettings', 'cached_frames',
+           'predict_frame', 'load_fold_model', 'run_fold', 'check_model', 'merge_folds', 'submission_order',
            'expected_test_ids', 'submission_problems', 'read_submission', 'check_submission', 'write_submission',
-           'check_submission_target', 'plot_oof', 'plot_learning_curves', 'run_cv', 'cv_table', 'merge_folds',
-           'predict']
+           'check_submission_target', 'plot_oof', 'plot_learning_curves', 'run_cv', 'cv_table', 'predict']
 
 # %% ../nbs/07_oof_tta.ipynb #2a5030a4
 def tta_dataloader(df:pd.DataFrame, # frame with `image_path` (and metadata), in prediction order
                    model,           # the model to feed (its backbone gives the normalisation)
-                   cfg:PetConfig,   # its img_size, bs, use_meta, num_workers and TTA knobs
+                   how,             # `PredictSettings` (or a `PetConfig`): size, batch, TTA knobs
                   ):
     "A DataLoader over `df`, in order, by the validation pipeline; TTA views on its training side"
-    return image_dataloader(df, cfg.img_size, cfg.bs * 2, cfg.use_meta,
-                            batch_tfms=[*tta_transforms(cfg), backbone_normalize(model)],
-                            num_workers=resolve_workers(cfg.num_workers),
+    return image_dataloader(df, how.img_size, how.bs * 2, how.use_meta,
+                            batch_tfms=[*tta_transforms(how), backbone_normalize(model)],
+                            num_workers=resolve_workers(how.num_workers),
                             device=next(model.parameters()).device)
 
 # %% ../nbs/07_oof_tta.ipynb #0959c579
@@ -70,244 +70,78 @@ def predict_tta(model:torch.nn.Module,  # a trained model
     views = [predict_view(model, dl, v, seed, dtype) for v in range(n_views)]
     return views[0], np.mean(views, axis=0)
 
-# %% ../nbs/07_oof_tta.ipynb #752b7729
-# where and how a run executes, not what it computes: a run may resume with other values
-_RUNTIME_KEYS = ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers', 'cache_dir',
-                 'channels_last', 'compile')
+# %% ../nbs/07_oof_tta.ipynb #81147251
+_DEFAULT = PetConfig()
 
-@functools.lru_cache(maxsize=64)
-def _sha256_of_version(path:str, size:int, mtime_ns:int)->str: return file_sha256(path)
+def prediction_dtype(precision:str,       # a config's precision: 'auto', 'fp32', 'bf16', 'fp16'
+                     device:torch.device, # where the model predicts
+                    )->torch.dtype|None:
+    "The autocast dtype of `precision` on `device` (None: float32, e.g. fp16 asked of a CPU)"
+    try: precision = resolve_precision(precision, device)
+    except PetvitError: return None
+    return {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(precision)
 
-# strict: no bare NaN
-def _json(d:dict)->str: return json.dumps(d, indent=2, allow_nan=False) + '\n'
-def _write_csv(df:pd.DataFrame, path): atomic_write(path, df.to_csv(index=False))
-def _read_csv(path)->pd.DataFrame: return pd.read_csv(path, dtype={'Id': str})
-def _folds_phrase(ks:list)->str:
-    return f'fold {ks[0]} is' if len(ks) == 1 else f"folds {', '.join(map(str, ks))} are"
+# %% ../nbs/07_oof_tta.ipynb #3e0a9875
+@dataclasses.dataclass(frozen=True)
+class PredictSettings:
+    "How images are predicted: the pipeline, the views, the cache, the device and the precision"
+    img_size:int                    # images are cropped and resized to this
+    device:torch.device             # where the model runs
+    dtype:torch.dtype|None = None   # autocast dtype (None: float32)
+    bs:int = _DEFAULT.bs            # the training batch: prediction batches are twice as large
+    tta:int = 1                     # views averaged: the plain one and `tta - 1` augmented
+    seed:int = _DEFAULT.seed        # view v >= 1 is seeded with `seed + v - 1`
+    use_meta:bool = False           # feed the metadata columns too
+    min_scale:float = _DEFAULT.min_scale # training's crop scale (a TTA crop keeps >= 0.9)
+    flip_p:float = _DEFAULT.flip_p  # TTA flips only if training did
+    cache:bool = _DEFAULT.cache     # read the images from the image cache
+    cache_dir:str = _DEFAULT.cache_dir # its folder ('' = the default)
+    num_workers:int = _DEFAULT.num_workers # DataLoader workers (-1: automatic)
 
-# %% ../nbs/07_oof_tta.ipynb #ad46fa34
-class RunFolder:
-    "A CV run's folder: its layout, config, folds, models and predictions, and each fold's state"
-    # petvit's, in fold{k}/
-    FOLD_FILES = ('fold.json', 'model.pth', 'history.csv', 'oof.csv', 'test.csv')
-    def __init__(self,
-                 path:str|Path, # the run folder (it need not exist yet)
-                ): self.path, self._cfg = Path(path), None
-    def __repr__(self): return f'RunFolder({str(self.path)!r})'
+    @classmethod
+    def of(cls, cfg:PetConfig, # a run's config
+           device:str|torch.device|None=None, # None: the run's device
+           tta:int|None=None,  # None: the run's views
+          )->PredictSettings:
+        "A run's settings, its device and precision resolved"
+        dev = device if isinstance(device, torch.device) else get_device(device or cfg.device)
+        return cls(cfg.img_size, dev, prediction_dtype(cfg.precision, dev), cfg.bs,
+                   cfg.tta if tta is None else tta, cfg.seed, cfg.use_meta, cfg.min_scale,
+                   cfg.flip_p, cfg.cache, cfg.cache_dir, cfg.num_workers)
 
-    # -- the layout --
-    @property
-    def config_path(self)->Path: return self.path/'config.json'
-    @property
-    def folds_path(self)->Path: return self.path/'folds.csv'
-    @property
-    def oof_path(self)->Path: return self.path/'oof.csv'
-    @property
-    def submission_path(self)->Path: return self.path/'submission.csv'
-    @property
-    def cv_path(self)->Path: return self.path/'cv.json'
-    def fold_dir(self, k:int)->Path:
-        "Fold `k`'s folder"
-        return self.path/f'fold{k}'
-    def weights(self, k:int)->Path:
-        "Fold `k`'s best weights (written by training's `BestCheckpoint`)"
-        return self.fold_dir(k)/'model.pth'
-    def history(self, k:int)->Path:
-        "Fold `k`'s per-epoch log (written by training's `CSVLogger`)"
-        return self.fold_dir(k)/'history.csv'
-
-    def derived(self, name:str)->Path:
-        "The folder for outputs derived from the run (`explain`, embeddings, blends): `RUN/name`"
-        if not name or Path(name).name != name or name in ('.', '..') or name.startswith('fold'):
-            raise PetvitError(f"{name!r} is not a name for a folder of derived outputs in "
-                              f"{self.path}")
-        return self.path/name
-
-    # -- what is there --
-    def is_run(self)->bool:
-        "Whether the folder holds a petvit run (its `config.json`)"
-        return self.config_path.is_file()
-    def require_run(self):
-        "Refuse, in one line, a folder that holds no petvit run"
-        if not self.is_run(): raise PetvitError(
-            f"{self.path} is not a petvit run folder (no config.json): pass the --out of `petvit "
-            "train`")
-        return self
-
-    def config(self)->PetConfig:
-        "The run's `PetConfig` (read once)"
-        if self._cfg is None: self._cfg = load_config(self.require_run().config_path)
-        return self._cfg
-
-    def fold_summary(self, k:int)->dict|None:
-        "Fold `k`'s `fold.json` if the fold is complete (weights match their checksum), else None"
-        try: summary = json.loads((self.fold_dir(k)/'fold.json').read_text())
-        except (OSError, ValueError): return None
-        w = self.weights(k)
-        if not w.is_file(): return None
-        st = w.stat()
-        sha = _sha256_of_version(str(w.resolve()), st.st_size, st.st_mtime_ns)
-        return summary if sha == summary.get('model_sha256') else None
-
-    def incomplete_folds(self, n_folds:int|None=None)->list:
-        "The folds (of `n_folds`, default the run's) that are not complete"
-        return [k for k in range(n_folds or self.config().n_folds) if self.fold_summary(k) is None]
-
-    def require_complete(self, n_folds:int):
-        "Refuse, in one line, a run with an incomplete fold"
-        if missing := self.incomplete_folds(n_folds): raise PetvitError(
-            f"run folder {self.path}: {_folds_phrase(missing)} not complete (or the weights "
-            f"changed since): finish the run with petvit train --out {self.path}")
-
-    def fold_oof(self, k:int)->pd.DataFrame:
-        "Fold `k`'s out-of-fold predictions: Id, fold, Pawpularity, pred (TTA), pred_plain"
-        return _read_csv(self.fold_dir(k)/'oof.csv')
-    def fold_test(self, k:int)->pd.DataFrame:
-        "Fold `k`'s test predictions: Id, pred (TTA), pred_plain"
-        return _read_csv(self.fold_dir(k)/'test.csv')
-    def oof(self)->pd.DataFrame:
-        "The merged `oof.csv`: Id, fold, Pawpularity, pred (in train.csv order)"
-        if not self.oof_path.is_file(): raise PetvitError(
-            f"{self.path} has no oof.csv: pass the --out folder of a finished `petvit train` run")
-        return _read_csv(self.oof_path)
-
-    # -- the life cycle --
-    def check_takes(self, cfg:PetConfig, fold_table:pd.DataFrame):
-        "Refuse (writing nothing) unless the folder is new, empty, this run, or has no done fold"
-        p = self.path
-        if p.exists() and not p.is_dir(): raise PetvitError(f"--out {p} is a file: pass a folder")
-        if not p.is_dir() or not any(p.iterdir()): return
-        if not self.is_run(): raise PetvitError(
-            f"--out {p} is not empty and holds no petvit run (no config.json): petvit writes only "
-            "into a new or empty folder or its own run folder, so pick another --out")
-        done = sorted(d.parent.name[4:] for d in p.glob('fold*/fold.json'))
-        if not done: return                      # a run that never finished a fold: taken over
-        try: old = config_to_dict(self.config())
-        except PetvitError as e: raise PetvitError(
-            f"run folder {p} has a config.json petvit cannot read ({e}): use another --out"
-        ) from None
-        differ = [k for k,
-                  v in config_to_dict(cfg).items() if k not in _RUNTIME_KEYS and old.get(k) != v]
-        if differ: raise PetvitError(
-            f"run folder {p} holds a run with another config (differs in {', '.join(differ)}) and "
-            f"finished fold(s) {', '.join(done)}: use another --out, or the same settings to "
-            "resume it")
-        try: same = _read_csv(self.folds_path).equals(fold_table.reset_index(drop=True))
-        except (OSError, ValueError): same = False
-        if not same:
-            raise PetvitError(f"run folder {p} was made with other data (Ids, labels or folds "
-                              "differ from its folds.csv): use another --out")
-
-    def start(self, cfg:PetConfig, fold_table:pd.DataFrame):
-        "Write the run's `config.json` and `folds.csv` (after `check_takes` said yes)"
-        self.path.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, self.config_path)
-        self._cfg = cfg
-        _write_csv(fold_table, self.folds_path)
-
-    def clear_fold(self, k:int):
-        "Remove what petvit wrote into `fold{k}/` (an interrupted fold restarts cleanly), only that"
-        for name in self.FOLD_FILES: (self.fold_dir(k)/name).unlink(missing_ok=True)
-
-    def write_fold(self, k:int, oof:pd.DataFrame, test:pd.DataFrame, summary:dict)->dict:
-        "Write fold `k`'s OOF and test predictions, then its summary with the weights' checksum"
-        _write_csv(oof, self.fold_dir(k)/'oof.csv')
-        _write_csv(test, self.fold_dir(k)/'test.csv')
-        summary = {**summary, 'model_sha256': file_sha256(self.weights(k))}
-        atomic_write(self.fold_dir(k)/'fold.json', _json(summary))   # last: the fold is complete
-        return summary
-
-    # -- models and predictions --
-    def load_model(self, k:int, device=None)->torch.nn.Module:
-        "Fold `k`'s best model (complete folds only), in eval mode on `device` (default the CPU)"
-        cfg = self.config()
-        if self.fold_summary(k) is None: raise PetvitError(
-            f"fold {k} of {self.path} is not complete (or its weights changed since): "
-            f"finish the run with petvit train --out {self.path}")
-        model = create_model(cfg.arch, pretrained=False, img_size=cfg.img_size,
-                             use_meta=cfg.use_meta)
-        return load_weights(model.to(device or 'cpu'), self.weights(k)).eval()
-
-    def cached(self, frame:pd.DataFrame)->pd.DataFrame:
-        "`frame` reading its images from the run's image cache (as it trained), unless cache is off"
-        return _cached(self.config(), frame)[0]
-
-    def dataloader(self, frame:pd.DataFrame, model:torch.nn.Module):
-        "`frame`'s images (already `cached`) through the run's prediction pipeline, for `model`"
-        return tta_dataloader(frame, model, self.config())
-
-    def predict_frame(self, model:torch.nn.Module, frame:pd.DataFrame, n_views:int|None=None
-                     )->tuple:
-        "(plain, TTA) predictions of `frame` (already `cached`) by `model`, in the run's precision"
-        if not len(frame): return np.zeros(0, np.float32), np.zeros(0, np.float32)
-        cfg = self.config()
-        return predict_tta(model, self.dataloader(frame, model),
-                           cfg.tta if n_views is None else n_views,
-                           cfg.seed, prediction_dtype(cfg, next(model.parameters()).device))
-
-    def predict(self, data_dir:str|Path, tta:int|None=None, device:str|None=None)->pd.DataFrame:
-        "Pawpularity of `data_dir`'s test images, in sample order: the fold models' mean, with TTA"
-        cfg = self.config()
-        self.require_complete(cfg.n_folds)
-        _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
-        test, dev = self.cached(test), get_device(device or cfg.device)
-        preds = [
-            self.predict_frame(self.load_model(k, dev), test, tta)[1] for k in range(cfg.n_folds)
-        ]
-        pred = pd.Series(np.mean(preds, axis=0), index=test.Id.values)
-        order = _submission_order(pred.index, data_dir, True)
-        return pd.DataFrame({'Id': order, TARGET: pred.reindex(order).values})
-
-    def merge(self, data_dir:str|Path|None=None)->dict:
-        "Average the complete folds into oof.csv, submission.csv (sample order), cv.json and plots"
-        cfg = self.config()
-        self.require_complete(cfg.n_folds)
-        summaries = [self.fold_summary(k) for k in range(cfg.n_folds)]
-        oof = pd.concat([self.fold_oof(k) for k in range(cfg.n_folds)])
-        oof = _read_csv(self.folds_path)[['Id']].merge(oof, on='Id', how='left')  # train.csv order
-        test_pred = (
-            sum(self.fold_test(k).set_index('Id').pred for k in range(cfg.n_folds)) / cfg.n_folds
-        )
-        order = _submission_order(test_pred.index, data_dir or cfg.data_dir, data_dir is not None)
-        submission = pd.DataFrame({'Id': order})
-        submission[TARGET] = test_pred.reindex(submission.Id).values
-        if not (np.isfinite(oof.pred).all() and np.isfinite(submission[TARGET]).all()):
-            raise PetvitError(f"run folder {self.path}: fold predictions are not finite numbers: "
-                              "re-train the run")
-        # each fold's train mean
-        baseline = oof.fold.map({s['fold']: s['train_mean'] for s in summaries})
-        cv = dict(oof_rmse=rmse(oof.pred, oof[TARGET]),
-                  oof_rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
-                  baseline_rmse=rmse(baseline, oof[TARGET]), n_train=len(oof),
-                  n_test=len(submission),
-                  arch=cfg.arch, tta=cfg.tta, folds=summaries,
-                  seconds=round(sum(s['train_seconds'] + s['predict_seconds'] for s in summaries),
-                                2))
-        _write_csv(oof[['Id', 'fold', TARGET, 'pred']], self.oof_path)
-        write_submission(submission, self.submission_path, order)
-        atomic_write(self.cv_path, _json(cv))
-        _save_fig(plot_oof(oof), self.path/'oof.png')
-        _save_fig(plot_learning_curves([pd.read_csv(self.history(k)) for k in range(cfg.n_folds)]),
-                  self.path/'learning_curves.png')
-        return cv
-
-# %% ../nbs/07_oof_tta.ipynb #9bd12443
-def _cached(cfg:PetConfig, *frames, progress=False)->tuple:
-    "The frames reading from the image cache (at the run's `img_size`), unless `cfg.cache` is off"
-    if not cfg.cache: return frames
+# %% ../nbs/07_oof_tta.ipynb #691a2836
+def cached_frames(how:PredictSettings, # (or a `PetConfig`) its cache, cache_dir and img_size
+                  *frames,             # frames with `image_path`
+                  progress:bool=False, # show a bar while caching
+                 )->tuple:
+    "The frames reading from the image cache (at the image size), unless `how.cache` is off"
+    if not how.cache: return frames
     return tuple(
-        cache_images(f, cfg.img_size, cfg.cache_dir or None, progress=progress) if len(f) else f
+        cache_images(f, how.img_size, how.cache_dir or None, progress=progress) if len(f) else f
         for f in frames
     )
 
-# %% ../nbs/07_oof_tta.ipynb #a41bb883
-def prediction_dtype(cfg:PetConfig,       # its precision
-                     device:torch.device, # where the model predicts
-                    )->torch.dtype|None:
-    "The autocast dtype of the run's precision on `device` (None: float32, e.g. fp16 on a CPU)"
-    try: precision = resolve_precision(cfg.precision, device)
-    except PetvitError: return None
-    return {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(precision)
+# %% ../nbs/07_oof_tta.ipynb #8d0cc7aa
+def predict_frame(model:torch.nn.Module, # a trained model, on `how.device`
+                  frame:pd.DataFrame,    # images (already `cached_frames`), in order
+                  how:PredictSettings,   # the pipeline, views, seed and precision
+                 )->tuple:
+    "(plain, TTA) Pawpularity of `frame`'s images by `model`: the plain view and `how.tta` views"
+    if not len(frame): return np.zeros(0, np.float32), np.zeros(0, np.float32)
+    return predict_tta(model, tta_dataloader(frame, model, how), how.tta, how.seed, how.dtype)
+
+# %% ../nbs/07_oof_tta.ipynb #5d04c23a
+def load_fold_model(run:RunFolder,  # a run folder
+                    k:int,          # the fold
+                    device:str|torch.device='cpu', # where to put it
+                   )->torch.nn.Module:
+    "Fold `k`'s best model (complete folds only), in eval mode on `device`"
+    cfg = run.config()
+    if run.fold_record(k) is None: raise PetvitError(
+        f"fold {k} of {run.path} is not complete (or its weights changed since): "
+        f"finish the run with petvit train --out {run.path}")
+    model = create_model(cfg.arch, pretrained=False, img_size=cfg.img_size, use_meta=cfg.use_meta)
+    return load_weights(model.to(device), run.weights(k)).eval()
 
 # %% ../nbs/07_oof_tta.ipynb #8f996c9e
 def _prediction_images(valid, oof, n=8)->list:
@@ -318,7 +152,7 @@ def _prediction_images(valid, oof, n=8)->list:
 
 # %% ../nbs/07_oof_tta.ipynb #5cd3caa5
 def run_fold(cfg:PetConfig,      # the run's config
-             folds:pd.DataFrame, # train frame with a `fold` column
+             folds:pd.DataFrame, # train frame with a `fold` column (images cached)
              test:pd.DataFrame,  # test frame (may be empty)
              k:int,              # the fold to train and validate on
              run:RunFolder,      # the run folder; fold `k` is written into it
@@ -330,29 +164,29 @@ def run_fold(cfg:PetConfig,      # the run's config
     seed_everything(cfg.seed + k)
     learn = fold_learner(cfg, folds, k, checkpoint=run.weights(k), history=run.history(k),
                          wandb_dir=run.path, group=run.path.name, progress=progress)
-    wandb_logger = next((c for c in learn.cbs if isinstance(c, WandbLogger)), None)
-    summary = train_fold(learn, cfg.epochs)
-    if summary['nan_loss'] or not np.isfinite(summary['best_rmse']): raise PetvitError(
+    wandb = getattr(learn, 'wandb_logger', None)     # training-only: gone after `train_fold`
+    record = train_fold(learn, cfg.epochs)
+    if record['nan_loss'] or not np.isfinite(record['best_rmse']): raise PetvitError(
         f"fold {k} diverged: the loss became NaN or infinite (lr {cfg.lr:g}, precision "
         f"{cfg.precision}); the run is not complete and nothing of fold {k} is kept: lower --lr, "
         "or use --precision fp32, and run again")
-    if rank: return summary                  # data-parallel: rank 0 predicts and writes
+    if rank: return record                   # data-parallel: rank 0 predicts and writes
     start, valid = time.time(), folds[folds.fold == k]
-    plain, tta = run.predict_frame(learn.model, valid)
-    test_plain, test_tta = run.predict_frame(learn.model, test)
+    how = PredictSettings.of(cfg, next(learn.model.parameters()).device)
+    plain, tta = predict_frame(learn.model, valid, how)
+    test_plain, test_tta = predict_frame(learn.model, test, how)
     if not all(np.isfinite(p).all() for p in (plain, tta, test_plain, test_tta)): raise PetvitError(
         f"fold {k} predicts non-finite values: the run is not complete; lower --lr and run again")
     oof = valid[['Id', 'fold', TARGET]].assign(pred=tta, pred_plain=plain)
     baseline = folds.loc[folds.fold != k, TARGET].mean()
-    summary.update(fold=k, n_valid=len(valid), rmse=rmse(oof.pred, oof[TARGET]),
-                   rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
-                   baseline_rmse=rmse(np.full(len(valid), baseline), valid[TARGET]),
-                   train_mean=float(baseline), predict_seconds=round(time.time() - start, 2))
-    if wandb_logger is not None:
-        oof.attrs['rmse'] = summary['rmse']
-        wandb_logger.log_fold_results(oof, _prediction_images(valid, oof))
-    return run.write_fold(k, oof, test[['Id']].assign(pred=test_tta, pred_plain=test_plain),
-                          summary)
+    record.update(fold=k, n_valid=len(valid), rmse=rmse(oof.pred, oof[TARGET]),
+                  rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
+                  baseline_rmse=rmse(np.full(len(valid), baseline), valid[TARGET]),
+                  train_mean=float(baseline), predict_seconds=round(time.time() - start, 2))
+    if wandb is not None:
+        oof.attrs['rmse'] = record['rmse']
+        wandb.log_fold_results(oof, _prediction_images(valid, oof))
+    return run.write_fold(k, oof, test[['Id']].assign(pred=test_tta, pred_plain=test_plain), record)
 
 # %% ../nbs/07_oof_tta.ipynb #c7721ab0
 def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
@@ -372,14 +206,48 @@ def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
                           "another --arch") from None
     return model
 
+# %% ../nbs/07_oof_tta.ipynb #ca93c229
+def merge_folds(run:RunFolder|str|Path,      # a run folder whose folds are all complete
+                data_dir:str|Path|None=None, # the data the run trained on (default: the run's)
+               )->dict:
+    "Average the complete folds into oof.csv, submission.csv (sample order), cv.json and plots"
+    run = run if isinstance(run, RunFolder) else RunFolder(run)
+    cfg = run.require_complete().config()
+    records = [run.fold_record(k) for k in range(cfg.n_folds)]
+    oof = pd.concat([run.fold_oof(k) for k in range(cfg.n_folds)])
+    oof = run.folds()[['Id']].merge(oof, on='Id', how='left')           # train.csv order
+    test_pred = sum(run.fold_test(k).set_index('Id').pred for k in range(cfg.n_folds)) / cfg.n_folds
+    order = submission_order(test_pred.index, data_dir or cfg.data_dir, data_dir is not None)
+    submission = pd.DataFrame({'Id': order, TARGET: test_pred.reindex(order).values})
+    if not (np.isfinite(oof.pred).all() and np.isfinite(submission[TARGET]).all()):
+        raise PetvitError(f"run folder {run.path}: fold predictions are not finite numbers: "
+                          "re-train the run")
+    baseline = oof.fold.map({r['fold']: r['train_mean'] for r in records})
+    cv = dict(oof_rmse=rmse(oof.pred, oof[TARGET]),
+              oof_rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
+              baseline_rmse=rmse(baseline, oof[TARGET]), n_train=len(oof), n_test=len(submission),
+              arch=cfg.arch, tta=cfg.tta, folds=records,
+              seconds=round(sum(r['train_seconds'] + r['predict_seconds'] for r in records), 2))
+    write_csv(oof[['Id', 'fold', TARGET, 'pred']], run.oof_path)
+    write_submission(submission, run.submission_path, order)
+    atomic_write(run.cv_path, json_text(cv))
+    oof_png, curves_png = run.plot_paths
+    _save_fig(plot_oof(oof), oof_png)
+    _save_fig(plot_learning_curves([pd.read_csv(run.history(k)) for k in range(cfg.n_folds)]),
+              curves_png)
+    return cv
+
 # %% ../nbs/07_oof_tta.ipynb #3a965afd
-def _submission_order(ids:pd.Index, data_dir:str|Path, given:bool)->np.ndarray:
-    "The test Ids in `sample_submission.csv`'s order (the run's own order if the data has none)"
+def submission_order(ids:pd.Index,           # the test Ids predicted
+                     data_dir:str|Path,      # the data folder (its sample_submission.csv)
+                     given:bool=True,        # the user named `data_dir` (it must exist)
+                    )->np.ndarray:
+    "The test Ids in `sample_submission.csv`'s order (the Ids' own order if the data has none)"
     if given and not Path(data_dir).is_dir():
         raise PetvitError(f"--data {data_dir} is not a folder: pass the data folder the run "
                           "trained on")
     sample = Path(data_dir)/'sample_submission.csv'
-    order = _read_csv(sample).Id if sample.is_file() else ids.to_series()
+    order = read_id_csv(sample).Id if sample.is_file() else ids.to_series()
     if set(order) != set(ids) or order.duplicated().any(): raise PetvitError(
         f"{sample} does not list the run's test images ({len(set(order) ^ set(ids))} Ids differ, "
         f"{order.duplicated().sum()} repeated): pass --data, the folder the run trained on")
@@ -392,7 +260,7 @@ def expected_test_ids(data_dir:str|Path, # the competition's data folder
     d = Path(data_dir)
     for name in ('sample_submission.csv', 'test.csv'):
         if not (d/name).is_file(): continue
-        try: ids = _read_csv(d/name).Id
+        try: ids = read_id_csv(d/name).Id
         except (ValueError, AttributeError): raise PetvitError(
             f"{d/name} has no Id column petvit can read: restore the competition's file") from None
         return ids.values
@@ -404,13 +272,13 @@ def _id_problems(ids:pd.Series, want:list)->list:
     "Missing, foreign and repeated Ids, and the order when the set is right"
     problems, known, have = [], set(want), set(ids)
     if missing := [i for i in want if i not in have]:
-        problems.append(f"{len(missing)} test Id(s) missing: {_listing(missing)}")
+        problems.append(f"{len(missing)} test Id(s) missing: {listing(missing)}")
     if len(foreign := ids[~ids.isin(known)]):
         problems.append(f"{len(foreign)} Id(s) that are not test images, on line(s) "
-                        f"{_lines(~ids.isin(known))}: {_listing(foreign)}")
+                        f"{csv_lines(~ids.isin(known))}: {listing(foreign)}")
     if (repeated := ids.duplicated()).any():
-        problems.append(f"{repeated.sum()} repeated Id(s), on line(s) {_lines(repeated)}: "
-                        f"{_listing(ids[repeated])}")
+        problems.append(f"{repeated.sum()} repeated Id(s), on line(s) {csv_lines(repeated)}: "
+                        f"{listing(ids[repeated])}")
     if not problems and list(ids) != want:
         first = next(i for i, (a, b) in enumerate(zip(ids, want)) if a != b)
         problems.append(f"the Ids are not in sample_submission.csv's order (from line {first + 2})")
@@ -424,7 +292,7 @@ def _value_problems(raw:pd.Series)->list:
     checks = [(empty, 'is empty or NaN', False), (num.isna() & ~empty, 'is not a number', True),
               (np.isinf(num), 'is infinite', True),
               (~np.isinf(num) & ((num < 0) | (num > 100)), 'is outside 0-100', True)]
-    return [f"{TARGET} {what} on line(s) {_lines(m)}" + (f": {_listing(raw[m])}" if show else '')
+    return [f"{TARGET} {what} on line(s) {csv_lines(m)}" + (f": {listing(raw[m])}" if show else '')
             for m, what, show in checks if m.any()]
 
 # %% ../nbs/07_oof_tta.ipynb #402ca3ea
@@ -541,10 +409,10 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
         f"a fold trains on only {small} images, less than one batch of --bs {cfg.bs}: lower --bs "
         "or --folds")
     if rank_distrib() == 0: run.check_takes(cfg, fold_table)
-    folds, test = _cached(cfg, folds, test, progress=bars)
+    folds, test = cached_frames(cfg, folds, test, progress=bars)
     if rank_distrib() == 0: run.start(cfg, fold_table)
     for k in (range(cfg.n_folds) if folds_to_run is None else folds_to_run):
-        if run.fold_summary(k) is not None:
+        if run.fold_record(k) is not None:
             if progress: print(f'fold {k}: complete, skipped')
             continue
         if progress: print(f'fold {k}: training {cfg.arch} on {(folds.fold != k).sum()} images, '
@@ -552,7 +420,7 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
         s = run_fold(cfg, folds, test, k, run, progress=progress and (bars or 'lines'))
         if progress: print(f"fold {k}: RMSE {s['rmse']:.3f} (without TTA {s['rmse_plain']:.3f}, "
                            f"train mean {s['baseline_rmse']:.3f})")
-    if rank_distrib() == 0 and not run.incomplete_folds(cfg.n_folds): return run.merge()
+    if rank_distrib() == 0 and not run.incomplete_folds(cfg.n_folds): return merge_folds(run)
 
 # %% ../nbs/07_oof_tta.ipynb #10e91d19
 def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
@@ -567,18 +435,20 @@ def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
                 f"{cv['baseline_rmse']:8.3f} {'':>7} {cv['seconds']:8.1f}")
     return '\n'.join(rows)
 
-# %% ../nbs/07_oof_tta.ipynb #ceff6fea
-def merge_folds(run_dir:str|Path,            # a run folder whose folds are all complete
-                data_dir:str|Path|None=None, # the data the run trained on (default: the run's)
-               )->dict:
-    "Combine the complete fold folders of `run_dir` into oof.csv, submission.csv, cv.json and plots"
-    return RunFolder(run_dir).merge(data_dir)
-
 # %% ../nbs/07_oof_tta.ipynb #832f8b3e
-def predict(run_dir:str|Path,     # a finished `petvit train` run folder
-            data_dir:str|Path,    # a folder with test.csv and test/{Id}.jpg
-            tta:int|None=None,    # views per image (None: the run's `tta`)
-            device:str|None=None, # 'auto', 'cpu', 'cuda', ... (None: the run's)
+def predict(run:RunFolder|str|Path, # a finished `petvit train` run folder
+            data_dir:str|Path,      # a folder with test.csv and test/{Id}.jpg
+            tta:int|None=None,      # views per image (None: the run's `tta`)
+            device:str|None=None,   # 'auto', 'cpu', 'cuda', ... (None: the run's)
            )->pd.DataFrame:
-    "Pawpularity of `data_dir`'s test images by the fold models of `run_dir` (mean over folds, TTA)"
-    return RunFolder(run_dir).predict(data_dir, tta, device)
+    "Pawpularity of `data_dir`'s test images by the fold models of `run` (mean over folds, TTA)"
+    run = (run if isinstance(run, RunFolder) else RunFolder(run)).require_complete()
+    cfg = run.config()
+    how = PredictSettings.of(cfg, device, tta)
+    _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
+    test, = cached_frames(how, test)
+    preds = [predict_frame(load_fold_model(run, k, how.device), test, how)[1]
+             for k in range(cfg.n_folds)]
+    pred = pd.Series(np.mean(preds, axis=0), index=test.Id.values)
+    order = submission_order(pred.index, data_dir)
+    return pd.DataFrame({'Id': order, TARGET: pred.reindex(order).values})

@@ -4,29 +4,31 @@
 
 # %% ../nbs/11_ensembles.ipynb #0c214df6
 from __future__ import annotations
-import json, math, os
+import math, os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from .core import (PetvitError, atomic_path, atomic_write, check_folder, config_from_dict,
-                         file_sha256, get_device, read_arrays, read_json, replacing_folder)
-from .data import TARGET, read_petfinder, duplicate_groups, make_folds
+from .core import (BOOST_MODELS, PetConfig, PetvitError, atomic_path, atomic_write,
+                         file_sha256, get_device, read_arrays)
+from .folders import (RunFolder, EmbeddingFolder, BoostFolder, BlendFolder,
+                            PREDICTION_KINDS, open_folder, write_csv, json_text)
+from .data import TARGET, read_petfinder
+from .folds import duplicate_groups, make_folds
 from .models import create_model
 from .losses import rmse
-from .cv import (RunFolder, predict_view, tta_dataloader, prediction_dtype, write_submission,
-                       submission_problems, read_submission,
-                       expected_test_ids, _cached, _read_csv, _write_csv, _json, _submission_order)
+from .cv import (PredictSettings, prediction_dtype, cached_frames, load_fold_model,
+                       predict, predict_view, tta_dataloader, write_submission,
+                       submission_problems, submission_order, read_submission, expected_test_ids)
 
 # %% auto #0
-__all__ = ['BOOST_MODELS', 'head_inputs', 'EmbeddingFolder', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor',
-           'ArrayRegressor', 'fit_regressor', 'boost', 'blend_weights', 'nested_blend', 'blend', 'predict_boost',
-           'predict_member']
+__all__ = ['head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor', 'ArrayRegressor', 'fit_regressor',
+           'boost', 'blend_weights', 'nested_blend', 'blend', 'predict_boost', 'predict_member']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
-                dl,                     # from `tta_dataloader` / `RunFolder.dataloader`
+                dl,                     # from `tta_dataloader`
                 n_views:int=1,          # the mean over the plain view and `n_views - 1` TTA views
                 seed:int=42,            # seed of the augmented views
                 dtype:torch.dtype|None=None, # autocast dtype (None: float32)
@@ -54,97 +56,24 @@ def _refuse_invalid(sub:pd.DataFrame, order, out:Path):
     if problems := submission_problems(sub, order): raise PetvitError(
         f"the submission for {out} would not be valid, nothing written: {'; '.join(problems)}")
 
-def _plain_names(names:list, n:int, path:Path, fix:str)->list:
-    "`names` if they are `n` plain file names (never paths: what a folder lists stays in it)"
-    if len(names) != n or any(Path(f).name != f or f.startswith('.') for f in names):
-        raise PetvitError(f"{path} lists files that are not {n} plain file names: {fix}")
-    return names
-
-# %% ../nbs/11_ensembles.ipynb #afd626fb
-_EMBED_FIX = 'make the embeddings again with petvit embed'
-_EMBED_SCHEMA = dict(kind=str, n_folds=int, tta=int, n_train=int, n_test=int, files=[str])
-_FROZEN_SCHEMA = dict(arch=str, pretrained=str, img_size=int, seed=int, data_dir=str,
-                      weights_sha256=(str, type(None)))
-_FEATURES = dict(train_ids='U', train='f', test_ids='U', test='f')
-
-class EmbeddingFolder:
-    "Image embeddings on disk: a run's per fold (`RUN/embeddings`), or a frozen backbone's"
-    MARKER = 'embeddings.json'
-    def __init__(self,
-                 path:str|Path, # the embeddings folder (it need not exist yet)
-                ): self.path = Path(path)
-    def __repr__(self): return f'EmbeddingFolder({str(self.path)!r})'
-    def exists(self)->bool: return (self.path/self.MARKER).is_file()
-
-    def manifest(self)->dict:
-        "What the embeddings are (checked): kind ('run' or 'frozen'), files, views, ..."
-        if not self.exists(): raise PetvitError(
-            f"{self.path} holds no complete embeddings (no {self.MARKER}): make them with "
-            "petvit embed")
-        path = self.path/self.MARKER
-        m = read_json(path, _EMBED_SCHEMA, _EMBED_FIX)
-        extra = dict(sha256=[str]) if m['kind'] == 'run' else _FROZEN_SCHEMA
-        if m['kind'] not in ('run', 'frozen'): raise PetvitError(
-            f"{path}: kind {m['kind']!r} is neither run nor frozen: {_EMBED_FIX}")
-        m = read_json(path, {**_EMBED_SCHEMA, **extra}, _EMBED_FIX)
-        _plain_names(m['files'], m['n_folds'], path, _EMBED_FIX)
-        if m['kind'] == 'run' and len(m['sha256']) != m['n_folds']: raise PetvitError(
-            f"{path} records {len(m['sha256'])} fold weights for {m['n_folds']} folds: "
-            f"{_EMBED_FIX}")
-        return m
-
-    def run(self)->RunFolder|None:
-        "The run whose fold models made the embeddings (None: a frozen backbone's)"
-        return RunFolder(self.path.parent) if self.manifest()['kind'] == 'run' else None
-
-    def folds(self)->pd.DataFrame:
-        "Id, fold, Pawpularity of the training images, in the embeddings' row order"
-        run = self.run()
-        return _read_csv(run.folds_path if run else self.path/'data_folds.csv')
-
-    def fingerprints(self)->list:
-        "SHA-256 of each fold's features file: what a boost fitted on them records"
-        return [file_sha256(self.path/f) for f in self.manifest()['files']]
-
-    def arrays(self, k:int)->dict:
-        "Fold `k`'s `train_ids`, `train` (features of all training images), `test_ids`, `test`"
-        m, run = self.manifest(), self.run()
-        if run is not None and (run.fold_summary(k) or {}).get('model_sha256') != m['sha256'][k]:
-            raise PetvitError(f"the embeddings in {self.path} are not from fold {k}'s current "
-                              f"weights: run petvit embed --run {run.path} again")
-        path = self.path/m['files'][k]
-        a = read_arrays(path, _FEATURES, _EMBED_FIX)
-        if not (a['train'].ndim == a['test'].ndim == 2 and a['train'].shape[1] == a['test'].shape[1]
-                and len(a['train']) == len(a['train_ids']) == m['n_train']
-                and len(a['test']) == len(a['test_ids']) == m['n_test']
-                and np.isfinite(a['train']).all() and np.isfinite(a['test']).all()):
-            raise PetvitError(f"{path} does not hold {m['n_train']} training and {m['n_test']} "
-                              f"test rows of finite features: {_EMBED_FIX}")
-        return a
-
 # %% ../nbs/11_ensembles.ipynb #36649cfe
-def _device_and_dtype(cfg, device):
-    dev = get_device(device or cfg.device)
-    return dev, prediction_dtype(cfg, dev)
-
-def _run_frames(run:RunFolder, data_dir)->tuple:
+def _run_frames(run:RunFolder, data_dir, how:PredictSettings)->tuple:
     "The run's training images in `folds.csv` order and the test images, from its image cache"
-    cfg, folds = run.config(), _read_csv(run.folds_path)
+    cfg, folds = run.config(), run.folds()
     train, test = read_petfinder(data_dir or cfg.data_dir, need_meta=cfg.use_meta)
     if set(train.Id) != set(folds.Id): raise PetvitError(
         f"{data_dir or cfg.data_dir} is not the data run {run.path} trained on (its Ids differ "
         "from the run's folds.csv): pass that folder with --data")
-    return run.cached(train.set_index('Id').loc[folds.Id].reset_index()), run.cached(test)
+    return cached_frames(how, train.set_index('Id').loc[folds.Id].reset_index(), test)
 
 def _run_features(run:RunFolder, frames:list, n_views:int, device)->list:
     "Per fold, its model's head inputs of each frame (already cached); one model in memory at once"
-    cfg = run.config()
-    dev, dtype = _device_and_dtype(cfg, device)
+    how = PredictSettings.of(run.config(), device, n_views)
     feats = []
-    for k in range(cfg.n_folds):
-        model = run.load_model(k, dev)
-        feats.append([head_inputs(model, run.dataloader(f, model), n_views, cfg.seed, dtype)
-                      for f in frames])
+    for k in range(run.config().n_folds):
+        model = load_fold_model(run, k, how.device)
+        feats.append([head_inputs(model, tta_dataloader(f, model, how), how.tta, how.seed,
+                                  how.dtype) for f in frames])
     return feats
 
 # %% ../nbs/11_ensembles.ipynb #1e1b6e2e
@@ -154,19 +83,17 @@ def embed_run(run_dir:str|Path,            # a finished `petvit train` run
               device:str|None=None,        # 'auto', 'cpu', 'cuda', ... (None: the run's)
              )->EmbeddingFolder:
     "Each fold model's head inputs for all training and test images, into `RUN/embeddings`"
-    run = RunFolder(run_dir)
+    run = open_folder(run_dir, RunFolder).require_complete()
     cfg = run.config()
-    run.require_complete(cfg.n_folds)
-    out = EmbeddingFolder(run.derived('embeddings'))
-    check_folder(out.path, out.MARKER, 'embeddings')
-    train, test = _run_frames(run, data_dir)
+    out = EmbeddingFolder(run.derived('embeddings')).check_writable()
+    train, test = _run_frames(run, data_dir, PredictSettings.of(cfg, device, tta))
     feats = _run_features(run, [train, test], tta, device)   # all before anything is written
-    shas = [run.fold_summary(k)['model_sha256'] for k in range(cfg.n_folds)]
-    with replacing_folder(out.path, out.MARKER, 'embeddings') as tmp:
+    shas = [run.fold_record(k)['model_sha256'] for k in range(cfg.n_folds)]
+    with out.replacing() as tmp:
         for k, (tr, te) in enumerate(feats): _npz_write(
             tmp/f'features{k}.npz', train_ids=_id_array(train.Id), train=tr,
             test_ids=_id_array(test.Id), test=te)
-        atomic_write(tmp/out.MARKER, _json(dict(
+        atomic_write(tmp/out.MARKER, json_text(dict(
             kind='run', arch=cfg.arch, n_folds=cfg.n_folds, tta=tta, n_train=len(train),
             n_test=len(test), files=[f'features{k}.npz' for k in range(cfg.n_folds)], sha256=shas)))
     return out
@@ -182,9 +109,9 @@ def frozen_model(arch:str,                  # any timm model name
     return model.eval()
 
 # %% ../nbs/11_ensembles.ipynb #f5dc0328
-def _frozen_features(model, cfg, frames:list, dtype)->list:
-    "A frozen backbone's head inputs of each frame (already cached), with `cfg`'s views and seed"
-    return [head_inputs(model, tta_dataloader(f, model, cfg), cfg.tta, cfg.seed, dtype)
+def _frozen_features(model, how:PredictSettings, frames:list)->list:
+    "A frozen backbone's head inputs of each frame (already cached), with `how`'s views and seed"
+    return [head_inputs(model, tta_dataloader(f, model, how), how.tta, how.seed, how.dtype)
             for f in frames]
 
 def _frozen_weights(pretrained)->bool|Path:
@@ -196,35 +123,36 @@ def _frozen_weights(pretrained)->bool|Path:
     return True if pretrained is True or word in ('true', 'yes', 'on', '1') else Path(
         pretrained).resolve()
 
+def _frozen_settings(img_size:int, tta:int, seed:int, bs:int, device)->PredictSettings:
+    "How a frozen backbone embeds: its input size and the views; the rest as a run's defaults"
+    dev = device if isinstance(device, torch.device) else get_device(device)
+    return PredictSettings(img_size, dev, prediction_dtype('auto', dev), bs, tta, seed)
+
 def embed_frozen(arch:str,                  # any timm model name
                  pretrained:bool|str|Path,  # True: hub weights; a path: a local weights file
                  data_dir:str|Path,         # the competition's data
                  out:str|Path,              # a new or empty folder (or petvit's embeddings)
                  img_size:int|None=None,    # input size (None: the model's own)
                  tta:int=1,                 # views averaged per image (1: the plain view)
-                 n_folds:int=5,             # folds of the data, as a run's --folds
-                 seed:int=42,               # their seed, as a run's --seed
+                 n_folds:int=PetConfig.n_folds, # folds of the data, as a run's --folds
+                 seed:int=PetConfig.seed,   # their seed, as a run's --seed
                  bs:int=32,                 # images per batch
                  device:str='auto',         # 'auto', 'cpu', 'cuda', ...
                 )->EmbeddingFolder:
     "A pretrained backbone's pooled features of every image, untrained, with the data's folds"
-    weights, out = _frozen_weights(pretrained), EmbeddingFolder(out)
-    check_folder(out.path, out.MARKER, 'embeddings')
+    weights, out = _frozen_weights(pretrained), EmbeddingFolder(out).check_writable()
     model = frozen_model(arch, weights, img_size)
     size = img_size or model.backbone.pretrained_cfg.get('input_size', (3, 224, 224))[-1]
-    cfg = config_from_dict(dict(arch=arch, img_size=size, bs=bs, tta=tta, n_folds=n_folds,
-                                seed=seed, device=device), source='petvit embed')
+    how = _frozen_settings(size, tta, seed, bs, device)
     train, test = read_petfinder(data_dir)
     folds = make_folds(train, n_folds, seed, duplicate_groups(train.phash.tolist(),
-                                                              cfg.dup_threshold))
-    dev, dtype = _device_and_dtype(cfg, device)
-    model, (train, test) = model.to(dev), _cached(cfg, train, test)
-    tr, te = _frozen_features(model, cfg, [train, test], dtype)
-    with replacing_folder(out.path, out.MARKER, 'embeddings') as tmp:
+                                                              PetConfig.dup_threshold))
+    tr, te = _frozen_features(model.to(how.device), how, cached_frames(how, train, test))
+    with out.replacing() as tmp:
         _npz_write(tmp/'embeddings.npz', train_ids=_id_array(train.Id), train=tr,
                    test_ids=_id_array(test.Id), test=te)
-        _write_csv(folds[['Id', 'fold', TARGET]], tmp/'data_folds.csv')
-        atomic_write(tmp/out.MARKER, _json(dict(
+        write_csv(folds[['Id', 'fold', TARGET]], tmp/'data_folds.csv')
+        atomic_write(tmp/out.MARKER, json_text(dict(
             kind='frozen', arch=arch, pretrained=str(weights), img_size=size, tta=tta,
             n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
             n_train=len(train), n_test=len(test), files=['embeddings.npz'] * n_folds,
@@ -232,8 +160,6 @@ def embed_frozen(arch:str,                  # any timm model name
     return out
 
 # %% ../nbs/11_ensembles.ipynb #5b833923
-BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')
-
 def make_regressor(kind:str='svr',  # 'svr', 'ridge' or 'kernel-ridge'
                    C:float=16.,     # the SVR's C
                    alpha:float=1.,  # the ridge and kernel ridge regularisation
@@ -345,13 +271,10 @@ def fit_regressor(reg,            # a `make_regressor` pipeline: standardiser, t
 # %% ../nbs/11_ensembles.ipynb #4cfdc7e9
 def _embeddings_of(source:Path)->tuple:
     "(EmbeddingFolder, the run or None) of a run folder (embedded if needed) or an embeddings one"
-    run = RunFolder(source)
-    if not run.is_run(): return EmbeddingFolder(source), None
-    emb = EmbeddingFolder(run.derived('embeddings'))
-    if not emb.exists() or any((run.fold_summary(k) or {}).get('model_sha256') != sha
-                               for k, sha in enumerate(emb.manifest()['sha256'])):
-        emb = embed_run(run.path)
-    return emb, run
+    folder = open_folder(source, RunFolder, EmbeddingFolder)
+    if isinstance(folder, EmbeddingFolder): return folder, None
+    emb = EmbeddingFolder(folder.derived('embeddings'))
+    return (emb if emb.is_current() else embed_run(folder.path)), folder
 
 def _fit_folds(emb:EmbeddingFolder, folds:pd.DataFrame, make, clip)->tuple:
     "Per fold: a regressor fitted outside the fold; OOF and per-fold test predictions (0-100)"
@@ -370,15 +293,22 @@ def _fit_folds(emb:EmbeddingFolder, folds:pd.DataFrame, make, clip)->tuple:
     return np.clip(oof, 0, 100), np.clip(np.mean(tests, axis=0), 0, 100), a['test_ids'], regs
 
 # %% ../nbs/11_ensembles.ipynb #9091f07e
-def _weights_fingerprints(emb:EmbeddingFolder, run:RunFolder|None)->list:
-    "Per fold, the SHA-256 of the weights behind the embeddings: the run's folds, or the frozen's"
-    m = emb.manifest()
-    if run is None: return [m['weights_sha256']] * m['n_folds']
-    return [(run.fold_summary(k) or {}).get('model_sha256') for k in range(m['n_folds'])]
+def _boost_scores(folds:pd.DataFrame, oof:np.ndarray, run:RunFolder|None, **how)->tuple:
+    "(oof.csv's frame, cv.json's content) of a boost: its OOF RMSE, and the head's beside it"
+    frame = folds[['Id', 'fold', TARGET]].assign(pred=oof)
+    cv = dict(**how, oof_rmse=rmse(oof, folds[TARGET]))
+    if run is not None:
+        head = run.oof().set_index('Id').pred.loc[folds.Id].to_numpy()
+        frame = frame.assign(pred_head=head, pred_blend=(head + oof) / 2)
+        cv.update(head_rmse=rmse(head, folds[TARGET]), blend_rmse=rmse(frame.pred_blend,
+                                                                         folds[TARGET]))
+    cv['folds'] = [dict(fold=int(k), rmse=rmse(oof[f], folds[TARGET][f]))
+                   for k, f in ((k, folds.fold == k) for k in sorted(folds.fold.unique()))]
+    return frame, cv
 
 def boost(source:str|Path,           # a finished run, or a folder of `embed_frozen`
           out:str|Path|None=None,    # where to write (default: SOURCE/boost)
-          model:str='svr',           # 'svr', 'ridge' or 'kernel-ridge'
+          model:str='svr',           # one of `BOOST_MODELS`: 'svr', 'ridge' or 'kernel-ridge'
           C:float=16.,               # the SVR's C
           alpha:float=1.,            # ridge / kernel ridge regularisation
           clip:tuple|None=None,      # clip the training target to (low, high), e.g. (1, 85)
@@ -389,37 +319,28 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
         f"--clip {clip[0]:g} {clip[1]:g}: pass LOW HIGH with 0 <= LOW < HIGH <= 100, e.g. 1 85")
     make_regressor(model, C, alpha)          # bad values refused before any work
     emb, run = _embeddings_of(Path(source))
-    manifest, folds = emb.manifest(), emb.folds()
-    out = Path(out) if out else (run.derived('boost') if run else emb.path/'boost')
-    check_folder(out, 'boost.json', 'boost')
+    folds = emb.folds()
+    out = BoostFolder(out or (run.derived('boost') if run else emb.path/'boost')).check_writable()
     oof, test_pred, test_ids, regs = _fit_folds(
         emb, folds, lambda: make_regressor(model, C, alpha)[0], clip)
-    frame = folds[['Id', 'fold', TARGET]].assign(pred=oof)
-    cv = dict(model=model, C=C, alpha=alpha, clip=list(clip) if clip else None,
-              backend=make_regressor(model)[1], oof_rmse=rmse(oof, folds[TARGET]))
-    if run is not None:
-        head = run.oof().set_index('Id').pred.loc[folds.Id].to_numpy()
-        frame = frame.assign(pred_head=head, pred_blend=(head + oof) / 2)
-        cv.update(head_rmse=rmse(head, folds[TARGET]), blend_rmse=rmse(frame.pred_blend,
-                                                                         folds[TARGET]))
-    cv['folds'] = [dict(fold=k, rmse=rmse(oof[f], folds[TARGET][f]))
-                   for k, f in ((k, folds.fold == k) for k in range(manifest['n_folds']))]
-    data = data_dir or (run.config().data_dir if run else manifest['data_dir'])
-    order = _submission_order(pd.Index(test_ids), data, data_dir is not None)
+    frame, cv = _boost_scores(folds, oof, run, model=model, C=C, alpha=alpha,
+                              clip=list(clip) if clip else None, backend=make_regressor(model)[1])
+    data = data_dir or (run.config().data_dir if run else emb.manifest()['data_dir'])
+    order = submission_order(pd.Index(test_ids), data, data_dir is not None)
     sub = pd.DataFrame({'Id': order, TARGET: pd.Series(test_pred, test_ids).loc[order].values})
-    _refuse_invalid(sub, order, out)         # all computed and checked before anything is written
+    _refuse_invalid(sub, order, out.path)    # all computed and checked before anything is written
     names = [f'regressor{k}.npz' for k in range(len(regs))]
-    with replacing_folder(out, 'boost.json', 'boost') as tmp:
-        derived = RunFolder(tmp)             # a derived run: a run folder's files
+    with out.replacing() as tmp:
+        made = BoostFolder(tmp)
         for name, reg in zip(names, regs): reg.save(tmp/name)
-        _write_csv(frame, derived.oof_path)
-        write_submission(sub, derived.submission_path, order)
-        atomic_write(derived.cv_path, _json(cv))
-        atomic_write(tmp/'boost.json', _json(dict(
-            source=os.path.relpath(emb.path, out), model=model, C=C, alpha=alpha,
-            clip=cv['clip'], n_folds=manifest['n_folds'], regressors=names,
+        write_csv(frame, made.oof_path)
+        write_submission(sub, made.submission_path, order)
+        atomic_write(made.cv_path, json_text(cv))
+        atomic_write(tmp/out.MARKER, json_text(dict(
+            source=os.path.relpath(emb.path, out.path), model=model, C=C, alpha=alpha,
+            clip=cv['clip'], n_folds=len(regs), regressors=names,
             regressor_sha256=[file_sha256(tmp/n) for n in names],
-            embeddings_sha256=emb.fingerprints(), weights_sha256=_weights_fingerprints(emb, run))))
+            embeddings_sha256=emb.fingerprints(), weights_sha256=emb.weights_fingerprints())))
     return cv
 
 # %% ../nbs/11_ensembles.ipynb #c5b509f4
@@ -453,37 +374,21 @@ def nested_blend(P:np.ndarray,    # member OOF predictions, one column per membe
     return pred, weights
 
 # %% ../nbs/11_ensembles.ipynb #62b9536a
-def _member_oof(p:Path)->pd.DataFrame:
-    "A member's oof.csv, checked: Id, fold, Pawpularity and pred, finite numbers"
-    oof = RunFolder(p).oof_path
-    try: f = _read_csv(oof) if oof.is_file() else None
-    except ValueError as e: raise PetvitError(
-        f"{oof} cannot be read as a CSV ({str(e).splitlines()[0][:80]}): pass finished petvit "
-        "runs, boosts or blends") from None
-    if f is None or not {'Id', 'fold', TARGET, 'pred'} <= set(f.columns): raise PetvitError(
-        f"{p} has no oof.csv with Id, fold, {TARGET}, pred: pass finished petvit runs, boosts "
-        "or blends")
-    nums = f[['fold', TARGET, 'pred']].apply(pd.to_numeric, errors='coerce')
-    if not np.isfinite(nums.to_numpy(float)).all(): raise PetvitError(
-        f"{oof}: fold, {TARGET} or pred is not a finite number on some row: rebuild {p}")
-    return f.assign(**nums)
-
 def _member_frames(members:list)->list:
     "Each member's oof.csv, aligned to the first's Ids; one-line refusals where they disagree"
     frames = []
-    for p in map(Path, members):
-        f = _member_oof(p)
+    for m in members:
+        f = m.oof()
         if frames:
-            first = frames[0]
+            first, p, p0 = frames[0], m.path, members[0].path
             if set(f.Id) != set(first.Id) or len(f) != len(first): raise PetvitError(
-                f"{p} and {members[0]} do not share their training Ids: blend runs of the same "
-                "data")
+                f"{p} and {p0} do not share their training Ids: blend runs of the same data")
             f = f.set_index('Id').loc[first.Id].reset_index()
             if (moved := (f.fold.values != first.fold.values).sum()): raise PetvitError(
-                f"{p} and {members[0]} have different folds ({moved} of {len(f)} images in "
-                "another fold): blend runs made with the same --folds and --seed on the same data")
+                f"{p} and {p0} have different folds ({moved} of {len(f)} images in another fold): "
+                "blend runs made with the same --folds and --seed on the same data")
             if not np.allclose(f[TARGET], first[TARGET]): raise PetvitError(
-                f"{p} and {members[0]} have different targets: blend runs of the same data")
+                f"{p} and {p0} have different targets: blend runs of the same data")
         frames.append(f)
     return frames
 
@@ -491,31 +396,36 @@ def _member_frames(members:list)->list:
 def _member_submissions(members:list)->pd.DataFrame:
     "The members' submission.csv as columns, on the first's Ids (in its order)"
     subs = []
-    for p in map(Path, members):
-        if not (path := RunFolder(p).submission_path).is_file(): raise PetvitError(
-            f"{p} has no submission.csv: pass finished petvit runs, boosts or blends")
+    for m in members:
+        if not (path := m.submission_path).is_file(): raise PetvitError(
+            f"{m.path} has no submission.csv: pass finished petvit runs, boosts or blends")
         sub = read_submission(path)
         if problems := submission_problems(sub, sub.get('Id', pd.Series(dtype=str)).tolist()):
-            raise PetvitError(f"{path} is not a valid submission ({problems[0]}): rebuild {p}")
+            raise PetvitError(f"{path} is not a valid submission ({problems[0]}): rebuild {m.path}")
         subs.append(sub.set_index('Id')[TARGET].astype(float))
     if any(set(s.index) != set(subs[0].index) for s in subs): raise PetvitError(
-        f"{', '.join(map(str, members))}: their submissions predict different test Ids: blend "
-        "runs predicted on the same data")
+        f"{', '.join(str(m.path) for m in members)}: their submissions predict different test "
+        "Ids: blend runs predicted on the same data")
     return pd.concat([s.loc[subs[0].index] for s in subs], axis=1)
-
-def _fingerprint(p:Path)->dict:
-    "What a blend records of a member: the SHA-256 of its oof.csv and submission.csv"
-    run = RunFolder(p)
-    return dict(oof_sha256=file_sha256(run.oof_path),
-                submission_sha256=file_sha256(run.submission_path))
 
 # %% ../nbs/11_ensembles.ipynb #888213bf
 def _refuse_member_out(members:list, out:Path):
     "Refuse an --out that is one of the members, or holds one: the blend would overwrite it"
     o = out.resolve()
-    for m in map(Path, members):
-        if m.resolve() == o or o in m.resolve().parents: raise PetvitError(
-            f"--out {out} is (or holds) the member {m}: write the blend into a folder of its own")
+    for m in members:
+        if m.path.resolve() == o or o in m.path.resolve().parents: raise PetvitError(
+            f"--out {out} is (or holds) the member {m.path}: write the blend into a folder of its "
+            "own")
+
+def _blend_manifest(members:list, out:Path, P:np.ndarray, y:np.ndarray, weights:np.ndarray,
+                    honest:np.ndarray, fold_weights:dict)->dict:
+    "`blend.json`: members (relative paths, weights, scores, fingerprints), honest and fitted RMSE"
+    return dict(
+        members=[dict(path=os.path.relpath(m.path.resolve(), out.resolve()), weight=float(w),
+                      oof_rmse=rmse(P[:, i], y), **m.fingerprint())
+                 for i, (m, w) in enumerate(zip(members, weights))],
+        oof_rmse=rmse(honest, y), oof_rmse_fitted=rmse(P @ weights, y),
+        fold_weights={k: [float(x) for x in w] for k, w in fold_weights.items()})
 
 def blend(members:list,                # run, boost or blend folders (at least two)
           out:str|Path,                # a new or empty folder (or petvit's blend)
@@ -523,9 +433,10 @@ def blend(members:list,                # run, boost or blend folders (at least t
          )->dict:
     "Fit non-negative weights on OOF predictions; write oof.csv, submission.csv and blend.json"
     if len(members) < 2: raise PetvitError("blend needs at least two run folders")
-    out = Path(out)
-    _refuse_member_out(members, out)
-    check_folder(out, 'blend.json', 'blend')
+    members = [open_folder(m, *PREDICTION_KINDS) for m in members]
+    out = BlendFolder(out)
+    _refuse_member_out(members, out.path)
+    out.check_writable()
     frames, subs = _member_frames(members), _member_submissions(members)
     P = np.stack([f.pred.to_numpy(float) for f in frames], 1)
     first = frames[0]
@@ -534,19 +445,14 @@ def blend(members:list,                # run, boost or blend folders (at least t
     honest, fold_weights = nested_blend(P, y, fold)
     order = expected_test_ids(data_dir) if data_dir else subs.index.values
     sub = pd.DataFrame({'Id': order, TARGET: (subs @ weights).reindex(order).values})
-    _refuse_invalid(sub, order, out)
-    result = dict(
-        members=[dict(path=os.path.relpath(Path(m).resolve(), out.resolve()), weight=float(w),
-                      oof_rmse=rmse(P[:, i], y), **_fingerprint(Path(m)))
-                 for i, (m, w) in enumerate(zip(members, weights))],
-        oof_rmse=rmse(honest, y), oof_rmse_fitted=rmse(P @ weights, y),
-        fold_weights={k: [float(x) for x in w] for k, w in fold_weights.items()})
-    with replacing_folder(out, 'blend.json', 'blend') as tmp:
-        derived = RunFolder(tmp)
-        _write_csv(first[['Id', 'fold', TARGET]].assign(pred=honest, pred_fitted=P @ weights),
-                   derived.oof_path)
-        write_submission(sub, derived.submission_path, order)
-        atomic_write(tmp/'blend.json', _json(result))
+    _refuse_invalid(sub, order, out.path)
+    result = _blend_manifest(members, out.path, P, y, weights, honest, fold_weights)
+    with out.replacing() as tmp:
+        made = BlendFolder(tmp)
+        write_csv(first[['Id', 'fold', TARGET]].assign(pred=honest, pred_fitted=P @ weights),
+                  made.oof_path)
+        write_submission(sub, made.submission_path, order)
+        atomic_write(tmp/out.MARKER, json_text(result))
     return result
 
 # %% ../nbs/11_ensembles.ipynb #be9d71b3
@@ -555,51 +461,31 @@ def _test_features(emb:EmbeddingFolder, data_dir:str|Path, device:str|None)->tup
     m, run = emb.manifest(), emb.run()
     if run is not None:
         _, test = read_petfinder(data_dir, need_meta=run.config().use_meta, need_train=False)
-        test = run.cached(test)
+        test, = cached_frames(PredictSettings.of(run.config(), device), test)
         return test.Id.values, [f for f, in _run_features(run, [test], m['tta'], device)]
     weights = _frozen_weights(m['pretrained'])
     if m['weights_sha256'] and not (Path(weights).is_file()
                                     and file_sha256(weights) == m['weights_sha256']):
         raise PetvitError(f"{weights}, the weights {emb.path} was made with, is missing or "
                           "changed: put the same file there")
-    cfg = config_from_dict(dict(arch=m['arch'], img_size=m['img_size'], tta=m['tta'],
-                                seed=m['seed'], device=device or 'auto'), source='petvit predict')
-    dev, dtype = _device_and_dtype(cfg, device)
-    model = frozen_model(m['arch'], weights, m['img_size']).to(dev)
+    how = _frozen_settings(m['img_size'], m['tta'], m['seed'], PetConfig.bs, device or 'auto')
+    model = frozen_model(m['arch'], weights, m['img_size']).to(how.device)
     _, test = read_petfinder(data_dir, need_train=False)
-    test, = _cached(cfg, test)
-    return test.Id.values, _frozen_features(model, cfg, [test], dtype) * m['n_folds']
+    return test.Id.values, _frozen_features(model, how, cached_frames(how, test)) * m['n_folds']
 
 # %% ../nbs/11_ensembles.ipynb #6ca4707d
-_BOOST_SCHEMA = dict(source=str, n_folds=int, regressors=[str], regressor_sha256=[str],
-                     embeddings_sha256=[str], weights_sha256=[(str, type(None))])
-
-def _boost_manifest(boost_dir:str|Path, # a folder written by `boost`
-                  )->dict:
-    "The boost's `boost.json`, checked; pickled regressors of older versions refused"
-    p, fix = Path(boost_dir), 'fit it again with petvit boost'
-    if pkl := sorted(p.glob('regressor*.pkl')): raise PetvitError(
-        f"{pkl[0]} is a pickle, which petvit never loads (unpickling can run any code): {fix}")
-    b = read_json(p/'boost.json', _BOOST_SCHEMA, fix)
-    for key in ('regressor_sha256', 'embeddings_sha256', 'weights_sha256'):
-        if len(b[key]) != b['n_folds']: raise PetvitError(
-            f"{p/'boost.json'}: {key} does not list {b['n_folds']} folds: {fix}")
-    _plain_names(b['regressors'], b['n_folds'], p/'boost.json', fix)
-    return b
-
 def predict_boost(boost_dir:str|Path,   # a folder written by `boost`
                   data_dir:str|Path,    # a folder with test.csv and test/
                   device:str|None=None, # 'auto', 'cpu', 'cuda', ...
                  )->pd.DataFrame:
     "Pawpularity of `data_dir`'s test images by a boost: embeddings, then its fold regressors"
-    p = Path(boost_dir)
-    b = _boost_manifest(p)
-    emb = EmbeddingFolder(p/b['source'])
+    folder = open_folder(boost_dir, BoostFolder)
+    b, emb, p = folder.manifest(), folder.embeddings(), folder.path
     again = f"petvit boost --run {emb.run().path if emb.run() else emb.path} again"
     if emb.fingerprints() != b['embeddings_sha256']: raise PetvitError(
         f"{p} was fitted on other embeddings than {emb.path} holds now (made again since, with "
         f"other views or weights?): run {again}")
-    if _weights_fingerprints(emb, emb.run()) != b['weights_sha256']: raise PetvitError(
+    if emb.weights_fingerprints() != b['weights_sha256']: raise PetvitError(
         f"the fold weights behind {emb.path} changed since {p} was fitted: run {again}")
     regs = []
     for name, sha in zip(b['regressors'], b['regressor_sha256']):
@@ -609,42 +495,30 @@ def predict_boost(boost_dir:str|Path,   # a folder written by `boost`
     ids, feats = _test_features(emb, data_dir, device)
     preds = [reg.predict(f) for reg, f in zip(regs, feats)]
     pred = pd.Series(np.clip(np.mean(preds, axis=0), 0, 100), ids)
-    order = _submission_order(pred.index, data_dir, True)
+    order = submission_order(pred.index, data_dir)
     return pd.DataFrame({'Id': order, TARGET: pred.loc[order].values})
 
 # %% ../nbs/11_ensembles.ipynb #c862b90b
-_BLEND_SCHEMA = dict(members=[dict(path=str, weight=float, oof_sha256=str,
-                                   submission_sha256=str)])
-
-def _blend_manifest(blend_dir:str|Path, # a folder written by `blend`
-                  )->dict:
-    "The blend's `blend.json`, checked: members with fingerprints, weights >= 0 summing to 1"
-    path, fix = Path(blend_dir)/'blend.json', 'make the blend again with petvit blend'
-    b = read_json(path, _BLEND_SCHEMA, fix)
-    w = [m['weight'] for m in b['members']]
-    if not w or min(w) < 0 or abs(sum(w) - 1) > 1e-6: raise PetvitError(
-        f"{path}: the member weights are not non-negative numbers summing to 1: {fix}")
-    return b
-
 def predict_member(path:str|Path,        # a run, boost or blend folder
                    data_dir:str|Path,    # a folder with test.csv and test/
                    device:str|None=None, # 'auto', 'cpu', 'cuda', ...
+                   tta:int|None=None,    # a run's views (None: its own); not for a boost or blend
                    _seen:tuple=(),       # the blends being predicted (a blend holding itself)
                   )->pd.DataFrame:
     "Pawpularity of `data_dir`'s test images by a run, a boost or a blend (sample order)"
-    p, order = Path(path), expected_test_ids(data_dir)
-    if (p/'blend.json').is_file():
-        if p.resolve() in _seen: raise PetvitError(f"the blend {p} holds itself: make it again")
-        members, total = _blend_manifest(p)['members'], 0.
-        for m in members:                        # every member, those of weight 0 too: as made
-            if _fingerprint(p/m['path']) != {k: m[k] for k in ('oof_sha256', 'submission_sha256')}:
-                raise PetvitError(f"{p/m['path']} changed since the blend {p} was made (its "
-                                  "oof.csv or submission.csv differs): run petvit blend again")
-        for m in (m for m in members if m['weight'] > 0):
-            pred = predict_member(p/m['path'], data_dir, device, (*_seen, p.resolve()))
-            total = total + pred.set_index('Id')[TARGET] * m['weight']
-        return pd.DataFrame({'Id': order, TARGET: total.loc[order].values})
-    if (p/'boost.json').is_file(): return predict_boost(p, data_dir, device)
-    if RunFolder(p).is_run(): return RunFolder(p).predict(data_dir, device=device)
-    raise PetvitError(f"{p} is not a petvit run, boost or blend folder (no config.json, boost.json "
-                      "or blend.json): pass the --out of petvit train, boost or blend")
+    folder, order = open_folder(path, *PREDICTION_KINDS), expected_test_ids(data_dir)
+    if tta is not None and not isinstance(folder, RunFolder): raise PetvitError(
+        "--tta applies to a run folder; a boost or blend predicts with its runs' own views")
+    if isinstance(folder, RunFolder): return predict(folder, data_dir, tta, device)
+    if isinstance(folder, BoostFolder): return predict_boost(folder.path, data_dir, device)
+    if (p := folder.path.resolve()) in _seen: raise PetvitError(
+        f"the blend {folder.path} holds itself: make it again")
+    members, total = folder.members(), 0.
+    for member, _, recorded in members:      # every member, those of weight 0 too: as made
+        if member.fingerprint() != recorded: raise PetvitError(
+            f"{member.path} changed since the blend {folder.path} was made (its oof.csv or "
+            "submission.csv differs): run petvit blend again")
+    for member, weight, _ in (m for m in members if m[1] > 0):
+        pred = predict_member(member.path, data_dir, device, None, (*_seen, p))
+        total = total + pred.set_index('Id')[TARGET] * weight
+    return pd.DataFrame({'Id': order, TARGET: total.loc[order].values})

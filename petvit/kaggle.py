@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib, importlib.metadata, json, platform, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
-from .core import PetvitError, atomic_write, replacing_folder
+from .core import PetvitError, atomic_write
+from .folders import KitFolder
 
 # %% auto #0
 __all__ = ['KAGGLE_LACKS', 'installed_version', 'petvit_source', 'package_sources', 'build_kit']
@@ -68,7 +69,8 @@ def build_kit(out:str|Path,                 # a new or empty folder (or a kit pe
     from petvit import __version__
     out, src = Path(out), source or petvit_source()
     pins = {name: installed_version(name) for name in (*KAGGLE_LACKS, *extra)}
-    with replacing_folder(out, 'kit.json', 'Kaggle kit') as tmp:
+    out = KitFolder(out)
+    with out.replacing() as tmp:
         if src:
             with tempfile.TemporaryDirectory(prefix='petvit-kit-src-') as t:
                 _pip('wheel', '--no-deps', '--quiet', '-w', tmp,
@@ -82,5 +84,5 @@ def build_kit(out:str|Path,                 # a new or empty folder (or a kit pe
                                               pip=importlib.metadata.version('pip')),
                    install=f'pip install --no-index --find-links KIT petvit=={__version__}',
                    files={p.name: _sha256(p) for p in sorted(tmp.glob('*.whl'))})
-        atomic_write(tmp/'kit.json', json.dumps(kit, indent=2) + '\n')
+        atomic_write(tmp/out.MARKER, json.dumps(kit, indent=2) + '\n')
     return kit

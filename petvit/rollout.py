@@ -4,10 +4,9 @@
 
 # %% ../nbs/08_attention_rollout.ipynb #45f1de3f
 from __future__ import annotations
-import contextlib, html, json
+import contextlib, html
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -15,10 +14,10 @@ from timm.models.vision_transformer import Attention, VisionTransformer
 from pytorch_grad_cam import GradCAM
 import matplotlib.pyplot as plt
 from PIL import Image
-from .core import (PetvitError, atomic_path, atomic_write, check_folder, check_outside,
-                         replacing_folder)
+from .core import PetvitError, atomic_write, check_outside
+from .folders import RunFolder, GalleryFolder, open_folder, json_text
 from .data import TARGET, METADATA_COLS, unsafe_ids
-from .cv import RunFolder
+from .cv import PredictSettings, cached_frames, load_fold_model, tta_dataloader
 
 # %% auto #0
 __all__ = ['METHODS', 'vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollout_matrix', 'grad_rollout_matrix',
@@ -137,6 +136,19 @@ def _scalar_output(out:torch.Tensor)->torch.Tensor:
     if out.shape[1] == 1: return out.squeeze(1)
     return out.gather(1, out.argmax(1, keepdim=True)).squeeze(1)
 
+# %% ../nbs/08_attention_rollout.ipynb #f022e368
+def _attentions(model, x, meta, with_grads:bool)->tuple:
+    "Every block's attention of one forward pass (detached), and their gradients of the score"
+    with capture_attention(model) as attns:
+        if not with_grads:
+            with torch.no_grad(): model(x, *([] if meta is None else [meta]))
+        else:
+            with torch.enable_grad():                  # a graph even if the weights are frozen
+                x = x.detach().requires_grad_(True)
+                score = _scalar_output(model(x, *([] if meta is None else [meta])))
+                grads = torch.autograd.grad(score.sum(), attns)  # one per layer, same order
+    return [a.detach() for a in attns], [g.detach() for g in grads] if with_grads else None
+
 # %% ../nbs/08_attention_rollout.ipynb #5078381a
 def attention_rollout(model:torch.nn.Module,       # a timm ViT, or a petvit model of one
                       x:torch.Tensor,              # images (B, 3, H, W), normalised for the model
@@ -155,28 +167,17 @@ def attention_rollout(model:torch.nn.Module,       # a timm ViT, or a petvit mod
         raise PetvitError(f"discard_ratio={discard_ratio!r} must be in [0, 1)")
     if not 0 <= start_layer < len(vit.blocks):
         raise PetvitError(f"start_layer={start_layer} must be in [0, {len(vit.blocks)})")
-    inputs = (x,) if meta is None else (x, meta)
-    with capture_attention(model) as attns:
-        if method == 'rollout':
-            with torch.no_grad(): model(*inputs)
-        else:
-            with torch.enable_grad():
-                # a graph even if the weights are frozen
-                x = x.detach().requires_grad_(True)
-                score = _scalar_output(model(x, *inputs[1:]))
-                # one gradient per captured layer, same order
-                grads = torch.autograd.grad(score.sum(), attns)
+    attns, grads = _attentions(model, x, meta, method == 'grad')
     if len(attns) != len(vit.blocks):
         raise PetvitError(f"attention rollout: captured {len(attns)} attentions for "
                           f"{len(vit.blocks)} blocks")
-    attns = [a.detach() for a in attns]
     n_prefix, N = vit.num_prefix_tokens, attns[0].shape[-1]
     if query is not None and not 0 <= query < N:
         raise PetvitError(f"query={query} is not a token index (0 to {N-1})")
     row = query if query is not None else (0 if vit.cls_token is not None else None)
     if method == 'rollout':
         R = rollout_matrix(attns, head_fusion, discard_ratio, start_layer, keep_row=row)
-    else: R = grad_rollout_matrix(attns, [g.detach() for g in grads], start_layer)
+    else: R = grad_rollout_matrix(attns, grads, start_layer)
     maps = R[:, row, n_prefix:] if row is not None else R[:, n_prefix:, n_prefix:].mean(1)
     return scale_to_max(maps.reshape(len(x), *_patch_grid(vit, x, N - n_prefix))).cpu()
 
@@ -315,8 +316,9 @@ def explain_inputs(run:RunFolder,         # the run whose pipeline prepares the 
                    model:torch.nn.Module, # the fold model they are for
                   )->list:
     "Each image of `frame` as the run's predictions feed `model` (cached, plain view), batch of 1"
+    how = PredictSettings.of(run.config(), next(model.parameters()).device)
     inputs = []
-    for xb in run.dataloader(run.cached(frame), model):
+    for xb in tta_dataloader(cached_frames(how, frame)[0], model, how):
         inputs += [tuple(t[i:i + 1] for t in xb) for i in range(len(xb[0]))]
     return inputs
 
@@ -367,6 +369,40 @@ def _gallery(title, intro, rows)->str:
     return _PAGE.format(title=html.escape(title), intro=intro, sections=''.join(sections))
 
 # %% ../nbs/08_attention_rollout.ipynb #1364eea8
+def _map_figure(r, model:torch.nn.Module, inputs:tuple, how:str)->tuple:
+    "(figure of photo and map, whether the map is flat) of one row of the gallery"
+    x, meta = inputs[0], (inputs[1:] or [None])[0]
+    mask = (grad_cam(model, x, meta) if how == 'gradcam'
+            else attention_rollout(model, x, method=how, meta=meta))[0]
+    flat = bool(mask.max() == 0) if how == 'gradcam' else is_flat(mask)
+    img = Image.open(r.image_path)
+    fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
+    axs[0].imshow(img)
+    axs[0].axis('off')
+    axs[0].set_title(f'target {getattr(r, TARGET):.0f}', fontsize=10)
+    overlay(img, mask, axs[1], title=f'{how}: pred {r.pred:.1f}')
+    fig.tight_layout()
+    return fig, flat
+
+def _flat_note(flat:int, n:int, how:str)->str|None:
+    "What `flat` flat (or empty) maps of `n` mean, for the page and the command line"
+    if not flat: return None
+    if how == 'gradcam': return (f"{flat} of {n} maps are empty: nothing in the image raises the "
+                                 "predicted score at the explained layer")
+    return (f"{flat} of {n} maps are nearly flat (the model attends almost evenly to every "
+            "patch): typical of a barely trained model; train for more epochs to see where it "
+            "looks")
+
+# %% ../nbs/08_attention_rollout.ipynb #d3a14d46
+def _intro(run:RunFolder, how:str, note:str|None)->str:
+    "The gallery's first paragraph: the run, the maps, and the note on flat ones"
+    cfg = run.config()
+    return (f"Run <code>{html.escape(str(run.path))}</code>: {html.escape(cfg.arch)} at "
+            f"{cfg.img_size} px. Each out-of-fold prediction is explained by the fold model that "
+            f"did not see the image; map: {METHODS[how]}, red = "
+            f"{'raises the score most' if how == 'gradcam' else 'most attended'}."
+            + (f"<p><b>{html.escape(note)}</b>.</p>" if note else ''))
+
 def explain_run(run_dir:str|Path,            # a `petvit train` run folder
                 out_dir:str|Path|None=None,  # for the PNGs and index.html (default RUN/explain)
                 data_dir:str|Path|None=None, # the data the run trained on (default: the run's)
@@ -374,48 +410,29 @@ def explain_run(run_dir:str|Path,            # a `petvit train` run folder
                 best:int=4,                  # how many of the smallest errors
                 ids:list|None=None,          # or these training image Ids
                 method:str='auto',           # 'auto' (rollout on ViTs, else Grad-CAM), `METHODS`
-               )->Path: # the gallery page, out_dir/index.html
+               )->dict: # page (out_dir/index.html), maps, method, note (on flat maps, or None)
     "Maps of out-of-fold predictions of a CV run as PNGs and an `index.html` gallery"
-    run = RunFolder(run_dir)
-    cfg, out_dir = run.config(), Path(out_dir) if out_dir is not None else run.derived('explain')
+    run = open_folder(run_dir, RunFolder)
+    cfg = run.config()
+    out = GalleryFolder(out_dir if out_dir is not None else run.derived('explain'))
     data_dir = Path(data_dir or cfg.data_dir).expanduser()
-    check_outside(out_dir, data_dir)
-    check_folder(out_dir, 'explain.json', 'gallery')
+    check_outside(out.path, data_dir)
+    out.check_writable()
     rows = pick_oof(run.oof(), worst, best, ids)
     frame = _training_images(data_dir, rows, cfg.use_meta, run.oof_path)
-    models = {k: run.load_model(k) for k in frame.fold.unique()}
+    models = {k: load_fold_model(run, k) for k in frame.fold.unique()}
     how = {explain_method(m, method) for m in models.values()}.pop() # impossible: stops here
-    with replacing_folder(out_dir, 'explain.json', 'gallery') as tmp:
+    with out.replacing() as tmp:
         pngs, flat = [], 0
         for i, r in enumerate(frame.itertuples()):
             (inputs,) = explain_inputs(run, frame.iloc[[i]], models[r.fold])
-            x, meta = inputs[0], (inputs[1:] or [None])[0]
-            mask = (grad_cam(models[r.fold], x, meta) if how == 'gradcam'
-                    else attention_rollout(models[r.fold], x, method=how, meta=meta))[0]
-            flat += bool(mask.max() == 0) if how == 'gradcam' else is_flat(mask)
-            img = Image.open(r.image_path)
-            fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
-            axs[0].imshow(img)
-            axs[0].axis('off')
-            axs[0].set_title(f'target {getattr(r, TARGET):.0f}', fontsize=10)
-            overlay(img, mask, axs[1], title=f'{how}: pred {r.pred:.1f}')
-            fig.tight_layout()
+            fig, is_flat_map = _map_figure(r, models[r.fold], inputs, how)
+            flat += is_flat_map
             pngs.append(f'{r.kind}_{r.Id}.png')
             fig.savefig(tmp/pngs[-1], format='png', dpi=100)
             plt.close(fig)
-        intro = (f"Run <code>{html.escape(str(run.path))}</code>: {html.escape(cfg.arch)} at "
-                 f"{cfg.img_size} px. Each out-of-fold prediction is explained by the fold model "
-                 f"that did not see the image; map: {METHODS[how]}, red = "
-                 f"{'raises the score most' if how == 'gradcam' else 'most attended'}.")
-        if flat and how == 'gradcam':
-            intro += (f"<p><b>{flat} of {len(rows)} maps are empty</b>: nothing in the image "
-                      "raises the predicted score at the explained layer.</p>")
-        elif flat:
-            intro += (f"<p><b>{flat} of {len(rows)} maps are nearly flat</b> (the model attends "
-                      "almost evenly to every patch): typical of a barely trained model; train "
-                      "for more epochs to see where it looks.</p>")
-        atomic_write(tmp/'index.html',
-                     _gallery('petvit: what the model looks at', intro, frame.assign(png=pngs)))
-        atomic_write(tmp/'explain.json', json.dumps(dict(run=str(run.path), method=how,
-                                                       maps=pngs), indent=2) + '\n')
-    return out_dir/'index.html'
+        note = _flat_note(flat, len(rows), how)
+        atomic_write(tmp/'index.html', _gallery('petvit: what the model looks at',
+                                                _intro(run, how, note), frame.assign(png=pngs)))
+        atomic_write(tmp/out.MARKER, json_text(dict(run=str(run.path), method=how, maps=pngs)))
+    return dict(page=out.path/'index.html', maps=len(pngs), method=how, note=note)

@@ -61,10 +61,11 @@ class StepScheduler(Callback):
             self.learn.opt.set_hyper(name, v)
         self.current = {n: f(pos) for n, f in self.scheds.items()}
 
-    def before_batch(self): self.cancelled = False
+    def before_batch(self): self.cancelled = self.stepped = False
     def after_cancel_step(self): self.cancelled = True
     def after_step(self): # fastai calls this for cancelled steps too
         if self.cancelled: return
+        self.stepped = True                # an optimizer step: what other callbacks may ask
         if 'lr' in self.current: self.lrs.append(self.current['lr'])
         self.step += 1
         self._set()

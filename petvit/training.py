@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import PetConfig, PetvitError, get_device, config_to_dict, resolve_workers
-from fastai.callback.core import Callback, CancelBatchException, CancelStepException
-from fastai.callback.tracker import EarlyStoppingCallback, TerminateOnNaNCallback
+from .core import (PetConfig, PetvitError, get_device, config_to_dict, resolve_workers,
+                         resolve_precision)
+from fastai.callback.core import (Callback, CancelBatchException, CancelStepException,
+                                  CancelFitException)
+from fastai.callback.tracker import TrackerCallback, TerminateOnNaNCallback
 from fastai.callback.progress import CSVLogger
 from fastai.callback.schedule import combined_cos
 from fastcore.basics import noop
@@ -23,18 +25,17 @@ from fastai.optimizer import OptimWrapper
 from timm.optim import param_groups_layer_decay
 from timm.utils import ModelEmaV3
 from functools import partial
-from .data import fold_dataloaders
+from .images import fold_dataloaders
 from .augment import train_transforms
 from .models import create_model, pet_splitter, save_weights, load_weights, backbone_normalize
 from .losses import PawpularityLoss, petfinder_rmse
 from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
-__all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'resolve_precision', 'PetMixedPrecision', 'ClipGradNorm',
-           'enable_grad_checkpointing', 'ModelEMA', 'MixBatch', 'conv_share', 'use_channels_last', 'ChannelsLast',
-           'BestCheckpoint', 'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner',
-           'pet_adamw', 'layer_decay_groups', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks',
-           'train_fold']
+__all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'PetMixedPrecision', 'ClipGradNorm', 'enable_grad_checkpointing', 'ModelEMA',
+           'MixBatch', 'conv_share', 'use_channels_last', 'ChannelsLast', 'BestTracker', 'EarlyStop', 'wandb_mode',
+           'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner', 'pet_adamw', 'layer_decay_groups',
+           'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -74,18 +75,6 @@ class AccumulateGradients(Callback):
     def after_fit(self):
         # nothing leaks into a next fit
         if getattr(self.learn, 'opt', None) is not None: self.learn.opt.zero_grad()
-
-# %% ../nbs/06_training.ipynb #0eec55d8
-def resolve_precision(precision:str,       # 'auto', 'fp32', 'bf16' or 'fp16'
-                      device:torch.device, # the training device
-                     )->str:
-    "'fp32', 'bf16' or 'fp16' for `precision` ('auto' picks bf16/fp16 on CUDA, fp32 elsewhere)"
-    if precision != 'auto':
-        if precision == 'fp16' and device.type != 'cuda':
-            raise PetvitError("precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
-        return precision
-    if device.type != 'cuda': return 'fp32'
-    return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
 
 # %% ../nbs/06_training.ipynb #77b85fd2
 class PetMixedPrecision(Callback):
@@ -236,22 +225,38 @@ class ChannelsLast(Callback):
         )
 
 # %% ../nbs/06_training.ipynb #0b3bf0a5
-class BestCheckpoint(Callback):
-    "Save the weights at each new best (lowest) `monitor`; load the best back after fit"
-    order, run_valid = 70, False  # after the recorder has the epoch's metrics
+class BestTracker(TrackerCallback):
+    "The best (lowest) `monitor` and its epoch, for all to read; with `path`, the best weights too"
+    run_valid = False                    # TrackerCallback's order: after the Recorder's metrics
     def __init__(self,
-                 path:str|Path,      # the weights file (written atomically)
-                 monitor:str='rmse', # the metric to minimise
-                ): self.path, self.monitor = Path(path), monitor
+                 monitor:str='rmse',          # the metric to minimise
+                 path:str|Path|None=None,     # save each new best's weights here (atomically)
+                ):
+        super().__init__(monitor=monitor, comp=np.less)
+        self.path = None if path is None else Path(path)
 
-    def before_fit(self): self.best, self.best_epoch = float('inf'), None
+    def before_fit(self): super().before_fit(); self.best_epoch = None
     def after_epoch(self):
-        value = self.recorder.values[-1][self.recorder.metric_names[1:].index(self.monitor)]
-        if value < self.best:
-            self.best, self.best_epoch = float(value), self.epoch
-            save_weights(getattr(self.model, 'module', self.model), self.path) # unwrap DDP
+        super().after_epoch()
+        if not self.new_best: return
+        self.best, self.best_epoch = float(self.best), self.epoch
+        if self.path: save_weights(getattr(self.model, 'module', self.model), self.path)  # no DDP
     def after_fit(self):
-        if self.best_epoch is not None: load_weights(self.model, self.path)
+        super().after_fit()
+        if self.path and self.best_epoch is not None: load_weights(self.model, self.path)
+
+# %% ../nbs/06_training.ipynb #59f5110e
+class EarlyStop(Callback):
+    "Stop training after `patience` epochs without a new best of `learn.best_tracker`"
+    order, run_valid = BestTracker.order + 3, False  # after the tracker, and after the CSV log
+    def __init__(self,
+                 patience:int=3, # epochs without improvement before stopping
+                ): self.patience = patience
+    def after_epoch(self):
+        best = self.learn.best_tracker.best_epoch
+        if (since := self.epoch - (-1 if best is None else best)) >= self.patience:
+            print(f'No improvement since epoch {self.epoch - since}: early stopping')
+            raise CancelFitException()
 
 # %% ../nbs/06_training.ipynb #69fc303c
 def wandb_mode(cfg:PetConfig, # its `wandb` setting
@@ -266,7 +271,7 @@ def wandb_mode(cfg:PetConfig, # its `wandb` setting
 # %% ../nbs/06_training.ipynb #5cc13bc4
 class WandbLogger(Callback):
     "Log config, per-step loss and lr, and per-epoch metrics to a W&B run (one per fold)"
-    order, run_valid = 80, False
+    order, run_valid = StepScheduler.order + 1, False   # after the scheduler's step count
     def __init__(self,
                  cfg:PetConfig,    # logged as the run config
                  fold:int,         # the fold: one W&B run per fold
@@ -288,16 +293,11 @@ class WandbLogger(Callback):
                               config={**config_to_dict(self.cfg), 'fold': self.fold},
                               mode=wandb_mode(self.cfg),
                               dir=str(self.run_dir), reinit='finish_previous')
-        self.acc = next((c for c in self.learn.cbs if isinstance(c, AccumulateGradients)), None)
-        self.sched = next((c for c in self.learn.cbs if isinstance(c, StepScheduler)), None)
-        self.n_logged = 0
 
-    def after_step(self): # after StepScheduler (order 60): its `lrs[-1]` is the lr this step used
-        if self.acc is None or len(self.acc.step_losses) <= self.n_logged: return
-        self.n_logged = len(self.acc.step_losses)
-        scheduled = self.sched is not None and self.sched.lrs
-        lr = self.sched.lrs[-1] if scheduled else self.opt.hypers[-1]['lr']
-        self.wandb_run.log({'train/step_loss': self.acc.step_losses[-1], 'train/lr': lr})
+    def after_step(self): # optimizer steps only: the scheduler knows, and the lr the step used
+        if not (sched := self.learn.step_scheduler).stepped: return
+        self.wandb_run.log({'train/step_loss': self.learn.accumulate_gradients.step_losses[-1],
+                            'train/lr': sched.lrs[-1]})
 
     def after_epoch(self):
         if not self.recorder.values: return
@@ -318,6 +318,7 @@ class WandbLogger(Callback):
 # %% ../nbs/06_training.ipynb #fb70d664
 class StopOnNaN(TerminateOnNaNCallback):
     "Stop training when the loss turns NaN or infinite; `stopped` says whether it did"
+    name = 'stop_on_nan'                                  # not fastai's 'stop_on_na_n'
     def before_fit(self): self.stopped = False
     def after_batch(self):
         if not bool(torch.isfinite(self.learn.loss).all()): self.stopped = True
@@ -399,6 +400,35 @@ def layer_decay_groups(model:torch.nn.Module, # a `PetModel`
     scales = sorted(by_scale)
     return [by_scale[s] for s in scales] + [head], scales + [1.]
 
+# %% ../nbs/06_training.ipynb #034e22d8
+def _callbacks(cfg, device, fold, checkpoint, history, wandb_dir, group)->list:
+    "The training callbacks `cfg` asks for; data-parallel: only rank 0 saves, writes and logs"
+    writer = rank_distrib() == 0
+    cbs = [AccumulateGradients(cfg.accum),
+           StepScheduler({'lr': lr_schedule(cfg), **mom_schedule(cfg)}, accum=cfg.accum),
+           BestTracker('rmse', checkpoint if writer else None), EarlyStop(cfg.patience),
+           StopOnNaN()]
+    if (precision := resolve_precision(cfg.precision, device)) != 'fp32':
+        cbs.append(PetMixedPrecision(precision))
+    if cfg.clip_grad: cbs.append(ClipGradNorm(cfg.clip_grad))
+    if cfg.ema: cbs.append(ModelEMA(cfg.ema))
+    if cfg.mixup or cfg.cutmix: cbs.append(MixBatch(cfg.mixup, cfg.cutmix, cfg.seed))
+    if writer and history is not None:
+        Path(history).parent.mkdir(parents=True, exist_ok=True)  # CSVLogger does not create it
+        cbs.append(CSVLogger(history))
+    if writer and wandb_dir is not None and wandb_mode(cfg) != 'disabled':
+        cbs.append(WandbLogger(cfg, fold, group or Path(wandb_dir).name, wandb_dir))
+    return cbs
+
+def _placed(cfg, model:torch.nn.Module, device)->tuple:
+    "`model` on `device` with `cfg`'s checkpointing, memory format and compilation; its callbacks"
+    if cfg.grad_checkpointing: enable_grad_checkpointing(model, cfg.arch)
+    model, cbs = model.to(device), []
+    if use_channels_last(model, device, cfg.channels_last):
+        model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
+    if cfg.compile: model.compile()                   # in place: state_dict keys stay plain
+    return model, cbs
+
 # %% ../nbs/06_training.ipynb #f7858eea
 def pet_learner(cfg:PetConfig,                # every knob but the data's
                 dls,                          # fastai DataLoaders (images in, Pawpularity/100 out)
@@ -412,26 +442,8 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
                )->Learner:
     "petvit's `Learner` for `model` on `dls`: loss, metric, optimizer, schedule and callbacks"
     device = get_device(cfg.device)
-    scheds = {'lr': lr_schedule(cfg), **mom_schedule(cfg)}
-    cbs = [AccumulateGradients(cfg.accum), StepScheduler(scheds, accum=cfg.accum),
-           EarlyStoppingCallback(monitor='rmse', comp=np.less, patience=cfg.patience), StopOnNaN()]
-    precision = resolve_precision(cfg.precision, device)
-    if precision != 'fp32': cbs.append(PetMixedPrecision(precision))
-    if cfg.clip_grad: cbs.append(ClipGradNorm(cfg.clip_grad))
-    if cfg.ema: cbs.append(ModelEMA(cfg.ema))
-    if cfg.mixup or cfg.cutmix: cbs.append(MixBatch(cfg.mixup, cfg.cutmix, cfg.seed))
-    if cfg.grad_checkpointing: enable_grad_checkpointing(model, cfg.arch)
-    model = model.to(device)
-    if use_channels_last(model, device, cfg.channels_last):
-        model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
-    if cfg.compile: model.compile()                   # in place: state_dict keys stay plain
-    if rank_distrib() == 0:                           # data-parallel: rank 0 writes and logs
-        if checkpoint is not None: cbs.append(BestCheckpoint(checkpoint))
-        if history is not None:
-            Path(history).parent.mkdir(parents=True, exist_ok=True)  # CSVLogger does not create it
-            cbs.append(CSVLogger(history))
-        if wandb_dir is not None and wandb_mode(cfg) != 'disabled':
-            cbs.append(WandbLogger(cfg, fold, group or Path(wandb_dir).name, wandb_dir))
+    model, placing = _placed(cfg, model, device)
+    cbs = _callbacks(cfg, device, fold, checkpoint, history, wandb_dir, group) + placing
     splitter, opt_func = pet_splitter, partial(pet_adamw, wd=cfg.wd)
     if cfg.layer_decay:
         lists, scales = layer_decay_groups(model, cfg.layer_decay)
@@ -493,8 +505,7 @@ def data_parallel():
     finally: DistributedDL._broadcast = fastai_broadcast
 
 # %% ../nbs/06_training.ipynb #f2a87946
-TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, EarlyStoppingCallback, StopOnNaN,
-                  BestCheckpoint,
+TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, BestTracker, EarlyStop, StopOnNaN,
                   CSVLogger, WandbLogger)
 
 # %% ../nbs/06_training.ipynb #a0fdb1f1
@@ -514,14 +525,11 @@ def train_fold(learn:Learner, # a Learner from `fold_learner`
         cuda = next(learn.model.parameters()).is_cuda
         with data_parallel(), learn.distrib_ctx(sync_bn=cuda, cpu=not cuda): learn.fit(epochs)
     else: learn.fit(epochs)
-    values = learn.recorder.values
-    rmses = [v[learn.recorder.metric_names[1:].index('rmse')] for v in values]
-    nan = any(c.stopped for c in learn.cbs if isinstance(c, StopOnNaN))
-    acc = next((c for c in learn.cbs if isinstance(c, AccumulateGradients)), None)
-    summary = dict(epochs_run=len(values), best_rmse=float(min(rmses)) if rmses else float('nan'),
-                   best_epoch=int(np.argmin(rmses)) if rmses else None,
-                   stopped_early=len(values) < epochs, nan_loss=bool(nan),
-                   train_seconds=round(time.time() - start, 2),
-                   train_batches=acc.n_batches if acc is not None else None)
+    best, n_run = learn.best_tracker, len(learn.recorder.values)
+    summary = dict(epochs_run=n_run,
+                   best_rmse=best.best if best.best_epoch is not None else float('nan'),
+                   best_epoch=best.best_epoch, stopped_early=n_run < epochs,
+                   nan_loss=learn.stop_on_nan.stopped, train_seconds=round(time.time() - start, 2),
+                   train_batches=learn.accumulate_gradients.n_batches)
     drop_training_callbacks(learn)
     return summary

@@ -115,8 +115,8 @@ def runs_copy(tiny_runs, tmp_path):
 # The longest tests (as measured with --durations), longest first: started first, so that
 # pytest-xdist's workers finish together instead of one waiting on a long test begun last
 LONGEST = ['test_readme.py::', 'test_timm_suite.py::', 'test_untrusted.py::test_an_interrupted',
-           'test_notebooks.py::test_notebooks[06', 'test_notebooks.py::test_notebooks[13',
-           'test_notebooks.py::test_notebooks[11', 'test_kaggle_kit.py::', 'test_notebooks.py::test_notebooks[03',
+           'test_notebooks.py::test_notebooks[07', 'test_notebooks.py::test_notebooks[06',
+           'test_notebooks.py::test_notebooks[03', 'test_notebooks.py::test_notebooks[11', 'test_kaggle_kit.py::',
            'test_notebooks.py::test_notebooks[08', 'test_wheel.py::', 'test_fold_parallel.py::',
            'test_docs.py::test_every_page', 'test_train_cli.py::test_killed', 'test_distributed.py::']
 

@@ -18,7 +18,7 @@ reach. Prints one JSON line per point and one with the totals per spec; exits 1 
 import builtins, errno, hashlib, io, json, os, shutil, signal, sys
 from pathlib import Path
 
-import petvit.cli, petvit.core, petvit.ensemble   # imported once, before any fork
+import petvit.cli, petvit.core, petvit.ensemble, petvit.folders   # imported once, before any fork
 
 def snapshot(folder:Path, skip=())->dict:
     "Every file below `folder` (relative names, leftovers of `skip` folders left out): SHA-256"
@@ -56,8 +56,8 @@ def break_at(n:int, root:str, mode:str):
         if any(c in mode for c in 'wax+'): hit(file, creates=True)
         return py_open(file, mode, *a, **kw)
     os.open, builtins.open, io.open = raw_open, file_open, file_open
-    if exchange := getattr(petvit.core, '_exchange', None):      # the one-step swap of two folders
-        petvit.core._exchange = lambda a, b: (hit(a, b), exchange(a, b))[1]
+    if exchange := getattr(petvit.folders, "_exchange", None):      # the one-step swap of two folders
+        petvit.folders._exchange = lambda a, b: (hit(a, b), exchange(a, b))[1]
     return count
 
 def features_once(memo:Path):

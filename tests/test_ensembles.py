@@ -84,7 +84,7 @@ def test_bad_input_is_refused_in_one_line(cli, two_runs, small_data, tmp_path):
     mine = tmp_path/'mine'; mine.mkdir(); (mine/'notes.txt').write_text('mine')
     r = cli('blend', two_runs/'a', two_runs/'b', '--out', mine)
     assert 'holds no petvit blend' in _one_error_line(r) and [p.name for p in mine.iterdir()] == ['notes.txt']
-    assert 'holds no complete embeddings' in _one_error_line(cli('boost', '--run', small_data))
+    assert 'is not a petvit run or embeddings folder' in _one_error_line(cli('boost', '--run', small_data))
     assert 'pass LOW HIGH' in _one_error_line(cli('boost', '--run', two_runs/'a', '--clip', 85, 1))
     r = cli('boost', '--run', two_runs/'a', '--model', 'lasso')
     assert r.returncode == 2 and 'invalid choice' in r.stderr

@@ -1,7 +1,7 @@
 """The notebooks' shape: exported code within 100 characters, one public definition per export cell,
 committed outputs free of local paths, warnings and progress bars, and a run folder's file names
 spelled by one module"""
-import ast, json, re
+import ast, json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -74,13 +74,36 @@ def test_the_output_check_sees_bars_widgets_and_timings():
 
 RUN_FILES = r"""/\s*f?['"](config\.json|folds\.csv|oof\.csv|submission\.csv|cv\.json|fold\.json|model\.pth|history\.csv|test\.csv|oof\.png|learning_curves\.png)['"]|/\s*f['"]fold\{"""
 
-def test_run_folder_file_names_are_spelled_in_cv_only():
-    "Only `petvit.cv` (its `RunFolder`) joins a run folder's file names to a path"
-    spelled = {}
+def _lines_matching(pattern:str)->dict:
+    "{module: its lines matching `pattern`} of the library"
+    found = {}
     for py in sorted((ROOT/'petvit').glob('*.py')):
-        hits = [l.strip() for l in py.read_text().splitlines() if re.search(RUN_FILES, l) and 'test.csv' not in l]
-        if hits: spelled[py.name] = hits
-    assert set(spelled) == {'cv.py'}, spelled
+        if py.name == '_modidx.py': continue
+        if hits := [l.strip() for l in py.read_text().splitlines() if re.search(pattern, l)]: found[py.name] = hits
+    return found
+
+def test_run_folder_file_names_are_spelled_in_folders_only():
+    "Only `petvit.folders` (its `RunFolder`) joins a run folder's file names to a path"
+    spelled = {k: [l for l in v if 'test.csv' not in l] for k, v in _lines_matching(RUN_FILES).items()}
+    assert {k for k, v in spelled.items() if v} == {'folders.py'}, spelled
+
+MARKERS = r"""['"](config|boost|blend|embeddings|kit|explain)\.json['"]"""
+
+def test_folder_kinds_and_the_ownership_rule_live_in_folders_only():
+    "Which kind a folder is (its marker file) and who may write it are decided in `petvit.folders` alone"
+    assert set(_lines_matching(MARKERS)) == {'folders.py'}, _lines_matching(MARKERS)
+    rule = _lines_matching(r'holds no petvit|is not empty|iterdir\(\)\)')
+    assert set(rule) == {'folders.py'}, rule
+
+def test_no_module_imports_another_modules_private_names():
+    "`from .x import _name` across modules would tie one module to another's insides"
+    private = []
+    for py in sorted((ROOT/'petvit').glob('*.py')):
+        for node in ast.walk(ast.parse(py.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level and node.module:
+                private += [f'{py.name}: from .{node.module} import {a.name}' for a in node.names
+                            if a.name.startswith('_')]
+    assert not private, private
 
 def test_library_lines_fit_in_100_characters_but_nbdevs_all():
     """What nbdev writes from the notebooks (module docstrings from the summaries) fits too; nbdev wraps
@@ -93,3 +116,19 @@ def test_library_lines_fit_in_100_characters_but_nbdevs_all():
             in_all = l.startswith('__all__') or (in_all and l.startswith(' '))
             if len(l) > 100 and not in_all: long.append(f'{py.name}:{i}: {l[:60]}')
     assert not long, '\n'.join(long)
+
+def test_modules_form_layers_without_cycles():
+    "Each module imports only modules of lower layers (tools/layers.py prints the table)"
+    sys.path.insert(0, str(ROOT/'tools'))
+    import layers
+    table = layers.layers()
+    assert table['core'][0] == 0 and max(v[0] for v in table.values()) <= 6, table
+
+def test_library_functions_are_short():
+    "No function of the library over 40 lines but model constructors (`__init__` of the architectures)"
+    long = [f'{py.name}: {n.name} ({n.end_lineno - n.lineno + 1} lines)'
+            for py in sorted((ROOT/'petvit').glob('*.py')) if py.name != '_modidx.py'
+            for n in ast.walk(ast.parse(py.read_text()))
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name != '__init__'
+            and n.end_lineno - n.lineno + 1 > 40]
+    assert not long, long
