@@ -91,11 +91,12 @@ def embed_run(run_dir:str|Path,            # a finished `petvit train` run
     shas = [run.fold_record(k)['model_sha256'] for k in range(cfg.n_folds)]
     with out.replacing() as tmp:
         for k, (tr, te) in enumerate(feats): _npz_write(
-            tmp/f'features{k}.npz', train_ids=_id_array(train.Id), train=tr,
+            tmp/out.FOLD_FILE.format(k=k), train_ids=_id_array(train.Id), train=tr,
             test_ids=_id_array(test.Id), test=te)
         atomic_write(tmp/out.MARKER, json_text(dict(
             kind='run', arch=cfg.arch, n_folds=cfg.n_folds, tta=tta, n_train=len(train),
-            n_test=len(test), files=[f'features{k}.npz' for k in range(cfg.n_folds)], sha256=shas)))
+            n_test=len(test), files=[out.FOLD_FILE.format(k=k) for k in range(cfg.n_folds)],
+            sha256=shas)))
     return out
 
 # %% ../nbs/11_ensembles.ipynb #573a7c17
@@ -149,13 +150,13 @@ def embed_frozen(arch:str,                  # any timm model name
                                                               PetConfig.dup_threshold))
     tr, te = _frozen_features(model.to(how.device), how, cached_frames(how, train, test))
     with out.replacing() as tmp:
-        _npz_write(tmp/'embeddings.npz', train_ids=_id_array(train.Id), train=tr,
+        _npz_write(tmp/out.FROZEN_FILE, train_ids=_id_array(train.Id), train=tr,
                    test_ids=_id_array(test.Id), test=te)
-        write_csv(folds[['Id', 'fold', TARGET]], tmp/'data_folds.csv')
+        write_csv(folds[['Id', 'fold', TARGET]], tmp/out.FOLDS_FILE)
         atomic_write(tmp/out.MARKER, json_text(dict(
             kind='frozen', arch=arch, pretrained=str(weights), img_size=size, tta=tta,
             n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
-            n_train=len(train), n_test=len(test), files=['embeddings.npz'] * n_folds,
+            n_train=len(train), n_test=len(test), files=[out.FROZEN_FILE] * n_folds,
             weights_sha256=file_sha256(weights) if isinstance(weights, Path) else None)))
     return out
 
@@ -329,7 +330,7 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
     order = submission_order(pd.Index(test_ids), data, data_dir is not None)
     sub = pd.DataFrame({'Id': order, TARGET: pd.Series(test_pred, test_ids).loc[order].values})
     _refuse_invalid(sub, order, out.path)    # all computed and checked before anything is written
-    names = [f'regressor{k}.npz' for k in range(len(regs))]
+    names = [out.REGRESSOR_FILE.format(k=k) for k in range(len(regs))]
     with out.replacing() as tmp:
         made = BoostFolder(tmp)
         for name, reg in zip(names, regs): reg.save(tmp/name)

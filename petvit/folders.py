@@ -292,6 +292,7 @@ _FEATURES = dict(train_ids='U', train='f', test_ids='U', test='f')
 class EmbeddingFolder(Folder):
     "Image features on disk: a run's per fold (`RUN/embeddings`), or a frozen backbone's"
     MARKER, KIND, COMMAND = 'embeddings.json', 'embeddings', 'embed'
+    FOLD_FILE, FROZEN_FILE, FOLDS_FILE = 'features{k}.npz', 'embeddings.npz', 'data_folds.csv'
     def manifest(self)->dict:
         "What the embeddings are (checked): kind ('run' or 'frozen'), files, views, ..."
         path, m = self.path/self.MARKER, self.read_manifest(_EMBED_SCHEMA, _EMBED_FIX)
@@ -311,7 +312,7 @@ class EmbeddingFolder(Folder):
     def folds(self)->pd.DataFrame:
         "Id, fold, Pawpularity of the training images, in the embeddings' row order"
         run = self.run()
-        return run.folds() if run else read_id_csv(self.path/'data_folds.csv')
+        return run.folds() if run else read_id_csv(self.path/self.FOLDS_FILE)
     def fingerprints(self)->list:
         "SHA-256 of each fold's features file: what a boost fitted on them records"
         return [file_sha256(self.path/f) for f in self.manifest()['files']]
@@ -348,6 +349,7 @@ _BOOST_SCHEMA = dict(source=str, n_folds=int, regressors=[str], regressor_sha256
 class BoostFolder(PredictionFolder):
     "Regressors fitted per fold on embeddings, with their OOF and test predictions"
     MARKER, KIND, COMMAND = 'boost.json', 'boost', 'boost'
+    REGRESSOR_FILE = 'regressor{k}.npz'      # fold k's regressor, plain arrays
     def manifest(self)->dict:
         "`boost.json`, checked; pickled regressors of older versions refused"
         p = open_folder(self.path, BoostFolder).path

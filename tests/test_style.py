@@ -72,7 +72,7 @@ def test_the_output_check_sees_bars_widgets_and_timings():
     assert [l.split(':')[0] for l in _leaks(cells)] == ['nb cell 0', 'nb cell 1', 'nb cell 1', 'nb cell 2', 'nb cell 3',
                                                        'nb cell 4']
 
-RUN_FILES = r"""/\s*f?['"](config\.json|folds\.csv|oof\.csv|submission\.csv|cv\.json|fold\.json|model\.pth|history\.csv|test\.csv|oof\.png|learning_curves\.png)['"]|/\s*f['"]fold\{"""
+RUN_FILES = r"""/\s*f?['"](config\.json|folds\.csv|oof\.csv|submission\.csv|cv\.json|fold\.json|model\.pth|history\.csv|test\.csv|oof\.png|learning_curves\.png|embeddings\.npz|data_folds\.csv)['"]|/\s*f['"](fold|features|regressor)\{"""
 
 def _lines_matching(pattern:str)->dict:
     "{module: its lines matching `pattern`} of the library"
