@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from fastcore.docments import docments
-from .core import (BOOST_MODELS, PetConfig, PetvitError, PRESETS, config_from_dict,
-                         get_device, read_config_file)
+from .core import (BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, PetConfig, PetvitError,
+                         PRESETS, config_from_dict, get_device, read_config_file)
 
 # %% auto #0
 __all__ = ['SEED', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source',
@@ -325,10 +325,8 @@ def number(low:float, # the bound: values must be greater
     return parse
 
 # %% ../nbs/09_cli.ipynb #ef5a98ed
-_FROZEN_DEFAULTS = dict(img_size=None, folds=PetConfig().n_folds, seed=PetConfig().seed, bs=32)
-
 def _add_embed(sub):
-    d = PetConfig()
+    d = EMBED_DEFAULTS
     p = sub.add_parser('embed', help="pooled backbone features of a run's fold models, or of a "
                                      "frozen pretrained backbone",
                        description='With --run: each fold model embeds every training and test '
@@ -340,13 +338,13 @@ def _add_embed(sub):
     p.add_argument('--pretrained', help='frozen: a local weights file (true: the hub)')
     p.add_argument('--data', type=Path, help="the data folder (with --run: default the run's)")
     p.add_argument('--out', type=Path, help='frozen: the folder to write')
-    p.add_argument('--tta', type=whole(1), default=1, help='views averaged per image (default 1)')
+    p.add_argument('--tta', type=whole(1), help=f"views averaged per image (default {d['tta']})")
     p.add_argument('--img-size', type=whole(1), help="frozen: input size (default the model's)")
-    p.add_argument('--folds', type=whole(2),
-                   help=f"frozen: folds of the data, as a run's --folds (default {d.n_folds})")
+    p.add_argument('--folds', dest='n_folds', type=whole(2),
+                   help=f"frozen: folds of the data, as a run's --folds (default {d['n_folds']})")
     p.add_argument('--seed', type=SEED,
-                   help=f"frozen: the folds' seed, as a run's --seed (default {d.seed})")
-    p.add_argument('--bs', type=whole(1), help='frozen: batch size (default 32)')
+                   help=f"frozen: the folds' seed, as a run's --seed (default {d['seed']})")
+    p.add_argument('--bs', type=whole(1), help=f"frozen: batch size (default {d['bs']})")
     p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
     p.set_defaults(func=cmd_embed)
 
@@ -355,21 +353,19 @@ def cmd_embed(args, # the parsed command line
     "`petvit embed`"
     from petvit.ensemble import embed_run, embed_frozen
     frozen = dict(arch=args.arch, pretrained=args.pretrained, data=args.data, out=args.out)
+    knobs = {k: getattr(args, k) for k in EMBED_DEFAULTS if getattr(args, k) is not None}
     if args.run is not None:
         given = [f'--{k}' for k in ('arch', 'pretrained', 'out') if getattr(args, k)] + [
-            f"--{k.replace('_', '-')}" for k in _FROZEN_DEFAULTS if getattr(args, k) is not None]
+            config_flag(k) for k in knobs if k != 'tta']
         if given: raise PetvitError(
             f"--run embeds with the run's own models, images and folds: leave out "
             f"{', '.join(given)}")
-        emb = embed_run(args.run, args.data, args.tta, args.device)
+        emb = embed_run(args.run, args.data, device=args.device, **knobs)
     elif missing := [f'--{k}' for k, v in frozen.items() if v is None]: raise PetvitError(
         f"missing {', '.join(missing)}: pass --run RUN, or --arch NAME --pretrained FILE --data "
         "DIR --out DIR")
-    else:
-        o = {k: d if getattr(args, k) is None else getattr(args, k)
-             for k, d in _FROZEN_DEFAULTS.items()}
-        emb = embed_frozen(args.arch, args.pretrained, args.data, args.out, o['img_size'],
-                           args.tta, o['folds'], o['seed'], o['bs'], args.device or 'auto')
+    else: emb = embed_frozen(args.arch, args.pretrained, args.data, args.out,
+                             device=args.device or 'auto', **knobs)
     m = emb.manifest()
     print(f"wrote the embeddings of {m['n_train']} training and {m['n_test']} test images "
           f"({m['n_folds']} folds) to {emb.path}")
@@ -384,11 +380,13 @@ def _add_boost(sub):
                                    'the test set; writes oof.csv, submission.csv, cv.json.')
     p.add_argument('--run', type=Path, required=True,
                    help='a finished run (embedded first if needed) or an `embed --arch` folder')
-    p.add_argument('--model', choices=BOOST_MODELS, default='svr', help='default svr')
-    p.add_argument('--C', type=number(0), default=16., help="the SVR's C (default 16)")
-    p.add_argument('--alpha', type=number(0), default=1.,
-                   help='ridge / kernel-ridge regularisation (default 1)')
-    p.add_argument('--clip', type=float, nargs=2, metavar=('LOW', 'HIGH'), default=None,
+    d = BOOST_DEFAULTS
+    p.add_argument('--model', choices=BOOST_MODELS, default=d['model'],
+                   help=f"default {d['model']}")
+    p.add_argument('--C', type=number(0), default=d['C'], help=f"the SVR's C (default {d['C']:g})")
+    p.add_argument('--alpha', type=number(0), default=d['alpha'],
+                   help=f"ridge / kernel-ridge regularisation (default {d['alpha']:g})")
+    p.add_argument('--clip', type=float, nargs=2, metavar=('LOW', 'HIGH'), default=d['clip'],
                    help='clip the training target, e.g. 1 85 (default: no clipping)')
     p.add_argument('--out', type=Path, default=None, help='folder to write (default RUN/boost)')
     p.add_argument('--data', type=Path, default=None,

@@ -17,10 +17,10 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
                         category=FutureWarning)
 
 # %% auto #0
-__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'PRESETS', 'PetvitError', 'current_umask',
-           'atomic_path', 'atomic_write', 'file_sha256', 'read_json', 'read_arrays', 'check_outside', 'PetConfig',
-           'config_to_dict', 'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config',
-           'seed_everything', 'get_device', 'resolve_precision', 'resolve_workers']
+__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS',
+           'PetvitError', 'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'read_json', 'read_arrays',
+           'check_outside', 'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'read_config_file',
+           'load_config', 'preset_config', 'seed_everything', 'get_device', 'resolve_precision', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -371,6 +371,12 @@ def preset_config(name:str|None=None, # a key of `PRESETS` (None: the defaults)
         raise PetvitError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     return config_from_dict({**(PRESETS[name] if name else {}), **overrides},
                             source=f'preset {name}' if name else 'config')
+
+# %% ../nbs/00_core.ipynb #67c20e42
+# `embed --arch`: a frozen backbone's features, with the data's folds as a run makes them
+EMBED_DEFAULTS = dict(img_size=None, tta=1, n_folds=PetConfig.n_folds, seed=PetConfig.seed, bs=32)
+# `boost`: the regressor fitted per fold on embeddings
+BOOST_DEFAULTS = dict(model='svr', C=16., alpha=1., clip=None)
 
 # %% ../nbs/00_core.ipynb #50145c27
 def seed_everything(seed:int=42, # the seed for every generator

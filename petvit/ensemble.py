@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import (BOOST_MODELS, PetConfig, PetvitError, atomic_path, atomic_write,
-                         file_sha256, get_device, read_arrays)
+from .core import (BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, PetConfig, PetvitError,
+                         atomic_path, atomic_write, file_sha256, get_device, read_arrays)
 from .folders import (RunFolder, EmbeddingFolder, BoostFolder, BlendFolder,
                             PREDICTION_KINDS, open_folder, write_csv, json_text)
 from .data import TARGET, read_petfinder
@@ -79,7 +79,7 @@ def _run_features(run:RunFolder, frames:list, n_views:int, device)->list:
 # %% ../nbs/11_ensembles.ipynb #1e1b6e2e
 def embed_run(run_dir:str|Path,            # a finished `petvit train` run
               data_dir:str|Path|None=None, # its data (default: the run's)
-              tta:int=1,                   # views averaged per image (1: the plain view)
+              tta:int=EMBED_DEFAULTS['tta'], # views averaged per image (1: the plain view)
               device:str|None=None,        # 'auto', 'cpu', 'cuda', ... (None: the run's)
              )->EmbeddingFolder:
     "Each fold model's head inputs for all training and test images, into `RUN/embeddings`"
@@ -133,11 +133,11 @@ def embed_frozen(arch:str,                  # any timm model name
                  pretrained:bool|str|Path,  # True: hub weights; a path: a local weights file
                  data_dir:str|Path,         # the competition's data
                  out:str|Path,              # a new or empty folder (or petvit's embeddings)
-                 img_size:int|None=None,    # input size (None: the model's own)
-                 tta:int=1,                 # views averaged per image (1: the plain view)
-                 n_folds:int=PetConfig.n_folds, # folds of the data, as a run's --folds
-                 seed:int=PetConfig.seed,   # their seed, as a run's --seed
-                 bs:int=32,                 # images per batch
+                 img_size:int|None=EMBED_DEFAULTS['img_size'], # input size (None: the model's)
+                 tta:int=EMBED_DEFAULTS['tta'],         # views averaged per image (1: plain)
+                 n_folds:int=EMBED_DEFAULTS['n_folds'], # folds of the data, as a run's --folds
+                 seed:int=EMBED_DEFAULTS['seed'],       # their seed, as a run's --seed
+                 bs:int=EMBED_DEFAULTS['bs'],           # images per batch
                  device:str='auto',         # 'auto', 'cpu', 'cuda', ...
                 )->EmbeddingFolder:
     "A pretrained backbone's pooled features of every image, untrained, with the data's folds"
@@ -161,9 +161,9 @@ def embed_frozen(arch:str,                  # any timm model name
     return out
 
 # %% ../nbs/11_ensembles.ipynb #5b833923
-def make_regressor(kind:str='svr',  # 'svr', 'ridge' or 'kernel-ridge'
-                   C:float=16.,     # the SVR's C
-                   alpha:float=1.,  # the ridge and kernel ridge regularisation
+def make_regressor(kind:str=BOOST_DEFAULTS['model'], # 'svr', 'ridge' or 'kernel-ridge'
+                   C:float=BOOST_DEFAULTS['C'],        # the SVR's C
+                   alpha:float=BOOST_DEFAULTS['alpha'], # the ridge and kernel ridge regularisation
                   )->tuple:
     "(standardiser + regressor pipeline, 'cuml' or 'sklearn')"
     from sklearn.pipeline import make_pipeline
@@ -309,10 +309,10 @@ def _boost_scores(folds:pd.DataFrame, oof:np.ndarray, run:RunFolder|None, **how)
 
 def boost(source:str|Path,           # a finished run, or a folder of `embed_frozen`
           out:str|Path|None=None,    # where to write (default: SOURCE/boost)
-          model:str='svr',           # one of `BOOST_MODELS`: 'svr', 'ridge' or 'kernel-ridge'
-          C:float=16.,               # the SVR's C
-          alpha:float=1.,            # ridge / kernel ridge regularisation
-          clip:tuple|None=None,      # clip the training target to (low, high), e.g. (1, 85)
+          model:str=BOOST_DEFAULTS['model'], # one of `BOOST_MODELS`: 'svr', 'ridge', 'kernel-ridge'
+          C:float=BOOST_DEFAULTS['C'],       # the SVR's C
+          alpha:float=BOOST_DEFAULTS['alpha'], # ridge / kernel ridge regularisation
+          clip:tuple|None=BOOST_DEFAULTS['clip'], # clip the training target to (low, high): (1, 85)
           data_dir:str|Path|None=None, # the data (its sample_submission.csv; default: the run's)
          )->dict:
     "Fit a regressor per fold on embeddings outside the fold; write a derived run; its cv.json"
