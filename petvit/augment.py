@@ -4,14 +4,14 @@
 
 # %% ../nbs/02_augment.ipynb #eb156cc3
 from __future__ import annotations
+import math
 import torch
 from .core import PetConfig
-from fastai.vision.all import (RandTransform, TensorImage, Flip, Brightness, Contrast, Saturation,
-                               Hue,
-                               RandomResizedCropGPU)
+from fastai.vision.all import (AffineCoordTfm, RandTransform, TensorImage, Flip, Brightness,
+                               Contrast, Saturation, Hue, RandomResizedCropGPU)
 
 # %% auto #0
-__all__ = ['CoarseDropout', 'train_transforms', 'tta_transforms']
+__all__ = ['CoarseDropout', 'crop_boxes', 'RandomResizedCropPerImage', 'train_transforms', 'tta_transforms']
 
 # %% ../nbs/02_augment.ipynb #a1b9c278
 class CoarseDropout(RandTransform):
@@ -49,12 +49,59 @@ class CoarseDropout(RandTransform):
         return x.masked_fill(self.hole_mask(x.shape[0], x.shape[-2], x.shape[-1], x.device),
                              self.fill)
 
+# %% ../nbs/02_augment.ipynb #d02ec3f9
+def crop_boxes(n:int,                   # boxes to draw, one per image
+               min_scale:float=0.08,    # least share of the image's area a box keeps
+               ratio:tuple=(3/4, 4/3),  # range of a box's width / height, in pixels
+               aspect:float=1.,         # the images' width / height
+               device=None,             # where to draw (the batch's device)
+               tries:int=10,            # draws per image before the whole image is taken
+              )->torch.Tensor:
+    "`(n, 4)` random crop boxes `(x0, y0, w, h)` inside the image, as fractions of its sides"
+    area = torch.empty(n, tries, device=device).uniform_(min_scale, 1)
+    r = torch.empty(n, tries, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1])).exp()
+    w, h = (area * r / aspect).sqrt(), (area * aspect / r).sqrt()
+    fits = (w <= 1) & (h <= 1)
+    first = fits.int().argmax(1, keepdim=True)                # the first draw that fits
+    w, h = w.gather(1, first)[:, 0], h.gather(1, first)[:, 0]
+    none = ~fits.any(1)                                       # no draw fits: the whole image
+    w = torch.where(none, min(1., ratio[1] / aspect), w)
+    h = torch.where(none, min(1., aspect / ratio[0]), h)
+    x0, y0 = torch.rand(n, device=device) * (1 - w), torch.rand(n, device=device) * (1 - h)
+    return torch.stack([x0, y0, w, h], 1)
+
+# %% ../nbs/02_augment.ipynb #b91afd36
+class RandomResizedCropPerImage(AffineCoordTfm):
+    "A random resized crop of each image of a batch: its own area share, aspect ratio and position"
+    def __init__(self, size:int,            # output side, in pixels
+                 min_scale:float=0.08,      # least share of the image's area kept
+                 ratio:tuple=(3/4, 4/3),    # range of the crop's width / height
+                 mode:str='bilinear'):      # interpolation of `grid_sample`
+        super().__init__(aff_fs=self.crop_matrices, size=size, mode=mode, align_corners=False)
+        self.min_scale, self.ratio, self.boxes = min_scale, ratio, None
+
+    def crop_matrices(self, x:TensorImage)->torch.Tensor:
+        "Draw a box per image of `x` (kept in `self.boxes`); the `(b, 3, 3)` matrices that cut it"
+        self.boxes = crop_boxes(x.shape[0], self.min_scale, self.ratio, x.shape[-1] / x.shape[-2],
+                                x.device)
+        x0, y0, w, h = self.boxes.unbind(1)
+        m = torch.zeros(x.shape[0], 3, 3, device=x.device)
+        m[:, 0, 0], m[:, 1, 1], m[:, 2, 2] = w, h, 1.
+        m[:, 0, 2], m[:, 1, 2] = 2 * x0 + w - 1, 2 * y0 + h - 1  # box centre, in [-1, 1]
+        return m
+
 # %% ../nbs/02_augment.ipynb #ddf54437
-def train_transforms(cfg:PetConfig, # its img_size, min_scale, flip, lighting, hue and dropout knobs
+def _crop(cfg, min_scale:float, flips:list)->list:
+    "The random resized crop of `cfg.crop`, then `flips`; per image, the two are one transform"
+    if cfg.crop == 'batch': return [RandomResizedCropGPU(cfg.img_size, min_scale=min_scale), *flips]
+    crop = RandomResizedCropPerImage(cfg.img_size, min_scale)
+    for flip in flips: crop.compose(flip)      # one matrix per image: one resampling
+    return [crop]
+
+def train_transforms(cfg:PetConfig, # its img_size, crop, min_scale, flip, lighting, hue, dropout
                     )->list:
     "Batch transforms for training, from the augmentation knobs of `cfg`"
-    return [RandomResizedCropGPU(cfg.img_size, min_scale=cfg.min_scale),
-            Flip(p=cfg.flip_p),
+    return [*_crop(cfg, cfg.min_scale, [Flip(p=cfg.flip_p)]),
             Brightness(max_lighting=cfg.max_lighting),
             Contrast(max_lighting=cfg.max_lighting),
             Saturation(max_lighting=cfg.max_saturation),
@@ -62,8 +109,7 @@ def train_transforms(cfg:PetConfig, # its img_size, min_scale, flip, lighting, h
             CoarseDropout(p=cfg.dropout_p, max_holes=cfg.dropout_holes, max_size=cfg.dropout_size)]
 
 # %% ../nbs/02_augment.ipynb #7ff24ff3
-def tta_transforms(cfg:PetConfig, # its img_size, min_scale and flip_p
+def tta_transforms(cfg:PetConfig, # its img_size, crop, min_scale and flip_p
                   )->list:
     "Milder batch transforms for the test-time views: a light crop, and a flip if training flips"
-    return [RandomResizedCropGPU(cfg.img_size, min_scale=max(cfg.min_scale, 0.9)),
-            *([Flip(p=0.5)] if cfg.flip_p > 0 else [])]
+    return _crop(cfg, max(cfg.min_scale, 0.9), [Flip(p=0.5)] if cfg.flip_p > 0 else [])

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from fastcore.docments import docments
-from .core import (BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, PetConfig, PetvitError,
-                         PRESETS, config_from_dict, get_device, read_config_file)
+from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, PetConfig,
+                         PetvitError, PRESETS, config_from_dict, get_device, read_config_file)
 
 # %% auto #0
 __all__ = ['SEED', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source',
@@ -72,7 +72,10 @@ def _add_check(sub):
                    help='data folder (train.csv, test.csv, sample_submission.csv, train/, test/)')
     p.add_argument('--folds', type=whole(2), default=d.n_folds,
                    help=f'folds to show (default {d.n_folds})')
-    p.add_argument('--seed', type=SEED, default=d.seed, help=f'fold seed (default {d.seed})')
+    p.add_argument('--fold-seed', '--seed', dest='fold_seed', type=SEED, default=d.fold_seed,
+                   help=f"seed of the split, as a run's --fold-seed (default {d.fold_seed})")
+    p.add_argument('--folds-file', type=Path, metavar='FILE',
+                   help='check and show this Id,fold assignment instead (e.g. a run\'s folds.csv)')
     p.add_argument('--dup-threshold', type=whole(0), default=d.dup_threshold,
                    help='near-duplicate threshold in differing pHash bits (default '
                         f'{d.dup_threshold})')
@@ -82,8 +85,8 @@ def cmd_check(args, # the parsed command line
              ):
     "`petvit check DIR`: the folds notebook's `check_report`; exit status 1 on problems"
     from petvit.folds import check_report
-    report, problems = check_report(args.dir, args.folds, args.seed, args.dup_threshold,
-                                    progress=sys.stderr.isatty())
+    report, problems = check_report(args.dir, args.folds, args.fold_seed, args.dup_threshold,
+                                    progress=sys.stderr.isatty(), folds_file=args.folds_file or '')
     print(report)
     return 1 if problems else 0
 
@@ -97,8 +100,9 @@ def config_flag(name:str, # a `PetConfig` field
     return _FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
 
 # %% ../nbs/09_cli.ipynb #5e526350
+# what the value is, where the field's name does not say
 _METAVARS = dict(ema='DECAY', layer_decay='FACTOR', mixup='ALPHA', cutmix='ALPHA', drop_path='RATE',
-                 clip_grad='NORM')  # what the value is, where the field's name does not say
+                 clip_grad='NORM', folds_file='FILE')
 
 def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
                     ):
@@ -124,6 +128,8 @@ def train_config(args, # the parsed command line
     d.update({k: v for k, v in flags.items() if v is not None})
     if args.data is not None: d['data_dir'] = str(args.data)
     if args.out is not None: d['out_dir'] = str(args.out)
+    if getattr(args, 'fold_seed', None) is not None and getattr(args, 'folds_file', None):
+        raise PetvitError("--fold-seed and --folds-file both choose the folds: pass one of them")
     if 'data_dir' not in d and not getattr(args, 'demo', False):
         raise PetvitError("no data folder: pass --data DIR (the PetFinder layout), or --demo")
     return config_from_dict(d, source='petvit train')
@@ -181,9 +187,10 @@ def cmd_train(args, # the parsed command line
     if args.demo and args.data is None:
         from petvit.demo import demo_data_dir
         cfg = dataclasses.replace(cfg, data_dir=str(demo_data_dir()))
+    folds = f'from {cfg.folds_file}' if cfg.folds_file else f'fold seed {cfg.fold_seed}'
     print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} '
-          f'epochs, batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g} ({config_source(args)}); data '
-          f'{cfg.data_dir} -> {cfg.out_dir}', flush=True)
+          f'epochs, batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g}, seed {cfg.seed}, folds {folds} '
+          f'({config_source(args)}); data {cfg.data_dir} -> {cfg.out_dir}', flush=True)
     cv = run_cv(cfg, folds_to_run=args.folds_to_run)
     if cv is None:
         todo = RunFolder(cfg.out_dir).incomplete_folds(cfg.n_folds)
@@ -342,8 +349,12 @@ def _add_embed(sub):
     p.add_argument('--img-size', type=whole(1), help="frozen: input size (default the model's)")
     p.add_argument('--folds', dest='n_folds', type=whole(2),
                    help=f"frozen: folds of the data, as a run's --folds (default {d['n_folds']})")
+    p.add_argument('--fold-seed', type=SEED, help="frozen: the folds' seed, as a run's "
+                                                   f"--fold-seed (default {d['fold_seed']})")
+    p.add_argument('--folds-file', metavar='FILE',
+                   help="frozen: an Id,fold CSV instead (e.g. a run's folds.csv), as a run's")
     p.add_argument('--seed', type=SEED,
-                   help=f"frozen: the folds' seed, as a run's --seed (default {d['seed']})")
+                   help=f"frozen: seed of the TTA views, as a run's --seed (default {d['seed']})")
     p.add_argument('--bs', type=whole(1), help=f"frozen: batch size (default {d['bs']})")
     p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
     p.set_defaults(func=cmd_embed)
@@ -409,22 +420,28 @@ def _add_blend(sub):
     p = sub.add_parser('blend', help='blend runs with weights fitted on their OOF predictions',
                        description='Non-negative weights summing to 1, fitted on out-of-fold '
                                    'predictions; the RMSE reported uses weights fitted on the '
-                                   'other folds. Writes oof.csv, submission.csv, blend.json.')
+                                   'other folds. Runs of one config that differ only in --seed '
+                                   '(same folds) blend into their seed average. Writes oof.csv, '
+                                   'submission.csv, blend.json.')
     p.add_argument('runs', type=Path, nargs='+', help='run, boost or blend folders (2 or more)')
     p.add_argument('--out', type=Path, required=True, help='folder to write')
     p.add_argument('--data', type=Path, default=None,
                    help='the data folder: check the submission against its test Ids')
+    p.add_argument('--weights', choices=BLEND_WEIGHTS, default=BLEND_WEIGHTS[0],
+                   help='fitted on the OOF predictions (default), or equal: the plain mean, '
+                        'e.g. the seed average of one config trained with several --seed')
     p.set_defaults(func=cmd_blend)
 
 def cmd_blend(args, # the parsed command line
              ):
     "`petvit blend`"
     from petvit.ensemble import blend
-    result = blend(args.runs, args.out, args.data)
+    result = blend(args.runs, args.out, args.data, args.weights)
     for m in result['members']:
         print(f"{m['path']:>40}  weight {m['weight']:.3f}  OOF RMSE {m['oof_rmse']:.3f}")
-    print(f"blend OOF RMSE {result['oof_rmse']:.3f} (weights fitted on the other folds; "
-          f"{result['oof_rmse_fitted']:.3f} fitted on all rows); wrote {args.out}")
+    how = ('equal weights, nothing fitted' if args.weights == 'equal' else
+           f"weights fitted on the other folds; {result['oof_rmse_fitted']:.3f} fitted on all rows")
+    print(f"blend OOF RMSE {result['oof_rmse']:.3f} ({how}); wrote {args.out}")
     return 0
 
 # %% ../nbs/09_cli.ipynb #3a1a8de6

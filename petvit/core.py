@@ -17,10 +17,11 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
                         category=FutureWarning)
 
 # %% auto #0
-__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS',
-           'PetvitError', 'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'read_json', 'read_arrays',
-           'check_outside', 'PetConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'read_config_file',
-           'load_config', 'preset_config', 'seed_everything', 'get_device', 'resolve_precision', 'resolve_workers']
+__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'CROPS', 'BLEND_WEIGHTS', 'PRESETS',
+           'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'PetvitError', 'current_umask', 'atomic_path', 'atomic_write',
+           'file_sha256', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'config_to_dict',
+           'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config', 'seed_everything',
+           'get_device', 'resolve_precision', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -135,6 +136,8 @@ PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 LOSSES = ('bce', 'mse')
 SCHEDULES = ('warmup_cosine', 'ramp', 'one_cycle')
 BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')  # `petvit boost --model`: the ensembles notebook
+CROPS = ('image', 'batch')  # a random resized crop per image, or one per batch (fastai's)
+BLEND_WEIGHTS = ('fitted', 'equal')  # `petvit blend --weights`: fitted on OOF, or the plain mean
 
 @dataclass
 class PetConfig:
@@ -143,6 +146,8 @@ class PetConfig:
     data_dir:str = 'data'        # PetFinder folder: train.csv, test.csv, train/, test/
     out_dir:str = 'runs/petvit'  # run folder: config, checkpoints, OOF table, submission
     n_folds:int = 5              # stratified K-fold on Sturges-binned Pawpularity
+    fold_seed:int = 42           # seed of the fold split only (training's randomness: `seed`)
+    folds_file:str = ''          # an Id,fold CSV (e.g. a run's folds.csv) to use; '': fold_seed's
     dup_threshold:int = 6        # near-duplicates: at most this many of 64 pHash bits differ
     use_meta:bool = False        # feed the 12 metadata columns to a variable-selection branch
     # -- augmentation (train only; see the augment notebook) --
@@ -154,6 +159,7 @@ class PetConfig:
     dropout_holes:int = 8        # at most this many rectangles blanked per image
     dropout_size:float = 0.1     # rectangles' sides at most this fraction of the image side
     min_scale:float = 0.75       # random resized crop keeps at least this share of the area
+    crop:str = 'image'           # random resized crop drawn per 'image' or per 'batch'
     # -- model --
     arch:str = 'vit_base_patch16_224' # a timm architecture name, or one registered by petvit
     pretrained:bool|str = True   # True: timm hub weights; False: random; or a local weights file
@@ -179,7 +185,7 @@ class PetConfig:
     grad_checkpointing:bool = False # recompute the backbone's activations in the backward pass
     tta:int = 4                  # views averaged at test time: the plain one + tta-1 augmented
     # -- runtime --
-    seed:int = 42                # seed of folds, initialisation, shuffling and augmentation
+    seed:int = 42                # seed of initialisation, shuffling, augmentation, mixup, TTA
     device:str = 'auto'          # 'auto' (CUDA > MPS > CPU), 'cuda', 'cuda:1', 'mps', 'cpu'
     num_workers:int = -1         # DataLoader workers; -1: one per CPU core, at most 8
     cache:bool = True            # decode every image once into a resized JPEG cache
@@ -192,7 +198,8 @@ class PetConfig:
         for f in fields(self):
             setattr(self, f.name, _convert(f.name, f.type, getattr(self, f.name)))
         for name, choices in [('wandb', WANDB_MODES), ('precision', PRECISIONS), ('loss', LOSSES),
-                              ('schedule', SCHEDULES), ('channels_last', ('auto', 'on', 'off'))]:
+                              ('schedule', SCHEDULES), ('channels_last', ('auto', 'on', 'off')),
+                              ('crop', CROPS)]:
             if getattr(self, name) not in choices: raise PetvitError(
                 f"config {name}={getattr(self, name)!r} is not one of {'|'.join(choices)}: pick "
                 "one of those")
@@ -279,6 +286,7 @@ _RULES = { # field: (test, what the message says)
     'tta': (lambda v: v >= 1, 'must be at least 1 (1: the plain view only)'),
     'seed': (lambda v: 0 <= v < 2**31,
              'must be in [0, 2**31) (fold k adds k to it, TTA view v adds v)'),
+    'fold_seed': (lambda v: 0 <= v < 2**31, 'must be in [0, 2**31)'),
     'num_workers': (lambda v: v >= -1, 'must be -1 (automatic) or 0 or more'),
     'arch': (lambda v: v.strip() != '', 'must name an architecture'),
 }
@@ -374,7 +382,8 @@ def preset_config(name:str|None=None, # a key of `PRESETS` (None: the defaults)
 
 # %% ../nbs/00_core.ipynb #67c20e42
 # `embed --arch`: a frozen backbone's features, with the data's folds as a run makes them
-EMBED_DEFAULTS = dict(img_size=None, tta=1, n_folds=PetConfig.n_folds, seed=PetConfig.seed, bs=32)
+EMBED_DEFAULTS = dict(img_size=None, tta=1, n_folds=PetConfig.n_folds, seed=PetConfig.seed,
+                      fold_seed=PetConfig.fold_seed, folds_file=PetConfig.folds_file, bs=32)
 # `boost`: the regressor fitted per fold on embeddings
 BOOST_DEFAULTS = dict(model='svr', C=16., alpha=1., clip=None)
 

@@ -17,7 +17,7 @@ from .core import (PetConfig, PetvitError, atomic_path, atomic_write, seed_every
                          get_device, resolve_precision, resolve_workers, check_outside)
 from .folders import RunFolder, read_id_csv, write_csv, json_text
 from .data import TARGET, read_petfinder, listing, csv_lines
-from .folds import duplicate_groups, make_folds
+from .folds import assign_folds
 from .images import cache_images, image_dataloader
 from .augment import tta_transforms
 from .models import create_model, load_weights, backbone_normalize
@@ -93,6 +93,7 @@ class PredictSettings:
     seed:int = _DEFAULT.seed        # view v >= 1 is seeded with `seed + v - 1`
     use_meta:bool = False           # feed the metadata columns too
     min_scale:float = _DEFAULT.min_scale # training's crop scale (a TTA crop keeps >= 0.9)
+    crop:str = _DEFAULT.crop        # the crop drawn per 'image' or per 'batch', as in training
     flip_p:float = _DEFAULT.flip_p  # TTA flips only if training did
     cache:bool = _DEFAULT.cache     # read the images from the image cache
     cache_dir:str = _DEFAULT.cache_dir # its folder ('' = the default)
@@ -107,7 +108,7 @@ class PredictSettings:
         dev = device if isinstance(device, torch.device) else get_device(device or cfg.device)
         return cls(cfg.img_size, dev, prediction_dtype(cfg.precision, dev), cfg.bs,
                    cfg.tta if tta is None else tta, cfg.seed, cfg.use_meta, cfg.min_scale,
-                   cfg.flip_p, cfg.cache, cfg.cache_dir, cfg.num_workers)
+                   cfg.crop, cfg.flip_p, cfg.cache, cfg.cache_dir, cfg.num_workers)
 
 # %% ../nbs/07_oof_tta.ipynb #691a2836
 def cached_frames(how:PredictSettings, # (or a `PetConfig`) its cache, cache_dir and img_size
@@ -401,8 +402,7 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
         f"fold(s) {', '.join(map(str, bad))} do not exist: a {cfg.n_folds}-fold run has folds 0 to "
         f"{cfg.n_folds - 1}")
     train, test = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=bars)
-    folds = make_folds(train, cfg.n_folds, cfg.seed,
-                       duplicate_groups(train.phash.tolist(), cfg.dup_threshold))
+    folds = assign_folds(train, cfg.n_folds, cfg.fold_seed, cfg.folds_file, cfg.dup_threshold)
     fold_table = folds[['Id', 'fold', TARGET]]
     check_model(cfg)
     if (small := len(folds) - folds.fold.value_counts().max()) < cfg.bs: raise PetvitError(

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import (BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, PetConfig, PetvitError,
-                         atomic_path, atomic_write, file_sha256, get_device, read_arrays)
+from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, PetConfig,
+                         PetvitError, atomic_path, atomic_write, file_sha256, get_device,
+                         read_arrays)
 from .folders import (RunFolder, EmbeddingFolder, BoostFolder, BlendFolder,
                             PREDICTION_KINDS, open_folder, write_csv, json_text)
 from .data import TARGET, read_petfinder
-from .folds import duplicate_groups, make_folds
+from .folds import assign_folds
 from .models import create_model
 from .losses import rmse
 from .cv import (PredictSettings, prediction_dtype, cached_frames, load_fold_model,
@@ -136,18 +137,19 @@ def embed_frozen(arch:str,                  # any timm model name
                  img_size:int|None=EMBED_DEFAULTS['img_size'], # input size (None: the model's)
                  tta:int=EMBED_DEFAULTS['tta'],         # views averaged per image (1: plain)
                  n_folds:int=EMBED_DEFAULTS['n_folds'], # folds of the data, as a run's --folds
-                 seed:int=EMBED_DEFAULTS['seed'],       # their seed, as a run's --seed
+                 seed:int=EMBED_DEFAULTS['seed'],       # seed of the TTA views, as a run's --seed
+                 fold_seed:int=EMBED_DEFAULTS['fold_seed'], # the folds' seed, as a run's
+                 folds_file:str|Path=EMBED_DEFAULTS['folds_file'], # or an Id,fold CSV, as a run's
                  bs:int=EMBED_DEFAULTS['bs'],           # images per batch
                  device:str='auto',         # 'auto', 'cpu', 'cuda', ...
                 )->EmbeddingFolder:
     "A pretrained backbone's pooled features of every image, untrained, with the data's folds"
     weights, out = _frozen_weights(pretrained), EmbeddingFolder(out).check_writable()
+    train, test = read_petfinder(data_dir)
+    folds = assign_folds(train, n_folds, fold_seed, folds_file, PetConfig.dup_threshold)
     model = frozen_model(arch, weights, img_size)
     size = img_size or model.backbone.pretrained_cfg.get('input_size', (3, 224, 224))[-1]
     how = _frozen_settings(size, tta, seed, bs, device)
-    train, test = read_petfinder(data_dir)
-    folds = make_folds(train, n_folds, seed, duplicate_groups(train.phash.tolist(),
-                                                              PetConfig.dup_threshold))
     tr, te = _frozen_features(model.to(how.device), how, cached_frames(how, train, test))
     with out.replacing() as tmp:
         _npz_write(tmp/out.FROZEN_FILE, train_ids=_id_array(train.Id), train=tr,
@@ -156,6 +158,8 @@ def embed_frozen(arch:str,                  # any timm model name
         atomic_write(tmp/out.MARKER, json_text(dict(
             kind='frozen', arch=arch, pretrained=str(weights), img_size=size, tta=tta,
             n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
+            fold_seed=None if folds_file else fold_seed,
+            folds_file=str(Path(folds_file).resolve()) if folds_file else None,
             n_train=len(train), n_test=len(test), files=[out.FROZEN_FILE] * n_folds,
             weights_sha256=file_sha256(weights) if isinstance(weights, Path) else None)))
     return out
@@ -375,6 +379,10 @@ def nested_blend(P:np.ndarray,    # member OOF predictions, one column per membe
     return pred, weights
 
 # %% ../nbs/11_ensembles.ipynb #62b9536a
+def _fold_table(member)->Path:
+    "The file that holds `member`'s folds, to pass as --folds-file: a run's folds.csv, else oof.csv"
+    return member.folds_path if isinstance(member, RunFolder) else member.oof_path
+
 def _member_frames(members:list)->list:
     "Each member's oof.csv, aligned to the first's Ids; one-line refusals where they disagree"
     frames = []
@@ -387,7 +395,8 @@ def _member_frames(members:list)->list:
             f = f.set_index('Id').loc[first.Id].reset_index()
             if (moved := (f.fold.values != first.fold.values).sum()): raise PetvitError(
                 f"{p} and {p0} have different folds ({moved} of {len(f)} images in another fold): "
-                "blend runs made with the same --folds and --seed on the same data")
+                f"blend runs on the same folds: train {p} again with --folds-file "
+                f"{_fold_table(members[0])} (or the --folds and --fold-seed of {p0})")
             if not np.allclose(f[TARGET], first[TARGET]): raise PetvitError(
                 f"{p} and {p0} have different targets: blend runs of the same data")
         frames.append(f)
@@ -428,12 +437,22 @@ def _blend_manifest(members:list, out:Path, P:np.ndarray, y:np.ndarray, weights:
         oof_rmse=rmse(honest, y), oof_rmse_fitted=rmse(P @ weights, y),
         fold_weights={k: [float(x) for x in w] for k, w in fold_weights.items()})
 
+def _blend_fit(P:np.ndarray, y:np.ndarray, fold:np.ndarray, weights:str)->tuple:
+    "The weights, the honest OOF predictions (no fold by weights fitted on it), weights per fold"
+    if weights == 'equal':                       # nothing fitted: the mean is honest as it is
+        w = np.full(P.shape[1], 1 / P.shape[1])
+        return w, P @ w, {int(k): w for k in np.unique(fold)}
+    return blend_weights(P, y), *nested_blend(P, y, fold)
+
 def blend(members:list,                # run, boost or blend folders (at least two)
           out:str|Path,                # a new or empty folder (or petvit's blend)
           data_dir:str|Path|None=None, # the data, to check the submission against its test Ids
+          weights:str='fitted',        # 'fitted' on the OOF predictions, or 'equal' (the mean)
          )->dict:
-    "Fit non-negative weights on OOF predictions; write oof.csv, submission.csv and blend.json"
+    "Blend with weights fitted on OOF predictions (or equal); write oof.csv, submission.csv, ..."
     if len(members) < 2: raise PetvitError("blend needs at least two run folders")
+    if weights not in BLEND_WEIGHTS: raise PetvitError(
+        f"blend weights {weights!r} is not one of {'|'.join(BLEND_WEIGHTS)}: pick one of those")
     members = [open_folder(m, *PREDICTION_KINDS) for m in members]
     out = BlendFolder(out)
     _refuse_member_out(members, out.path)
@@ -442,15 +461,15 @@ def blend(members:list,                # run, boost or blend folders (at least t
     P = np.stack([f.pred.to_numpy(float) for f in frames], 1)
     first = frames[0]
     y, fold = first[TARGET].to_numpy(float), first.fold.to_numpy()
-    weights = blend_weights(P, y)
-    honest, fold_weights = nested_blend(P, y, fold)
+    w, honest, fold_weights = _blend_fit(P, y, fold, weights)
     order = expected_test_ids(data_dir) if data_dir else subs.index.values
-    sub = pd.DataFrame({'Id': order, TARGET: (subs @ weights).reindex(order).values})
+    sub = pd.DataFrame({'Id': order, TARGET: (subs @ w).reindex(order).values})
     _refuse_invalid(sub, order, out.path)
-    result = _blend_manifest(members, out.path, P, y, weights, honest, fold_weights)
+    result = {**_blend_manifest(members, out.path, P, y, w, honest, fold_weights),
+              'weighting': weights}
     with out.replacing() as tmp:
         made = BlendFolder(tmp)
-        write_csv(first[['Id', 'fold', TARGET]].assign(pred=honest, pred_fitted=P @ weights),
+        write_csv(first[['Id', 'fold', TARGET]].assign(pred=honest, pred_fitted=P @ w),
                   made.oof_path)
         write_submission(sub, made.submission_path, order)
         atomic_write(tmp/out.MARKER, json_text(result))

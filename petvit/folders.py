@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from .core import (PetConfig, PetvitError, atomic_write, config_to_dict, current_umask,
-                         file_sha256, load_config, read_arrays, read_json, save_config)
+from .core import (PetConfig, PetvitError, atomic_write, config_from_dict, config_to_dict,
+                         current_umask, file_sha256, read_arrays, read_config_file, read_json,
+                         save_config)
 
 # %% auto #0
 __all__ = ['FOLDER_KINDS', 'PREDICTION_KINDS', 'json_text', 'read_id_csv', 'write_csv', 'plain_names', 'Folder', 'open_folder',
@@ -190,6 +191,10 @@ _RUNTIME_KEYS = ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers', 'cache
 @functools.lru_cache(maxsize=64)
 def _sha256_of_version(path:str, size:int, mtime_ns:int)->str: return file_sha256(path)
 
+# knobs added after runs were first written: what a run written before them did
+_EARLIER_MEANING = dict(fold_seed=lambda d: d.get('seed', PetConfig.seed),  # folds by its seed
+                        crop=lambda d: 'batch')                             # fastai's crop
+
 def _folds_phrase(ks:list)->str:
     return f'fold {ks[0]} is' if len(ks) == 1 else f"folds {', '.join(map(str, ks))} are"
 
@@ -220,7 +225,11 @@ class RunFolder(PredictionFolder):
 
     def config(self)->PetConfig:
         "The run's `PetConfig` (read once); a folder without one is refused in one line"
-        if self._cfg is None: self._cfg = load_config(open_folder(self.path, RunFolder).config_path)
+        if self._cfg is None:
+            path = open_folder(self.path, RunFolder).config_path
+            d = read_config_file(path)
+            old = {k: meant(d) for k, meant in _EARLIER_MEANING.items() if k not in d}
+            self._cfg = config_from_dict({**d, **old}, source=str(path))
         return self._cfg
     def folds(self)->pd.DataFrame:
         "`folds.csv`: Id, fold, Pawpularity of every training image, in train.csv order"

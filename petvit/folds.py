@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import PetvitError
-from .data import TARGET, scan_petfinder
+from .data import TARGET, scan_petfinder, listing, csv_lines
 
 # %% auto #0
 __all__ = ['hamming_pairs', 'duplicate_groups', 'sturges_bins', 'make_folds', 'fold_summary', 'plot_fold_distributions',
-           'check_report']
+           'folds_file_problems', 'read_folds_file', 'assign_folds', 'check_report']
 
 # %% ../nbs/01a_folds.ipynb #65c1aa67
 def _bits(hexes):
@@ -100,7 +100,80 @@ def plot_fold_distributions(df:pd.DataFrame, # a frame with `fold` and `Pawpular
     ax.legend(fontsize=8)
     return ax
 
+# %% ../nbs/01a_folds.ipynb #b049a52f
+def _fold_values(fold:pd.Series, n_folds:int)->pd.Series:
+    "Each row's fold as a number, NaN where it is not a whole number in 0 .. n_folds - 1"
+    num = pd.to_numeric(fold.str.strip(), errors='coerce')
+    return num.where((num % 1 == 0) & (num >= 0) & (num < n_folds))
+
+def folds_file_problems(table:pd.DataFrame, # a fold assignment read as text: `Id`, `fold`
+                        ids:pd.Series,       # the training Ids (train.csv's `Id`)
+                        n_folds:int,         # folds of the run: values 0 .. n_folds - 1
+                       )->list:
+    "Every problem of a fold assignment: columns, missing, unknown, repeated Ids, folds"
+    if missing := [c for c in ('Id', 'fold') if c not in table]:
+        return [f"no {' or '.join(missing)} column (the columns are "
+                f"{','.join(map(str, table.columns)) or 'none'}): write Id,fold"]
+    table, problems, known = table.reset_index(drop=True), [], set(ids)
+    have, fold = set(table.Id), _fold_values(table.fold, n_folds)
+    if absent := [i for i in ids if i not in have]:
+        problems.append(f"{len(absent)} training Id(s) missing: {listing(absent)}")
+    if (foreign := ~table.Id.isin(known)).any():
+        problems.append(f"{foreign.sum()} Id(s) that are not training images, on line(s) "
+                        f"{csv_lines(foreign)}: {listing(table.Id[foreign])}")
+    if (repeated := table.Id.duplicated()).any():
+        problems.append(f"{repeated.sum()} repeated Id(s), on line(s) {csv_lines(repeated)}: "
+                        f"{listing(table.Id[repeated])}")
+    if (bad := fold.isna()).any():
+        problems.append(f"fold is not a whole number from 0 to {n_folds - 1} (--folds {n_folds}) "
+                        f"on line(s) {csv_lines(bad)}: {listing(table.fold[bad])}")
+    if empty := sorted(set(range(n_folds)) - set(fold[table.Id.isin(known)].dropna().astype(int))):
+        problems.append(f"fold(s) {', '.join(map(str, empty))} hold no training image: each of "
+                        f"the {n_folds} folds needs at least one")
+    return problems
+
+# %% ../nbs/01a_folds.ipynb #b4499edc
+def read_folds_file(path:str|Path,     # a CSV with `Id` and `fold` columns
+                    train:pd.DataFrame, # the training frame (`read_petfinder`)
+                    n_folds:int,        # folds of the run
+                   )->pd.DataFrame:
+    "`train` with the `fold` column of the file at `path`; a bad file refused, every problem named"
+    try: table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError: raise PetvitError(
+        f"--folds-file {path} does not exist: pass a CSV with Id,fold columns") from None
+    except (OSError, ValueError, UnicodeDecodeError) as e: raise PetvitError(
+        f"--folds-file {path} cannot be read as a CSV ({str(e).splitlines()[0][:120]}): "
+        "pass a CSV with Id,fold columns") from None
+    if problems := folds_file_problems(table, train.Id.astype(str), n_folds): raise PetvitError(
+        f"--folds-file {path} is not a {n_folds}-fold assignment of the {len(train)} training "
+        f"images ({len(problems)} problem(s)), nothing written:\n" +
+        '\n'.join(f'  - {p}' for p in problems))
+    fold = table.set_index('Id').fold.astype(float).astype(int)
+    return train.assign(fold=fold.loc[train.Id.astype(str)].values)
+
+# %% ../nbs/01a_folds.ipynb #24b78bbd
+def assign_folds(train:pd.DataFrame, # the training frame (`read_petfinder`, with `phash`)
+                 n_folds:int=5,       # number of folds
+                 fold_seed:int=42,    # seed of the split (unused with `folds_file`)
+                 folds_file:str|Path='', # an Id,fold CSV to use instead ('': none)
+                 dup_threshold:int=6, # near-duplicates: differing pHash bits
+                )->pd.DataFrame:
+    "`train` with a `fold` column: from `folds_file`, else split by `fold_seed` (duplicates kept)"
+    if folds_file: return read_folds_file(folds_file, train, n_folds)
+    return make_folds(train, n_folds, fold_seed,
+                      duplicate_groups(train.phash.tolist(), dup_threshold))
+
 # %% ../nbs/01a_folds.ipynb #b5f56603
+def _folds_lines(folds, groups, fold_seed, folds_file)->list:
+    "The report's lines on the folds: where they come from, near-duplicates split, their summary"
+    n, table = folds.fold.nunique(), fold_summary(folds).to_string()
+    if not folds_file: return [f'{n} folds, stratified on {sturges_bins(len(folds))} Sturges '
+                               f'bins of {TARGET} (fold seed {fold_seed}):', table]
+    split = pd.Series(folds.fold.values).groupby(groups).nunique().gt(1).sum()
+    return [f'{n} folds from {folds_file}; near-duplicate groups split across folds: {split}' +
+            (' (their photos are in training and validation at once)' if split else '') + ':',
+            table]
+
 def _size_line(df, name):
     w, h = df.width.dropna(), df.height.dropna()
     if not len(w): return f'{name}: no readable images'
@@ -110,9 +183,10 @@ def _size_line(df, name):
 # %% ../nbs/01a_folds.ipynb #74df3e87
 def check_report(path:str|Path,       # data folder in the competition's layout
                  n_folds:int=5,       # folds to show
-                 seed:int=42,         # fold seed
+                 fold_seed:int=42,    # seed of the split
                  dup_threshold:int=6, # near-duplicate threshold (differing pHash bits)
                  progress:bool=False, # show a progress bar while images are scanned
+                 folds_file:str|Path='', # an Id,fold CSV to check and show instead
                 )->tuple:
     "Text report of a data folder, and its problems (empty if it is ready)"
     scan = scan_petfinder(path, progress=progress)
@@ -129,12 +203,11 @@ def check_report(path:str|Path,       # data folder in the competition's layout
         lines.append(f'near-duplicates: {(sizes > 1).sum()} groups, {sizes[sizes > 1].sum()} '
                      f'images (pHash differing in <= {dup_threshold} of 64 bits); each group is '
                      'kept in one fold')
-        try: folds = make_folds(scan.train, n_folds, seed, groups)
-        except PetvitError as e: scan.problems.append(str(e))
-        else:
-            lines.append(f'{n_folds} folds, stratified on {sturges_bins(len(folds))} Sturges bins '
-                         f'of {TARGET} (seed {seed}):')
-            lines.append(fold_summary(folds).to_string())
+        try: folds = assign_folds(scan.train, n_folds, fold_seed, folds_file, dup_threshold)
+        except PetvitError as e:    # a folds file's problems, each on a line of its own
+            head, *each = str(e).split('\n  - ')
+            scan.problems.extend([f'{folds_file}: {p}' for p in each] or [head])
+        else: lines += _folds_lines(folds, groups, fold_seed, folds_file)
     lines.append(f'problems: {len(scan.problems)}' if scan.problems else 'problems: none')
     lines += [f'  - {p}' for p in scan.problems]
     return '\n'.join(lines), scan.problems
