@@ -26,16 +26,15 @@ KAGGLE_DATA_DIR = Path('/kaggle/input/petfinder-pawpularity-score')
 
 # %% ../nbs/01_data.ipynb #10b326f1
 class DataError(PetvitError):
-    "Everything wrong with a data folder, one line per problem"
+    "Everything wrong with a data folder (or a file of it), one line per problem"
     def __init__(self,
-                 path,     # the data folder
-                 problems, # one line per problem
+                 path,             # the data folder or file
+                 problems,         # one line per problem
+                 headline:str='',  # the first line ('': "N problem(s) in data folder PATH")
                 ):
         self.path, self.problems = path, list(problems)
-        super().__init__(
-            f"{len(self.problems)} problem(s) in data folder {path}:\n"
-            + '\n'.join(f'  - {p}' for p in self.problems)
-        )
+        headline = headline or f"{len(self.problems)} problem(s) in data folder {path}"
+        super().__init__(f"{headline}:\n" + '\n'.join(f'  - {p}' for p in self.problems))
 
 # %% ../nbs/01_data.ipynb #4b5cb977
 def listing(items,   # anything to name in a message

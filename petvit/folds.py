@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import PetvitError
-from .data import TARGET, scan_petfinder, listing, csv_lines
+from .data import TARGET, DataError, scan_petfinder, listing, csv_lines
 
 # %% auto #0
 __all__ = ['hamming_pairs', 'duplicate_groups', 'sturges_bins', 'make_folds', 'fold_summary', 'plot_fold_distributions',
@@ -114,11 +114,11 @@ def folds_file_problems(table:pd.DataFrame, # a fold assignment read as text: `I
     if missing := [c for c in ('Id', 'fold') if c not in table]:
         return [f"no {' or '.join(missing)} column (the columns are "
                 f"{','.join(map(str, table.columns)) or 'none'}): write Id,fold"]
-    table, problems, known = table.reset_index(drop=True), [], set(ids)
-    have, fold = set(table.Id), _fold_values(table.fold, n_folds)
+    table, problems = table.reset_index(drop=True), []
+    have, known, fold = set(table.Id), table.Id.isin(set(ids)), _fold_values(table.fold, n_folds)
     if absent := [i for i in ids if i not in have]:
         problems.append(f"{len(absent)} training Id(s) missing: {listing(absent)}")
-    if (foreign := ~table.Id.isin(known)).any():
+    if (foreign := ~known).any():
         problems.append(f"{foreign.sum()} Id(s) that are not training images, on line(s) "
                         f"{csv_lines(foreign)}: {listing(table.Id[foreign])}")
     if (repeated := table.Id.duplicated()).any():
@@ -127,7 +127,7 @@ def folds_file_problems(table:pd.DataFrame, # a fold assignment read as text: `I
     if (bad := fold.isna()).any():
         problems.append(f"fold is not a whole number from 0 to {n_folds - 1} (--folds {n_folds}) "
                         f"on line(s) {csv_lines(bad)}: {listing(table.fold[bad])}")
-    if empty := sorted(set(range(n_folds)) - set(fold[table.Id.isin(known)].dropna().astype(int))):
+    if empty := sorted(set(range(n_folds)) - set(fold[known].dropna().astype(int))):
         problems.append(f"fold(s) {', '.join(map(str, empty))} hold no training image: each of "
                         f"the {n_folds} folds needs at least one")
     return problems
@@ -144,11 +144,10 @@ def read_folds_file(path:str|Path,     # a CSV with `Id` and `fold` columns
     except (OSError, ValueError, UnicodeDecodeError) as e: raise PetvitError(
         f"--folds-file {path} cannot be read as a CSV ({str(e).splitlines()[0][:120]}): "
         "pass a CSV with Id,fold columns") from None
-    if problems := folds_file_problems(table, train.Id.astype(str), n_folds): raise PetvitError(
-        f"--folds-file {path} is not a {n_folds}-fold assignment of the {len(train)} training "
-        f"images ({len(problems)} problem(s)), nothing written:\n" +
-        '\n'.join(f'  - {p}' for p in problems))
-    fold = table.set_index('Id').fold.astype(float).astype(int)
+    if problems := folds_file_problems(table, train.Id.astype(str), n_folds): raise DataError(
+        path, problems, f"--folds-file {path} is not a {n_folds}-fold assignment of the "
+        f"{len(train)} training images ({len(problems)} problem(s)), nothing written")
+    fold = _fold_values(table.fold, n_folds).astype(int).set_axis(table.Id)
     return train.assign(fold=fold.loc[train.Id.astype(str)].values)
 
 # %% ../nbs/01a_folds.ipynb #24b78bbd
@@ -204,9 +203,8 @@ def check_report(path:str|Path,       # data folder in the competition's layout
                      f'images (pHash differing in <= {dup_threshold} of 64 bits); each group is '
                      'kept in one fold')
         try: folds = assign_folds(scan.train, n_folds, fold_seed, folds_file, dup_threshold)
-        except PetvitError as e:    # a folds file's problems, each on a line of its own
-            head, *each = str(e).split('\n  - ')
-            scan.problems.extend([f'{folds_file}: {p}' for p in each] or [head])
+        except DataError as e: scan.problems += [f'{folds_file}: {p}' for p in e.problems]
+        except PetvitError as e: scan.problems.append(str(e))
         else: lines += _folds_lines(folds, groups, fold_seed, folds_file)
     lines.append(f'problems: {len(scan.problems)}' if scan.problems else 'problems: none')
     lines += [f'  - {p}' for p in scan.problems]
