@@ -4,14 +4,17 @@
 
 # %% ../nbs/02_augment.ipynb #eb156cc3
 from __future__ import annotations
-import math
+import hashlib, math
+import numpy as np
 import torch
+import torch.nn.functional as F
 from .core import PetConfig
 from fastai.vision.all import (AffineCoordTfm, RandTransform, TensorImage, Flip, Brightness,
                                Contrast, Saturation, Hue, RandomResizedCropGPU)
 
 # %% auto #0
-__all__ = ['CoarseDropout', 'crop_boxes', 'RandomResizedCropPerImage', 'train_transforms', 'tta_transforms']
+__all__ = ['CoarseDropout', 'crop_boxes', 'RandomResizedCropPerImage', 'train_transforms', 'view_uniforms', 'tta_boxes',
+           'tta_view']
 
 # %% ../nbs/02_augment.ipynb #a1b9c278
 class CoarseDropout(RandTransform):
@@ -108,8 +111,43 @@ def train_transforms(cfg:PetConfig, # its img_size, crop, min_scale, flip, light
             Hue(max_hue=cfg.max_hue),
             CoarseDropout(p=cfg.dropout_p, max_holes=cfg.dropout_holes, max_size=cfg.dropout_size)]
 
-# %% ../nbs/02_augment.ipynb #7ff24ff3
-def tta_transforms(cfg:PetConfig, # its img_size, crop, min_scale and flip_p
-                  )->list:
-    "Milder batch transforms for the test-time views: a light crop, and a flip if training flips"
-    return _crop(cfg, max(cfg.min_scale, 0.9), [Flip(p=0.5)] if cfg.flip_p > 0 else [])
+# %% ../nbs/02_augment.ipynb #f1ff2189
+def view_uniforms(keys,       # one key per image: its Id
+                  seed:int,   # the view's seed
+                  n:int=5,    # numbers per image (at most 16)
+                 )->torch.Tensor:
+    "`(len(keys), n)` numbers in [0, 1) from each key and `seed` alone: an image's own dice"
+    digests = [hashlib.blake2b(f'{seed}/{k}'.encode(), digest_size=4 * n).digest() for k in keys]
+    rows = [np.frombuffer(d, '<u4') for d in digests]
+    return torch.from_numpy((np.stack(rows) >> 8).astype(np.float32) / 2**24)   # exact in float32
+
+# %% ../nbs/02_augment.ipynb #267c65ae
+def tta_boxes(u:torch.Tensor,          # `(n, 4)` numbers in [0, 1): area, ratio, x, y
+              min_scale:float=0.9,     # least share of the image's area a box keeps
+              ratio:tuple=(3/4, 4/3),  # range of a box's width / height
+             )->torch.Tensor:
+    "`(n, 4)` crop boxes `(x0, y0, w, h)` of square images, as fractions of their sides"
+    area = min_scale + (1 - min_scale) * u[:, 0]
+    lo = area.log().clamp(min=math.log(ratio[0]))           # h <= 1: the ratio is at least the area
+    hi = (-area.log()).clamp(max=math.log(ratio[1]))        # w <= 1: at most 1 / area
+    r = (lo + (hi - lo) * u[:, 1]).exp()
+    w, h = (area * r).sqrt().clamp(max=1), (area / r).sqrt().clamp(max=1)
+    return torch.stack([u[:, 2] * (1 - w), u[:, 3] * (1 - h), w, h], 1)
+
+# %% ../nbs/02_augment.ipynb #20ba7989
+def tta_view(x:torch.Tensor,        # `(b, c, s, s)` square images, plain view
+             keys,                  # their Ids, one per image
+             seed:int,              # the view's seed
+             min_scale:float=0.9,   # least share of the area a crop keeps
+             flip:bool=True,        # flip half the images (per image); False: never
+            )->torch.Tensor:
+    "Each image of `x` in its test-time view: a light crop and maybe a flip, drawn from its key"
+    u = view_uniforms(keys, seed).to(x.device)
+    x0, y0, w, h = tta_boxes(u[:, :4], min_scale).unbind(1)
+    theta = torch.zeros(len(x), 2, 3, device=x.device)
+    theta[:, 0, 0] = torch.where((u[:, 4] < 0.5) & flip, -w, w)
+    theta[:, 1, 1] = h
+    theta[:, 0, 2], theta[:, 1, 2] = 2 * x0 + w - 1, 2 * y0 + h - 1     # box centre, in [-1, 1]
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    views = F.grid_sample(x.float(), grid, padding_mode='reflection', align_corners=False)
+    return views.to(x.dtype)

@@ -4,6 +4,7 @@
 
 # %% ../nbs/10_benchmark.ipynb #4e4f7492
 from __future__ import annotations
+from contextlib import contextmanager
 import dataclasses, json, os, platform, tempfile, time
 from pathlib import Path
 from typing import Callable
@@ -14,8 +15,9 @@ import torch
 from PIL import Image
 from concurrent.futures import ThreadPoolExecutor
 from torch.utils.flop_counter import FlopCounterMode
-from .core import (PetConfig, PetvitError, atomic_write, get_device, resolve_workers,
-                         seed_everything)   # first: it silences a deprecation warning of fastai's
+# petvit.core first: it silences a deprecation warning of fastai's
+from .core import (PetConfig, PetvitError, atomic_write, get_device, gpu_peak,
+                         resolve_workers, seed_everything)
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
@@ -28,10 +30,10 @@ from .augment import train_transforms
 from .models import create_model
 from .losses import PawpularityLoss
 from .training import pet_learner, pet_adamw, resolve_precision
-from .cv import tta_dataloader, predict_tta, prediction_dtype, run_cv
+from .cv import PredictSettings, tta_dataloader, predict_tta, run_cv
 
 # %% auto #0
-__all__ = ['BF16_PEAK_TFLOPS', 'SETTINGS', 'make_photo_data', 'paired_ratio', 'bench_data', 'bench_train', 'gpu_peak_tflops',
+__all__ = ['SETTINGS', 'make_photo_data', 'paired_ratio', 'bench_data', 'bench_train', 'gpu_peak_tflops', 'explicit_attention',
            'model_flops', 'bench_infer', 'bench_cv', 'bench_table', 'run_bench']
 
 # %% ../nbs/10_benchmark.ipynb #28c05fbc
@@ -245,13 +247,20 @@ def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
                 learner_overhead_spread=pair['spread'], learner_overhead_reliable=pair['reliable'])
 
 # %% ../nbs/10_benchmark.ipynb #f1938bed
-BF16_PEAK_TFLOPS = {'H200': 989.4, 'H100': 989.4, 'A100': 312.0, 'L40S': 362.1, 'L4': 121.0,
-                    'A10G': 70.0, 'RTX 4090': 165.2, 'V100': 125.0} # dense, no sparsity
-
 def gpu_peak_tflops(name:str, # as `torch.cuda.get_device_name` gives it
                    )->float|None:
-    "Dense bf16 peak TFLOP/s of the GPU called `name`, or None if unknown"
-    return next((v for k, v in BF16_PEAK_TFLOPS.items() if k.lower() in name.lower()), None)
+    "Dense tensor-core peak TFLOP/s (in its `auto` precision) of the GPU called `name`, or None"
+    return peak[2] if (peak := gpu_peak(name)) else None
+
+# %% ../nbs/10_benchmark.ipynb #65cc2ba6
+@contextmanager
+def explicit_attention():
+    "timm models built inside compute attention as plain matrix products, which FLOP counters see"
+    from timm.layers import config, set_fused_attn
+    before = config._USE_FUSED_ATTN          # 0 off, 1 on, 2 experimental too
+    set_fused_attn(False)
+    try: yield
+    finally: set_fused_attn(before > 0, experimental=before > 1)
 
 # %% ../nbs/10_benchmark.ipynb #e58e885d
 def model_flops(arch:str,         # timm / petvit architecture
@@ -260,7 +269,8 @@ def model_flops(arch:str,         # timm / petvit architecture
                 device:str='cpu', # where to count
                )->float:
     "FLOPs of a training step (forward + backward) per image, counted by `torch.utils.flop_counter`"
-    model = create_model(arch, pretrained=False, img_size=img_size).to(device).train()
+    with explicit_attention():    # PyTorch's fused attention kernels are not counted
+        model = create_model(arch, pretrained=False, img_size=img_size).to(device).train()
     x = torch.randn(bs, 3, img_size, img_size, device=device)
     with FlopCounterMode(display=False) as counter: model(x).sum().backward()
     return counter.get_total_flops() / bs
@@ -280,16 +290,16 @@ def bench_infer(train:pd.DataFrame,    # frame from `read_petfinder` (with `imag
     _, frame = _folds_and_cache(train, img_size, cache_dir)
     dev = get_device(device)
     model = create_model(arch, pretrained=False, img_size=img_size).to(dev)
-    dtype = prediction_dtype(cfg.precision, dev)                    # as a run predicts
-    predict_tta(model, tta_dataloader(frame.head(2 * bs), model, cfg), 1, dtype=dtype)  # warm-up
-    dl = tta_dataloader(frame, model, cfg)
+    how = PredictSettings.of(cfg, dev, precision='auto')             # as `petvit predict` does
+    predict_tta(model, tta_dataloader(frame.head(2 * bs), model, how), how)   # warm-up
+    dl = tta_dataloader(frame, model, how)
     if torch.cuda.is_available(): torch.cuda.synchronize()
     start = time.perf_counter()
-    predict_tta(model, dl, tta, dtype=dtype)
+    predict_tta(model, dl, how)
     if torch.cuda.is_available(): torch.cuda.synchronize()
     secs = time.perf_counter() - start
-    return dict(arch=arch, img_size=img_size, tta=tta, n_images=len(frame), img_s=len(frame) / secs,
-                views_s=len(frame) * tta / secs)
+    return dict(arch=arch, img_size=img_size, tta=tta, precision=how.precision,
+                n_images=len(frame), img_s=len(frame) / secs, views_s=len(frame) * tta / secs)
 
 # %% ../nbs/10_benchmark.ipynb #7df7d17a
 def bench_cv(data:str|Path,  # a dataset in the PetFinder layout
@@ -349,7 +359,8 @@ def bench_table(res:dict, # what `run_bench` returns
                     f"gpu    {t['gflops_per_img']:.1f} GFLOPs/img per step   {t['tflops']:.1f} "
                     "TFLOP/s   (peak of this GPU unknown: no MFU)")
     if 'peak_mem_gb' in t: rows.append(f"       peak memory {t['peak_mem_gb']:.1f} GB")
-    rows += [f"infer  {i['arch']} {i['img_size']}px TTA {i['tta']}: {i['img_s']:8.1f} img/s "
+    rows += [f"infer  {i['arch']} {i['img_size']}px TTA {i['tta']} {i['precision']}: "
+             f"{i['img_s']:8.1f} img/s "
              f"({i['views_s']:.1f} views/s)",
              f"cv     {c['arch']} {c['img_size']}px, {c['n_folds']} folds x {c['epochs']} epochs "
              f"on {c['n_train']} photos: {c['seconds']:.1f} s wall (cache build included)"]

@@ -11,14 +11,15 @@ from pathlib import Path
 import pandas as pd
 
 from fastcore.docments import docments
-from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, PetConfig,
-                         PetvitError, PRESETS, config_from_dict, get_device, read_config_file)
+from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, GPU_PEAKS,
+                         MIN_BLEND_WEIGHT, PetConfig, PetvitError, PRECISIONS, PRESETS,
+                         config_from_dict, get_device, read_config_file)
 
 # %% auto #0
 __all__ = ['SEED', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source',
-           'cmd_train', 'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'number', 'cmd_embed', 'cmd_boost',
-           'cmd_blend', 'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser', 'get_parser', 'os_error_line',
-           'main']
+           'cmd_train', 'compute_line', 'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'number', 'cmd_embed',
+           'cmd_boost', 'cmd_blend', 'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser', 'get_parser',
+           'os_error_line', 'main']
 
 # %% ../nbs/09_cli.ipynb #30f44558
 def whole(low:int,            # the smallest value allowed
@@ -188,9 +189,13 @@ def cmd_train(args, # the parsed command line
         from petvit.demo import demo_data_dir
         cfg = dataclasses.replace(cfg, data_dir=str(demo_data_dir()))
     folds = f'from {cfg.folds_file}' if cfg.folds_file else f'fold seed {cfg.fold_seed}'
+    from petvit.core import choose_precision
+    device = get_device(cfg.device)
+    precision, why = choose_precision(cfg.precision, device)
     print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} '
           f'epochs, batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g}, seed {cfg.seed}, folds {folds} '
-          f'({config_source(args)}); data {cfg.data_dir} -> {cfg.out_dir}', flush=True)
+          f'({config_source(args)}); data {cfg.data_dir} -> {cfg.out_dir}; {precision} on '
+          f'{device} ({why})', flush=True)
     cv = run_cv(cfg, folds_to_run=args.folds_to_run)
     if cv is None:
         todo = RunFolder(cfg.out_dir).incomplete_folds(cfg.n_folds)
@@ -206,6 +211,31 @@ def _print_results(cv, run):
     print(f"OOF RMSE {cv['oof_rmse']:.3f} vs {cv['baseline_rmse']:.3f} predicting the mean; "
           f"submission: {run.submission_path}")
 
+# %% ../nbs/09_cli.ipynb #17e11780
+def _add_compute_flags(p:argparse.ArgumentParser, # a sub-parser of a command that runs models
+                       batch:bool=False,          # add --bs too
+                      ):
+    "--devices (alias --device) and --precision; --bs with `batch`"
+    p.add_argument('--devices', '--device', dest='devices', default='auto', metavar='DEVICES',
+                   help='where the models run, shared out: auto (every GPU), a GPU count, or '
+                        'names such as cuda:0,cuda:1 or cpu (default auto)')
+    p.add_argument('--precision', choices=PRECISIONS, default='auto',
+                   help="auto (default): bf16 from compute capability 8.0 (A100, H100), fp16 on "
+                        "6.0/7.x (P100, V100, T4), fp32 on a CPU")
+    if batch: p.add_argument('--bs', type=whole(1), default=None,
+                             help="images per batch (default: twice each run's training batch)")
+
+# %% ../nbs/09_cli.ipynb #0797002f
+def compute_line(args, # the parsed command line (its --devices, --precision, --bs)
+                ):
+    "The `Compute` of the command line, after printing its first line: precision, devices, why"
+    from petvit.cv import Compute
+    compute = Compute(args.devices, args.precision, getattr(args, 'bs', None))
+    devices, precision, why = compute.resolve()
+    print(f"petvit {args.command}: {precision} on {', '.join(map(str, devices))} ({why})",
+          flush=True)
+    return compute
+
 # %% ../nbs/09_cli.ipynb #b6254afc
 def _add_predict(sub):
     p = sub.add_parser('predict',
@@ -217,9 +247,15 @@ def _add_predict(sub):
     p.add_argument('--data', type=Path, required=True, help='folder with test.csv and test/')
     p.add_argument('--tta', type=whole(1), default=None,
                    help="test-time views (default: the run's)")
-    p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
+    _add_compute_flags(p, batch=True)
     p.add_argument('--out', type=Path, default=Path('submission.csv'),
                    help='CSV to write (default submission.csv)')
+    p.add_argument('--plan', nargs='?', const='here', default=None, metavar='GPU',
+                   help='print the forward passes, FLOPs and expected time, and stop: measured '
+                        f"on --devices, or on a GPU from the table ({', '.join(GPU_PEAKS)})")
+    p.add_argument('--plan-images', type=whole(1), default=None, metavar='N',
+                   help="plan for N test images (default: --data's; the hidden test set of the "
+                        'competition has about 6,800)')
     p.set_defaults(func=cmd_predict)
 
 def cmd_predict(args, # the parsed command line
@@ -227,10 +263,22 @@ def cmd_predict(args, # the parsed command line
     "`petvit predict`"
     from petvit.cv import expected_test_ids, write_submission, check_submission_target
     from petvit.ensemble import predict_member
+    if args.plan is not None: return _print_plan(args)
     check_submission_target(args.out, args.data)        # before any work
-    sub = predict_member(args.run, args.data, args.device, args.tta)
+    sub = predict_member(args.run, args.data, args.tta, compute_line(args))
+    for path, weight in sub.attrs['skipped']:
+        print(f'skipped {path}: weight {weight:.1e}, below {MIN_BLEND_WEIGHT:g} (it moves no '
+              'prediction by 0.01)')
     write_submission(sub, args.out, expected_test_ids(args.data))
     print(f'wrote {len(sub)} predictions to {args.out}')
+    return 0
+
+def _print_plan(args):
+    from petvit.plan import prediction_plan, plan_table
+    gpu = None if args.plan == 'here' else args.plan
+    compute = compute_line(args) if gpu is None else None
+    plan = prediction_plan(args.run, args.data, args.tta, compute, gpu, args.plan_images)
+    print(plan_table(plan))
     return 0
 
 # %% ../nbs/09_cli.ipynb #e5c2475e
@@ -356,7 +404,7 @@ def _add_embed(sub):
     p.add_argument('--seed', type=SEED,
                    help=f"frozen: seed of the TTA views, as a run's --seed (default {d['seed']})")
     p.add_argument('--bs', type=whole(1), help=f"frozen: batch size (default {d['bs']})")
-    p.add_argument('--device', default=None, help='auto, cpu, cuda, cuda:N or mps')
+    _add_compute_flags(p)
     p.set_defaults(func=cmd_embed)
 
 def cmd_embed(args, # the parsed command line
@@ -371,12 +419,12 @@ def cmd_embed(args, # the parsed command line
         if given: raise PetvitError(
             f"--run embeds with the run's own models, images and folds: leave out "
             f"{', '.join(given)}")
-        emb = embed_run(args.run, args.data, device=args.device, **knobs)
+        emb = embed_run(args.run, args.data, compute=compute_line(args), **knobs)
     elif missing := [f'--{k}' for k, v in frozen.items() if v is None]: raise PetvitError(
         f"missing {', '.join(missing)}: pass --run RUN, or --arch NAME --pretrained FILE --data "
         "DIR --out DIR")
     else: emb = embed_frozen(args.arch, args.pretrained, args.data, args.out,
-                             device=args.device or 'auto', **knobs)
+                             compute=compute_line(args), **knobs)
     m = emb.manifest()
     print(f"wrote the embeddings of {m['n_train']} training and {m['n_test']} test images "
           f"({m['n_folds']} folds) to {emb.path}")
@@ -402,13 +450,15 @@ def _add_boost(sub):
     p.add_argument('--out', type=Path, default=None, help='folder to write (default RUN/boost)')
     p.add_argument('--data', type=Path, default=None,
                    help="the data folder, if it moved (for sample_submission.csv)")
+    _add_compute_flags(p)
     p.set_defaults(func=cmd_boost)
 
 def cmd_boost(args, # the parsed command line
              ):
     "`petvit boost`"
     from petvit.ensemble import boost
-    cv = boost(args.run, args.out, args.model, args.C, args.alpha, args.clip, args.data)
+    cv = boost(args.run, args.out, args.model, args.C, args.alpha, args.clip, args.data,
+               compute_line(args))
     line = f"OOF RMSE: {args.model} {cv['oof_rmse']:.3f}"
     if 'head_rmse' in cv:
         line += f", head {cv['head_rmse']:.3f}, their mean {cv['blend_rmse']:.3f}"

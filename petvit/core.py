@@ -17,11 +17,12 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
                         category=FutureWarning)
 
 # %% auto #0
-__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'CROPS', 'BLEND_WEIGHTS', 'PRESETS',
-           'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'PetvitError', 'current_umask', 'atomic_path', 'atomic_write',
-           'file_sha256', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'config_to_dict',
+__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'CROPS', 'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT',
+           'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError', 'current_umask', 'atomic_path',
+           'atomic_write', 'file_sha256', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'config_to_dict',
            'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config', 'seed_everything',
-           'get_device', 'resolve_precision', 'resolve_workers']
+           'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision', 'resolve_precision',
+           'gpu_peak', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -138,6 +139,7 @@ SCHEDULES = ('warmup_cosine', 'ramp', 'one_cycle')
 BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')  # `petvit boost --model`: the ensembles notebook
 CROPS = ('image', 'batch')  # a random resized crop per image, or one per batch (fastai's)
 BLEND_WEIGHTS = ('fitted', 'equal')  # `petvit blend --weights`: fitted on OOF, or the plain mean
+MIN_BLEND_WEIGHT = 1e-4   # lighter blend members are dropped: they move no prediction by 0.01
 
 @dataclass
 class PetConfig:
@@ -175,7 +177,7 @@ class PetConfig:
     label_smoothing:float = 0.01 # BCE target t -> t*(1-s) + s/2
     schedule:str = 'warmup_cosine' # 'warmup_cosine', 'ramp' or 'one_cycle'
     patience:int = 3             # early stopping: epochs without a better validation RMSE
-    precision:str = 'auto'       # 'auto' (bf16/fp16 on GPU, fp32 on CPU), 'fp32', 'bf16', 'fp16'
+    precision:str = 'auto'       # 'auto' (a GPU's native bf16/fp16, else fp32) or fp32/bf16/fp16
     drop_path:float = 0.         # stochastic depth of the backbone (timm's drop_path_rate); 0: off
     clip_grad:float = 0.         # clip the gradient norm to this before each step; 0: no clipping
     layer_decay:float = 0.       # layer-wise lr decay: layer i of L gets lr*d**(L-i); 0: off
@@ -427,18 +429,103 @@ def get_device(name:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', ...
                           "(or auto)")
     return dev
 
-# %% ../nbs/00_core.ipynb #3caf72ab
+# %% ../nbs/00_core.ipynb #2137bb64
+def parse_devices(spec:str|int|None='auto', # 'auto', a GPU count, or names ('cuda:0,cuda:1')
+                 )->list:
+    "The `torch.device`s named by `spec`, each checked by `get_device`"
+    import torch
+    spec = 'auto' if spec is None else str(spec).strip()
+    if spec == 'auto':
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [torch.device(f'cuda:{i}') for i in range(n)] if n > 1 else [get_device('auto')]
+    if spec.isdigit():
+        if not 1 <= int(spec) <= (have := torch.cuda.device_count() if torch.cuda.is_available()
+                                  else 0): raise PetvitError(
+            f"--devices {spec}: this machine has {have} CUDA GPU(s): pass 1 to {have}, or names "
+            "such as cpu")
+        return [torch.device(f'cuda:{i}') for i in range(int(spec))]
+    return [get_device(name.strip()) for name in spec.split(',')]
+
+# %% ../nbs/00_core.ipynb #c20f8a36
+def share_out(jobs:list,     # what to do, in order
+              devices:list,  # where: a thread per device
+              work,          # `work(job, device)` -> the job's result
+             )->list:
+    "`work(job, device)` for every job, shared out over `devices`; the results in the jobs' order"
+    import queue
+    if len(devices) == 1: return [work(job, devices[0]) for job in jobs]
+    todo, results, errors = queue.SimpleQueue(), [None] * len(jobs), []
+    for i, job in enumerate(jobs): todo.put((i, job))
+    def worker(device):
+        while not errors:
+            try: i, job = todo.get_nowait()
+            except queue.Empty: return
+            try: results[i] = work(job, device)
+            except BaseException as e: errors.append(e)      # the others stop at their next job
+    threads = [threading.Thread(target=worker, args=(d,), daemon=True) for d in devices]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    if errors: raise errors[0]
+    return results
+
+# %% ../nbs/00_core.ipynb #43e23593
+def auto_precision(kind:str,                   # the device's type: 'cuda', 'cpu', 'mps'
+                   capability:tuple|None=None, # a CUDA GPU's compute capability, e.g. (7, 5)
+                   name:str='',                # the GPU's name, for the reason
+                  )->tuple:
+    "(precision, reason) that `'auto'` picks: bf16 from compute capability 8.0, fp16 on 6.0/6.2/7.x"
+    if kind != 'cuda': return 'fp32', f'{kind}: float32 (no mixed precision worth having there)'
+    gpu = f"{name or 'GPU'} (compute capability {capability[0]}.{capability[1]})"
+    if tuple(capability) >= (8, 0): return 'bf16', f'{gpu}: native bfloat16'
+    if capability[0] == 7 or tuple(capability) in ((6, 0), (6, 2)):
+        return 'fp16', f'{gpu}: no native bfloat16, so float16 (loss-scaled in training)'
+    return 'fp32', f'{gpu}: neither float16 nor bfloat16 is fast here'
+
+# %% ../nbs/00_core.ipynb #6cf1f798
+def choose_precision(precision:str, # 'auto', 'fp32', 'bf16' or 'fp16'
+                     device,        # the `torch.device` the model runs on
+                    )->tuple:
+    "(precision, reason) for `precision` on `device`; one it cannot compute natively is refused"
+    import torch
+    if device.type == 'cuda':
+        cap = tuple(torch.cuda.get_device_capability(device))
+        name = torch.cuda.get_device_name(device)
+    else: cap, name = None, ''
+    auto, why = auto_precision(device.type, cap, name)
+    if precision == 'auto': return auto, f'auto: {why}'
+    if precision == 'fp16' and device.type != 'cuda':
+        raise PetvitError("precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
+    if precision == 'bf16' and device.type == 'cuda' and cap < (8, 0): raise PetvitError(
+        f"precision bf16 on {name} (compute capability {cap[0]}.{cap[1]}) is emulated, slower than "
+        "fp32: use --precision fp16 (or auto) on this GPU")
+    return precision, 'as asked'
+
+# %% ../nbs/00_core.ipynb #dbfcf8f2
 def resolve_precision(precision:str,       # 'auto', 'fp32', 'bf16' or 'fp16'
                       device,              # where the model runs
                      )->str:
-    "'fp32', 'bf16' or 'fp16' for `precision` ('auto' picks bf16/fp16 on CUDA, fp32 elsewhere)"
-    if precision != 'auto':
-        if precision == 'fp16' and device.type != 'cuda':
-            raise PetvitError("precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
-        return precision
-    if device.type != 'cuda': return 'fp32'
-    import torch
-    return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    "'fp32', 'bf16' or 'fp16' for `precision` on `device` (see `choose_precision`)"
+    return choose_precision(precision, device)[0]
+
+# %% ../nbs/00_core.ipynb #0b6ae4fa
+GPU_PEAKS = {   # dense peaks, no sparsity: TFLOP/s in the precision `auto` picks on each GPU
+    'T4': ('fp16', 65.0, 'NVIDIA T4 datasheet: 65 TFLOPS mixed-precision (FP16/FP32)'),
+    'P100': ('fp16', 18.7, 'NVIDIA Tesla P100 PCIe datasheet: 18.7 TFLOPS half precision'),
+    'V100': ('fp16', 125.0, 'NVIDIA V100 SXM2 datasheet: 125 TFLOPS tensor performance'),
+    'A10G': ('bf16', 70.0, 'NVIDIA A10G (AWS): 70 TFLOPS BF16 tensor, dense'),
+    'L4': ('bf16', 121.0, 'NVIDIA L4 datasheet: 242 TFLOPS BF16 with sparsity, 121 dense'),
+    'L40S': ('bf16', 362.1, 'NVIDIA L40S datasheet: 733 TFLOPS BF16 with sparsity, 362 dense'),
+    'RTX 4090': ('bf16', 165.2, 'NVIDIA Ada whitepaper: 165.2 TFLOPS BF16 (FP32 accumulate)'),
+    'A100': ('bf16', 312.0, 'NVIDIA A100 datasheet: 312 TFLOPS BF16 tensor, dense'),
+    'H100': ('bf16', 989.4, 'NVIDIA H100 SXM datasheet: 1,979 TFLOPS BF16 with sparsity'),
+    'H200': ('bf16', 989.4, 'NVIDIA H200 SXM datasheet: 1,979 TFLOPS BF16 with sparsity'),
+}
+
+def gpu_peak(name:str, # a table name ('T4') or a device's (`torch.cuda.get_device_name`)
+            )->tuple|None:
+    "(table name, precision, dense peak TFLOP/s, source) of the GPU called `name`, or None"
+    for key in sorted(GPU_PEAKS, key=len, reverse=True):     # 'L40S' before 'L4'
+        if key.lower() in name.lower(): return (key, *GPU_PEAKS[key])
 
 # %% ../nbs/00_core.ipynb #93631058
 def resolve_workers(n:int, # workers, or -1 for automatic

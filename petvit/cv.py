@@ -14,101 +14,110 @@ import torch
 from PIL import Image
 from fastai.torch_core import rank_distrib
 from .core import (PetConfig, PetvitError, atomic_path, atomic_write, seed_everything,
-                         get_device, resolve_precision, resolve_workers, check_outside)
+                         get_device, resolve_precision, choose_precision, resolve_workers,
+                         check_outside, parse_devices, share_out)
 from .folders import RunFolder, read_id_csv, write_csv, json_text
 from .data import TARGET, read_petfinder, listing, csv_lines
 from .folds import assign_folds
 from .images import cache_images, image_dataloader
-from .augment import tta_transforms
+from .augment import tta_view
 from .models import create_model, load_weights, backbone_normalize
 from .losses import rmse
 from .training import fold_learner, train_fold, enable_grad_checkpointing
 
 # %% auto #0
-__all__ = ['tta_dataloader', 'predict_view', 'predict_tta', 'prediction_dtype', 'PredictSettings', 'cached_frames',
+__all__ = ['prediction_dtype', 'PredictSettings', 'tta_dataloader', 'predict_view', 'predict_tta', 'cached_frames',
            'predict_frame', 'load_fold_model', 'run_fold', 'check_model', 'merge_folds', 'submission_order',
            'expected_test_ids', 'submission_problems', 'read_submission', 'check_submission', 'write_submission',
-           'check_submission_target', 'plot_oof', 'plot_learning_curves', 'run_cv', 'cv_table', 'predict']
+           'check_submission_target', 'plot_oof', 'plot_learning_curves', 'run_cv', 'cv_table', 'Compute', 'predict']
 
-# %% ../nbs/07_oof_tta.ipynb #2a5030a4
-def tta_dataloader(df:pd.DataFrame, # frame with `image_path` (and metadata), in prediction order
-                   model,           # the model to feed (its backbone gives the normalisation)
-                   how,             # `PredictSettings` (or a `PetConfig`): size, batch, TTA knobs
-                  ):
-    "A DataLoader over `df`, in order, by the validation pipeline; TTA views on its training side"
-    return image_dataloader(df, how.img_size, how.bs * 2, how.use_meta,
-                            batch_tfms=[*tta_transforms(how), backbone_normalize(model)],
-                            num_workers=resolve_workers(how.num_workers),
-                            device=next(model.parameters()).device)
-
-# %% ../nbs/07_oof_tta.ipynb #0959c579
-def predict_view(model:torch.nn.Module,  # a trained model (set to eval mode here)
-                 dl,                     # from `tta_dataloader`
-                 view:int=0,             # 0: the plain view; v >= 1: augmented view v
-                 seed:int=42,            # view v is seeded with `seed + v - 1`
-                 dtype:torch.dtype|None=None, # autocast dtype (None: float32)
-                )->np.ndarray:
-    "Pawpularity (0-100) of `dl`'s images by `model`, seen in one view"
-    model.eval()
-    device = next(model.parameters()).device
-    augment = dl.dataset.set_split_idx(0) if view else contextlib.nullcontext()
-    if view: random.seed(seed + view - 1); torch.manual_seed(seed + view - 1)  # crop: `random`
-    probs = []
-    with augment, torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32,
-                                                          enabled=dtype is not None):
-        for xb in dl: probs.append(torch.sigmoid(model(*xb).float()).reshape(-1).cpu())
-    return (torch.cat(probs) * 100).numpy()
-
-# %% ../nbs/07_oof_tta.ipynb #da0e959a
-def predict_tta(model:torch.nn.Module,  # a trained model
-                dl,                     # from `tta_dataloader`
-                n_views:int=1,          # views in the mean: the plain one, `n_views - 1` augmented
-                seed:int=42,            # seed of the augmented views
-                dtype:torch.dtype|None=None, # autocast dtype (None: float32)
-               )->tuple:
-    "Predictions (0-100) of the plain view, and the mean over all `n_views` views"
-    views = [predict_view(model, dl, v, seed, dtype) for v in range(n_views)]
-    return views[0], np.mean(views, axis=0)
-
-# %% ../nbs/07_oof_tta.ipynb #81147251
+# %% ../nbs/07_oof_tta.ipynb #373bf08e
 _DEFAULT = PetConfig()
+_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'fp32': None}
 
-def prediction_dtype(precision:str,       # a config's precision: 'auto', 'fp32', 'bf16', 'fp16'
+def prediction_dtype(precision:str,       # 'auto', 'fp32', 'bf16' or 'fp16'
                      device:torch.device, # where the model predicts
                     )->torch.dtype|None:
-    "The autocast dtype of `precision` on `device` (None: float32, e.g. fp16 asked of a CPU)"
-    try: precision = resolve_precision(precision, device)
-    except PetvitError: return None
-    return {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(precision)
+    "The autocast dtype of `precision` on `device` (None: float32); one it cannot do is refused"
+    return _DTYPES[resolve_precision(precision, device)]
 
-# %% ../nbs/07_oof_tta.ipynb #3e0a9875
+# %% ../nbs/07_oof_tta.ipynb #28682a41
 @dataclasses.dataclass(frozen=True)
 class PredictSettings:
     "How images are predicted: the pipeline, the views, the cache, the device and the precision"
-    img_size:int                    # images are cropped and resized to this
+    img_size:int                    # images are resized to this
     device:torch.device             # where the model runs
-    dtype:torch.dtype|None = None   # autocast dtype (None: float32)
-    bs:int = _DEFAULT.bs            # the training batch: prediction batches are twice as large
+    precision:str = 'fp32'          # 'fp32', 'bf16' or 'fp16', resolved for `device`
+    bs:int = 2 * _DEFAULT.bs        # images per batch (a run's: twice its training batch)
     tta:int = 1                     # views averaged: the plain one and `tta - 1` augmented
-    seed:int = _DEFAULT.seed        # view v >= 1 is seeded with `seed + v - 1`
+    seed:int = _DEFAULT.seed        # view v >= 1 is drawn with seed `seed + v - 1`
     use_meta:bool = False           # feed the metadata columns too
     min_scale:float = _DEFAULT.min_scale # training's crop scale (a TTA crop keeps >= 0.9)
-    crop:str = _DEFAULT.crop        # the crop drawn per 'image' or per 'batch', as in training
     flip_p:float = _DEFAULT.flip_p  # TTA flips only if training did
     cache:bool = _DEFAULT.cache     # read the images from the image cache
     cache_dir:str = _DEFAULT.cache_dir # its folder ('' = the default)
     num_workers:int = _DEFAULT.num_workers # DataLoader workers (-1: automatic)
 
+    @property
+    def dtype(self)->torch.dtype|None: return _DTYPES[self.precision]   # autocast (None: fp32)
+
+    def on(self, device:torch.device)->PredictSettings:
+        "The same settings on another device of the same kind (the precision stays)"
+        return dataclasses.replace(self, device=device,
+                                   precision=resolve_precision(self.precision, device))
+
     @classmethod
     def of(cls, cfg:PetConfig, # a run's config
            device:str|torch.device|None=None, # None: the run's device
            tta:int|None=None,  # None: the run's views
+           precision:str|None=None, # None: the run's (resolved for the device)
+           bs:int|None=None,   # images per batch (None: twice the run's training batch)
           )->PredictSettings:
         "A run's settings, its device and precision resolved"
         dev = device if isinstance(device, torch.device) else get_device(device or cfg.device)
-        return cls(cfg.img_size, dev, prediction_dtype(cfg.precision, dev), cfg.bs,
-                   cfg.tta if tta is None else tta, cfg.seed, cfg.use_meta, cfg.min_scale,
-                   cfg.crop, cfg.flip_p, cfg.cache, cfg.cache_dir, cfg.num_workers)
+        return cls(cfg.img_size, dev, resolve_precision(precision or cfg.precision, dev),
+                   bs or 2 * cfg.bs, cfg.tta if tta is None else tta, cfg.seed, cfg.use_meta,
+                   cfg.min_scale, cfg.flip_p, cfg.cache, cfg.cache_dir, cfg.num_workers)
+
+# %% ../nbs/07_oof_tta.ipynb #2a5030a4
+def tta_dataloader(df:pd.DataFrame, # frame with `Id`, `image_path` (and metadata), in order
+                   model,           # the model to feed (its backbone gives the normalisation)
+                   how:PredictSettings, # size, batch, metadata, workers
+                  ):
+    "A DataLoader over `df`, in order, by the validation pipeline, normalised for `model`"
+    return image_dataloader(df, how.img_size, how.bs, how.use_meta,
+                            batch_tfms=[backbone_normalize(model)],
+                            num_workers=resolve_workers(how.num_workers),
+                            device=next(model.parameters()).device)
+
+# %% ../nbs/07_oof_tta.ipynb #0959c579
+def predict_view(model:torch.nn.Module,  # a trained model (set to eval mode here)
+                 dl,                     # from `tta_dataloader`: its frame's `Id`s key the views
+                 how:PredictSettings,    # the views' seed, crop and flip; the precision
+                 view:int=0,             # 0: the plain view; v >= 1: augmented view v
+                )->np.ndarray:
+    "Pawpularity (0-100) of `dl`'s images by `model`, seen in one view"
+    model.eval()
+    ids, done, probs = dl.dataset.items.Id.astype(str).tolist(), 0, []
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        for x, *meta in dl:
+            if view: x = tta_view(x, ids[done:done + len(x)], how.seed + view - 1,
+                                  max(how.min_scale, 0.9), how.flip_p > 0)
+            done += len(x)
+            with torch.autocast(device.type, dtype=how.dtype or torch.float32,
+                                enabled=how.dtype is not None):
+                probs.append(torch.sigmoid(model(x, *meta).float()).reshape(-1).cpu())
+    return (torch.cat(probs) * 100).numpy()
+
+# %% ../nbs/07_oof_tta.ipynb #da0e959a
+def predict_tta(model:torch.nn.Module,  # a trained model
+                dl,                     # from `tta_dataloader`
+                how:PredictSettings,    # `how.tta` views: the plain one, `how.tta - 1` augmented
+               )->tuple:
+    "Predictions (0-100) of the plain view, and the mean over all `how.tta` views"
+    views = [predict_view(model, dl, how, v) for v in range(how.tta)]
+    return views[0], np.mean(views, axis=0)
 
 # %% ../nbs/07_oof_tta.ipynb #691a2836
 def cached_frames(how:PredictSettings, # (or a `PetConfig`) its cache, cache_dir and img_size
@@ -129,7 +138,7 @@ def predict_frame(model:torch.nn.Module, # a trained model, on `how.device`
                  )->tuple:
     "(plain, TTA) Pawpularity of `frame`'s images by `model`: the plain view and `how.tta` views"
     if not len(frame): return np.zeros(0, np.float32), np.zeros(0, np.float32)
-    return predict_tta(model, tta_dataloader(frame, model, how), how.tta, how.seed, how.dtype)
+    return predict_tta(model, tta_dataloader(frame, model, how), how)
 
 # %% ../nbs/07_oof_tta.ipynb #5d04c23a
 def load_fold_model(run:RunFolder,  # a run folder
@@ -435,20 +444,36 @@ def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
                 f"{cv['baseline_rmse']:8.3f} {'':>7} {cv['seconds']:8.1f}")
     return '\n'.join(rows)
 
+# %% ../nbs/07_oof_tta.ipynb #b774e505
+@dataclasses.dataclass(frozen=True)
+class Compute:
+    "What predictions run on: the devices the models are shared out over, the precision, the batch"
+    devices:str = 'auto'     # as `parse_devices` reads it: 'auto', a GPU count, 'cuda:0,cuda:1'
+    precision:str = 'auto'   # 'auto' (the hardware's choice), 'fp32', 'bf16' or 'fp16'
+    bs:int|None = None       # images per batch (None: each run's own, twice its training batch)
+
+    def resolve(self)->tuple:
+        "(devices, precision, why that precision), checked against the hardware"
+        devices = parse_devices(self.devices)
+        precision, why = choose_precision(self.precision, devices[0])
+        for d in devices[1:]: resolve_precision(precision, d)     # every device can do it
+        return devices, precision, why
+
 # %% ../nbs/07_oof_tta.ipynb #832f8b3e
 def predict(run:RunFolder|str|Path, # a finished `petvit train` run folder
             data_dir:str|Path,      # a folder with test.csv and test/{Id}.jpg
             tta:int|None=None,      # views per image (None: the run's `tta`)
-            device:str|None=None,   # 'auto', 'cpu', 'cuda', ... (None: the run's)
+            compute:Compute=Compute(), # devices, precision, batch
            )->pd.DataFrame:
     "Pawpularity of `data_dir`'s test images by the fold models of `run` (mean over folds, TTA)"
     run = (run if isinstance(run, RunFolder) else RunFolder(run)).require_complete()
     cfg = run.config()
-    how = PredictSettings.of(cfg, device, tta)
+    devices, precision, _ = compute.resolve()
+    how = PredictSettings.of(cfg, devices[0], tta, precision, compute.bs)
     _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
     test, = cached_frames(how, test)
-    preds = [predict_frame(load_fold_model(run, k, how.device), test, how)[1]
-             for k in range(cfg.n_folds)]
+    preds = share_out(list(range(cfg.n_folds)), devices, lambda k, device: predict_frame(
+        load_fold_model(run, k, device), test, how.on(device))[1])
     pred = pd.Series(np.mean(preds, axis=0), index=test.Id.values)
     order = submission_order(pred.index, data_dir)
     return pd.DataFrame({'Id': order, TARGET: pred.reindex(order).values})

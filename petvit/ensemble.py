@@ -4,43 +4,43 @@
 
 # %% ../nbs/11_ensembles.ipynb #0c214df6
 from __future__ import annotations
-import math, os
+import copy, dataclasses, math, os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, PetConfig,
-                         PetvitError, atomic_path, atomic_write, file_sha256, get_device,
-                         read_arrays)
+from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
+                         MIN_BLEND_WEIGHT, PetConfig,
+                         PetvitError, atomic_path, atomic_write, file_sha256, read_arrays,
+                         share_out)
 from .folders import (RunFolder, EmbeddingFolder, BoostFolder, BlendFolder,
                             PREDICTION_KINDS, open_folder, write_csv, json_text)
 from .data import TARGET, read_petfinder
 from .folds import assign_folds
 from .models import create_model
 from .losses import rmse
-from .cv import (PredictSettings, prediction_dtype, cached_frames, load_fold_model,
-                       predict, predict_view, tta_dataloader, write_submission,
+from .cv import (Compute, PredictSettings, cached_frames, load_fold_model, predict_frame,
+                       predict_view, tta_dataloader, write_submission,
                        submission_problems, submission_order, read_submission, expected_test_ids)
 
 # %% auto #0
 __all__ = ['head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor', 'ArrayRegressor', 'fit_regressor',
-           'boost', 'blend_weights', 'nested_blend', 'blend', 'predict_boost', 'predict_member']
+           'boost', 'blend_weights', 'nested_blend', 'blend', 'ForwardJob', 'prediction_tree', 'prediction_jobs',
+           'skipped_members', 'run_jobs', 'tree_prediction', 'predict_member', 'predict_boost']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
                 dl,                     # from `tta_dataloader`
-                n_views:int=1,          # the mean over the plain view and `n_views - 1` TTA views
-                seed:int=42,            # seed of the augmented views
-                dtype:torch.dtype|None=None, # autocast dtype (None: float32)
+                how:PredictSettings,    # the mean over `how.tta` views: plain, then augmented
                )->np.ndarray:
     "What `model.head` receives for `dl`'s images (pooled features and the metadata branch's)"
     seen, views = [], []
     hook = model.head.register_forward_pre_hook(lambda m, args: seen.append(args[0].float().cpu()))
     try:
-        for v in range(n_views):
+        for v in range(how.tta):
             seen.clear()
-            predict_view(model, dl, v, seed, dtype)
+            predict_view(model, dl, how, v)
             views.append(torch.cat(seen).numpy())
     finally: hook.remove()
     return np.mean(views, axis=0).astype(np.float32)
@@ -67,28 +67,28 @@ def _run_frames(run:RunFolder, data_dir, how:PredictSettings)->tuple:
         "from the run's folds.csv): pass that folder with --data")
     return cached_frames(how, train.set_index('Id').loc[folds.Id].reset_index(), test)
 
-def _run_features(run:RunFolder, frames:list, n_views:int, device)->list:
-    "Per fold, its model's head inputs of each frame (already cached); one model in memory at once"
-    how = PredictSettings.of(run.config(), device, n_views)
-    feats = []
-    for k in range(run.config().n_folds):
-        model = load_fold_model(run, k, how.device)
-        feats.append([head_inputs(model, tta_dataloader(f, model, how), how.tta, how.seed,
-                                  how.dtype) for f in frames])
-    return feats
+def _run_features(run:RunFolder, frames:list, n_views:int, compute:Compute)->list:
+    "Per fold, its model's head inputs of each frame (already cached); a model per device at once"
+    devices, precision, _ = compute.resolve()
+    how = PredictSettings.of(run.config(), devices[0], n_views, precision, compute.bs)
+    def features(k, device):
+        model = load_fold_model(run, k, device)
+        return [head_inputs(model, tta_dataloader(f, model, how.on(device)), how.on(device))
+                for f in frames]
+    return share_out(list(range(run.config().n_folds)), devices, features)
 
 # %% ../nbs/11_ensembles.ipynb #1e1b6e2e
 def embed_run(run_dir:str|Path,            # a finished `petvit train` run
               data_dir:str|Path|None=None, # its data (default: the run's)
               tta:int=EMBED_DEFAULTS['tta'], # views averaged per image (1: the plain view)
-              device:str|None=None,        # 'auto', 'cpu', 'cuda', ... (None: the run's)
+              compute:Compute=Compute(),   # devices, precision, batch
              )->EmbeddingFolder:
     "Each fold model's head inputs for all training and test images, into `RUN/embeddings`"
     run = open_folder(run_dir, RunFolder).require_complete()
     cfg = run.config()
     out = EmbeddingFolder(run.derived('embeddings')).check_writable()
-    train, test = _run_frames(run, data_dir, PredictSettings.of(cfg, device, tta))
-    feats = _run_features(run, [train, test], tta, device)   # all before anything is written
+    train, test = _run_frames(run, data_dir, PredictSettings.of(cfg, 'cpu', tta))
+    feats = _run_features(run, [train, test], tta, compute)   # all before anything is written
     shas = [run.fold_record(k)['model_sha256'] for k in range(cfg.n_folds)]
     with out.replacing() as tmp:
         for k, (tr, te) in enumerate(feats): _npz_write(
@@ -113,8 +113,7 @@ def frozen_model(arch:str,                  # any timm model name
 # %% ../nbs/11_ensembles.ipynb #f5dc0328
 def _frozen_features(model, how:PredictSettings, frames:list)->list:
     "A frozen backbone's head inputs of each frame (already cached), with `how`'s views and seed"
-    return [head_inputs(model, tta_dataloader(f, model, how), how.tta, how.seed, how.dtype)
-            for f in frames]
+    return [head_inputs(model, tta_dataloader(f, model, how), how) for f in frames]
 
 def _frozen_weights(pretrained)->bool|Path:
     "True (the hub's weights) or a local file; random weights refused (they embed anew each time)"
@@ -125,10 +124,10 @@ def _frozen_weights(pretrained)->bool|Path:
     return True if pretrained is True or word in ('true', 'yes', 'on', '1') else Path(
         pretrained).resolve()
 
-def _frozen_settings(img_size:int, tta:int, seed:int, bs:int, device)->PredictSettings:
+def _frozen_settings(img_size:int, tta:int, seed:int, bs:int|None, device, precision:str
+                    )->PredictSettings:
     "How a frozen backbone embeds: its input size and the views; the rest as a run's defaults"
-    dev = device if isinstance(device, torch.device) else get_device(device)
-    return PredictSettings(img_size, dev, prediction_dtype('auto', dev), bs, tta, seed)
+    return PredictSettings(img_size, device, precision, bs or EMBED_DEFAULTS['bs'], tta, seed)
 
 def embed_frozen(arch:str,                  # any timm model name
                  pretrained:bool|str|Path,  # True: hub weights; a path: a local weights file
@@ -141,7 +140,7 @@ def embed_frozen(arch:str,                  # any timm model name
                  fold_seed:int=EMBED_DEFAULTS['fold_seed'], # the folds' seed, as a run's
                  folds_file:str|Path=EMBED_DEFAULTS['folds_file'], # or an Id,fold CSV, as a run's
                  bs:int=EMBED_DEFAULTS['bs'],           # images per batch
-                 device:str='auto',         # 'auto', 'cpu', 'cuda', ...
+                 compute:Compute=Compute(), # devices (train and test shared out) and precision
                 )->EmbeddingFolder:
     "A pretrained backbone's pooled features of every image, untrained, with the data's folds"
     weights, out = _frozen_weights(pretrained), EmbeddingFolder(out).check_writable()
@@ -149,8 +148,12 @@ def embed_frozen(arch:str,                  # any timm model name
     folds = assign_folds(train, n_folds, fold_seed, folds_file, PetConfig.dup_threshold)
     model = frozen_model(arch, weights, img_size)
     size = img_size or model.backbone.pretrained_cfg.get('input_size', (3, 224, 224))[-1]
-    how = _frozen_settings(size, tta, seed, bs, device)
-    tr, te = _frozen_features(model.to(how.device), how, cached_frames(how, train, test))
+    devices, precision, _ = compute.resolve()
+    how = _frozen_settings(size, tta, seed, bs, devices[0], precision)
+    frames = cached_frames(how, train, test)
+    own = lambda: model if len(devices) == 1 else copy.deepcopy(model)   # a hooked model per thread
+    tr, te = share_out(list(frames), devices, lambda f, device: _frozen_features(
+        own().to(device), how.on(device), [f])[0])
     with out.replacing() as tmp:
         _npz_write(tmp/out.FROZEN_FILE, train_ids=_id_array(train.Id), train=tr,
                    test_ids=_id_array(test.Id), test=te)
@@ -274,12 +277,12 @@ def fit_regressor(reg,            # a `make_regressor` pipeline: standardiser, t
                            for k, v in a.items()})
 
 # %% ../nbs/11_ensembles.ipynb #4cfdc7e9
-def _embeddings_of(source:Path)->tuple:
+def _embeddings_of(source:Path, compute:Compute)->tuple:
     "(EmbeddingFolder, the run or None) of a run folder (embedded if needed) or an embeddings one"
     folder = open_folder(source, RunFolder, EmbeddingFolder)
     if isinstance(folder, EmbeddingFolder): return folder, None
     emb = EmbeddingFolder(folder.derived('embeddings'))
-    return (emb if emb.is_current() else embed_run(folder.path)), folder
+    return (emb if emb.is_current() else embed_run(folder.path, compute=compute)), folder
 
 def _fit_folds(emb:EmbeddingFolder, folds:pd.DataFrame, make, clip)->tuple:
     "Per fold: a regressor fitted outside the fold; OOF and per-fold test predictions (0-100)"
@@ -318,12 +321,13 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
           alpha:float=BOOST_DEFAULTS['alpha'], # ridge / kernel ridge regularisation
           clip:tuple|None=BOOST_DEFAULTS['clip'], # clip the training target to (low, high): (1, 85)
           data_dir:str|Path|None=None, # the data (its sample_submission.csv; default: the run's)
+          compute:Compute=Compute(),   # where a run's models embed, if they must
          )->dict:
     "Fit a regressor per fold on embeddings outside the fold; write a derived run; its cv.json"
     if clip is not None and not 0 <= clip[0] < clip[1] <= 100: raise PetvitError(
         f"--clip {clip[0]:g} {clip[1]:g}: pass LOW HIGH with 0 <= LOW < HIGH <= 100, e.g. 1 85")
     make_regressor(model, C, alpha)          # bad values refused before any work
-    emb, run = _embeddings_of(Path(source))
+    emb, run = _embeddings_of(Path(source), compute)
     folds = emb.folds()
     out = BoostFolder(out or (run.derived('boost') if run else emb.path/'boost')).check_writable()
     oof, test_pred, test_ids, regs = _fit_folds(
@@ -360,7 +364,7 @@ def blend_weights(P:np.ndarray, # member predictions, one column per member
                    bounds=[(0, 1)] * m, options=dict(ftol=1e-12, maxiter=1000),
                    constraints=[dict(type='eq', fun=lambda w: w.sum() - 1,
                                      jac=lambda w: np.ones(m))])
-    w = np.clip(res.x, 0, None)
+    w = np.where(res.x < MIN_BLEND_WEIGHT, 0., res.x)
     if not (np.isfinite(w).all() and w.sum() > 0): raise PetvitError(
         f"no blend weights could be fitted ({res.message}): check the members' OOF predictions")
     return w / w.sum()
@@ -476,30 +480,18 @@ def blend(members:list,                # run, boost or blend folders (at least t
     return result
 
 # %% ../nbs/11_ensembles.ipynb #be9d71b3
-def _test_features(emb:EmbeddingFolder, data_dir:str|Path, device:str|None)->tuple:
-    "(test Ids, per-fold features) of `data_dir`'s test images, made as `emb`'s were"
-    m, run = emb.manifest(), emb.run()
-    if run is not None:
-        _, test = read_petfinder(data_dir, need_meta=run.config().use_meta, need_train=False)
-        test, = cached_frames(PredictSettings.of(run.config(), device), test)
-        return test.Id.values, [f for f, in _run_features(run, [test], m['tta'], device)]
-    weights = _frozen_weights(m['pretrained'])
-    if m['weights_sha256'] and not (Path(weights).is_file()
-                                    and file_sha256(weights) == m['weights_sha256']):
-        raise PetvitError(f"{weights}, the weights {emb.path} was made with, is missing or "
-                          "changed: put the same file there")
-    how = _frozen_settings(m['img_size'], m['tta'], m['seed'], PetConfig.bs, device or 'auto')
-    model = frozen_model(m['arch'], weights, m['img_size']).to(how.device)
-    _, test = read_petfinder(data_dir, need_train=False)
-    return test.Id.values, _frozen_features(model, how, cached_frames(how, test)) * m['n_folds']
+@dataclasses.dataclass(frozen=True)
+class ForwardJob:
+    "One model over the test images: a run's fold model, or a frozen backbone (fold 0 for all)"
+    source:Path     # the run folder, or a frozen backbone's embeddings folder
+    fold:int        # the run's fold
+    output:str      # 'pred': TTA Pawpularity (0-100); 'features' / 'frozen': a run's / a frozen
+                    # backbone's head inputs
+    tta:int         # views averaged
 
-# %% ../nbs/11_ensembles.ipynb #6ca4707d
-def predict_boost(boost_dir:str|Path,   # a folder written by `boost`
-                  data_dir:str|Path,    # a folder with test.csv and test/
-                  device:str|None=None, # 'auto', 'cpu', 'cuda', ...
-                 )->pd.DataFrame:
-    "Pawpularity of `data_dir`'s test images by a boost: embeddings, then its fold regressors"
-    folder = open_folder(boost_dir, BoostFolder)
+# %% ../nbs/11_ensembles.ipynb #8be97f6d
+def _boost_regressors(folder:BoostFolder)->list:
+    "A boost's regressors, once its embeddings, fold weights and files are what it was fitted on"
     b, emb, p = folder.manifest(), folder.embeddings(), folder.path
     again = f"petvit boost --run {emb.run().path if emb.run() else emb.path} again"
     if emb.fingerprints() != b['embeddings_sha256']: raise PetvitError(
@@ -512,33 +504,129 @@ def predict_boost(boost_dir:str|Path,   # a folder written by `boost`
         if file_sha256(p/name) != sha: raise PetvitError(
             f"{p/name} is not the file {p} wrote (its SHA-256 differs): run {again}")
         regs.append(ArrayRegressor.load(p/name))
-    ids, feats = _test_features(emb, data_dir, device)
-    preds = [reg.predict(f) for reg, f in zip(regs, feats)]
-    pred = pd.Series(np.clip(np.mean(preds, axis=0), 0, 100), ids)
-    order = submission_order(pred.index, data_dir)
-    return pd.DataFrame({'Id': order, TARGET: pred.loc[order].values})
+    return regs
 
-# %% ../nbs/11_ensembles.ipynb #c862b90b
-def predict_member(path:str|Path,        # a run, boost or blend folder
-                   data_dir:str|Path,    # a folder with test.csv and test/
-                   device:str|None=None, # 'auto', 'cpu', 'cuda', ...
-                   tta:int|None=None,    # a run's views (None: its own); not for a boost or blend
-                   _seen:tuple=(),       # the blends being predicted (a blend holding itself)
-                  )->pd.DataFrame:
-    "Pawpularity of `data_dir`'s test images by a run, a boost or a blend (sample order)"
-    folder, order = open_folder(path, *PREDICTION_KINDS), expected_test_ids(data_dir)
-    if tta is not None and not isinstance(folder, RunFolder): raise PetvitError(
-        "--tta applies to a run folder; a boost or blend predicts with its runs' own views")
-    if isinstance(folder, RunFolder): return predict(folder, data_dir, tta, device)
-    if isinstance(folder, BoostFolder): return predict_boost(folder.path, data_dir, device)
-    if (p := folder.path.resolve()) in _seen: raise PetvitError(
+# %% ../nbs/11_ensembles.ipynb #abee3d98
+def _blend_members(folder:BlendFolder, seen:tuple)->tuple:
+    "(kept (folder, weight) pairs, skipped ones) of a blend whose members are as it recorded them"
+    if (p := folder.path.resolve()) in seen: raise PetvitError(
         f"the blend {folder.path} holds itself: make it again")
-    members, total = folder.members(), 0.
-    for member, _, recorded in members:      # every member, those of weight 0 too: as made
+    members = folder.members()
+    for member, _, recorded in members:      # every member, the light ones too: as made
         if member.fingerprint() != recorded: raise PetvitError(
             f"{member.path} changed since the blend {folder.path} was made (its oof.csv or "
             "submission.csv differs): run petvit blend again")
-    for member, weight, _ in (m for m in members if m[1] > 0):
-        pred = predict_member(member.path, data_dir, device, None, (*_seen, p))
-        total = total + pred.set_index('Id')[TARGET] * weight
-    return pd.DataFrame({'Id': order, TARGET: total.loc[order].values})
+    kept = [(m, w) for m, w, _ in members if w >= MIN_BLEND_WEIGHT]
+    return kept, [(m, w) for m, w, _ in members if 0 < w < MIN_BLEND_WEIGHT]
+
+# %% ../nbs/11_ensembles.ipynb #b1e44f1e
+def prediction_tree(path:str|Path,     # a run, boost or blend folder
+                    tta:int|None=None, # a run's views (None: its own); not for a boost or blend
+                    _seen:tuple=(),    # the blends above (a blend holding itself)
+                   )->tuple:
+    "What predicting `path` takes: `(kind, folder, jobs or members, regressors, skipped)`"
+    folder = open_folder(path, *PREDICTION_KINDS)
+    if tta is not None and not isinstance(folder, RunFolder): raise PetvitError(
+        "--tta applies to a run folder; a boost or blend predicts with its runs' own views")
+    if isinstance(folder, RunFolder):
+        cfg = folder.require_complete().config()
+        views = cfg.tta if tta is None else tta
+        return 'run', folder, [ForwardJob(folder.path, k, 'pred', views)
+                               for k in range(cfg.n_folds)], None, []
+    if isinstance(folder, BoostFolder):
+        regs, emb = _boost_regressors(folder), folder.embeddings()
+        m, run = emb.manifest(), emb.run()
+        jobs = ([ForwardJob(run.path, k, 'features', m['tta']) for k in range(m['n_folds'])] if run
+                else [ForwardJob(emb.path, 0, 'frozen', m['tta'])] * m['n_folds'])
+        return 'boost', folder, jobs, regs, []
+    kept, skipped = _blend_members(folder, _seen)
+    members = [(prediction_tree(m.path, None, (*_seen, folder.path.resolve())), w) for m, w in kept]
+    return 'blend', folder, members, None, skipped
+
+# %% ../nbs/11_ensembles.ipynb #d33d01de
+def prediction_jobs(tree:tuple, # from `prediction_tree`
+                   )->list:
+    "Every `ForwardJob` of a `prediction_tree`, each once, in the order they are first needed"
+    kind, _, parts, _, _ = tree
+    if kind != 'blend': return list(dict.fromkeys(parts))
+    return list(dict.fromkeys(j for member, _ in parts for j in prediction_jobs(member)))
+
+# %% ../nbs/11_ensembles.ipynb #116a41a1
+def skipped_members(tree:tuple, # from `prediction_tree`
+                   )->list:
+    "The (folder, weight) of every blend member too light to predict, at any depth"
+    kind, _, parts, _, skipped = tree
+    return skipped + [s for m, _ in parts for s in skipped_members(m)] if kind == 'blend' else []
+
+# %% ../nbs/11_ensembles.ipynb #6ca4707d
+def _job_settings(job:ForwardJob, data_dir:str|Path, compute:Compute, device, precision:str)->tuple:
+    "(settings, cached test frame, a function that builds the job's model on a device)"
+    if job.output != 'frozen':
+        run = RunFolder(job.source); cfg = run.config()
+        how = PredictSettings.of(cfg, device, job.tta, precision, compute.bs)
+        _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
+        return how, cached_frames(how, test)[0], lambda d: load_fold_model(run, job.fold, d)
+    emb = EmbeddingFolder(job.source); m = emb.manifest()
+    weights = _frozen_weights(m['pretrained'])
+    if m['weights_sha256'] and not (Path(weights).is_file()
+                                    and file_sha256(weights) == m['weights_sha256']):
+        raise PetvitError(f"{weights}, the weights {emb.path} was made with, is missing or "
+                          "changed: put the same file there")
+    how = _frozen_settings(m['img_size'], m['tta'], m['seed'], compute.bs, device, precision)
+    _, test = read_petfinder(data_dir, need_train=False)
+    return how, cached_frames(how, test)[0], lambda d: frozen_model(m['arch'], weights,
+                                                                    m['img_size']).to(d)
+
+# %% ../nbs/11_ensembles.ipynb #c862b90b
+def run_jobs(jobs:list,               # `ForwardJob`s, e.g. `prediction_jobs(tree)`
+             data_dir:str|Path,       # a folder with test.csv and test/
+             compute:Compute=Compute(), # the devices they are shared out over, precision, batch
+            )->dict:
+    "Each job's result on the test images (test.csv order): predictions or features, by job"
+    devices, precision, _ = compute.resolve()
+    settings = {j: _job_settings(j, data_dir, compute, devices[0], precision) for j in jobs}
+    def work(job, device):
+        how, frame, build = settings[job]
+        how, model = how.on(device), build(device)
+        if job.output == 'pred': return predict_frame(model, frame, how)[1]
+        return head_inputs(model, tta_dataloader(frame, model, how), how)
+    return dict(zip(jobs, share_out(jobs, devices, work)))
+
+# %% ../nbs/11_ensembles.ipynb #cca9b781
+def tree_prediction(tree:tuple,     # from `prediction_tree`
+                    results:dict,   # from `run_jobs`
+                    ids:np.ndarray, # the test Ids, in test.csv order (the jobs' rows)
+                   )->pd.Series:
+    "Pawpularity of each test Id by the tree: fold means, regressors, blend weights"
+    kind, _, parts, regs, skipped = tree
+    if kind == 'run': return pd.Series(np.mean([results[j] for j in parts], axis=0), ids)
+    if kind == 'boost':
+        preds = [reg.predict(results[j]) for reg, j in zip(regs, parts)]
+        return pd.Series(np.clip(np.mean(preds, axis=0), 0, 100), ids)
+    total = sum(tree_prediction(m, results, ids) * w for m, w in parts)
+    return total / sum(w for _, w in parts) if skipped else total      # the kept weights sum to 1
+
+# %% ../nbs/11_ensembles.ipynb #e5d29851
+def predict_member(path:str|Path,        # a run, boost or blend folder
+                   data_dir:str|Path,    # a folder with test.csv and test/
+                   tta:int|None=None,    # a run's views (None: its own); not for a boost or blend
+                   compute:Compute=Compute(), # devices, precision, batch
+                  )->pd.DataFrame:
+    "Pawpularity of `data_dir`'s test images by a run, a boost or a blend (sample order)"
+    tree, order = prediction_tree(path, tta), expected_test_ids(data_dir)
+    results = run_jobs(prediction_jobs(tree), data_dir, compute)
+    ids = read_petfinder(data_dir, need_train=False)[1].Id.values
+    pred = tree_prediction(tree, results, ids)
+    if set(pred.index) != set(order): submission_order(pred.index, data_dir)   # its one-line error
+    sub = pd.DataFrame({'Id': order, TARGET: pred.loc[order].values})
+    sub.attrs['skipped'] = [(str(m.path), w) for m, w in skipped_members(tree)]
+    return sub
+
+# %% ../nbs/11_ensembles.ipynb #3f6a6147
+def predict_boost(boost_dir:str|Path,   # a folder written by `boost`
+                  data_dir:str|Path,    # a folder with test.csv and test/
+                  compute:Compute=Compute(), # devices, precision, batch
+                 )->pd.DataFrame:
+    "Pawpularity of `data_dir`'s test images by a boost: embeddings, then its fold regressors"
+    open_folder(boost_dir, BoostFolder)
+    return predict_member(boost_dir, data_dir, compute=compute)

@@ -316,7 +316,7 @@ def explain_inputs(run:RunFolder,         # the run whose pipeline prepares the 
                    model:torch.nn.Module, # the fold model they are for
                   )->list:
     "Each image of `frame` as the run's predictions feed `model` (cached, plain view), batch of 1"
-    how = PredictSettings.of(run.config(), next(model.parameters()).device)
+    how = PredictSettings.of(run.config(), next(model.parameters()).device, precision='fp32')
     inputs = []
     for xb in tta_dataloader(cached_frames(how, frame)[0], model, how):
         inputs += [tuple(t[i:i + 1] for t in xb) for i in range(len(xb[0]))]
