@@ -27,7 +27,7 @@ from .cv import (Compute, PredictSettings, cached_frames, load_fold_model, predi
 # %% auto #0
 __all__ = ['head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor', 'ArrayRegressor', 'fit_regressor',
            'boost', 'blend_weights', 'nested_blend', 'blend', 'ForwardJob', 'prediction_tree', 'prediction_jobs',
-           'skipped_members', 'run_jobs', 'tree_prediction', 'predict_member', 'predict_boost']
+           'skipped_members', 'job_settings', 'run_jobs', 'tree_prediction', 'predict_member', 'predict_boost']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
@@ -559,13 +559,16 @@ def skipped_members(tree:tuple, # from `prediction_tree`
     return skipped + [s for m, _ in parts for s in skipped_members(m)] if kind == 'blend' else []
 
 # %% ../nbs/11_ensembles.ipynb #6ca4707d
-def _job_settings(job:ForwardJob, data_dir:str|Path, compute:Compute, device, precision:str)->tuple:
-    "(settings, cached test frame, a function that builds the job's model on a device)"
+def job_settings(job:ForwardJob,     # from `prediction_jobs`
+                 compute:Compute,    # its batch (`compute.bs`)
+                 device,             # where the settings' precision is resolved
+                 precision:str,      # resolved: 'fp32', 'bf16' or 'fp16'
+                )->tuple:
+    "(how the job's model sees the images, a function that builds the model on a device)"
     if job.output != 'frozen':
-        run = RunFolder(job.source); cfg = run.config()
-        how = PredictSettings.of(cfg, device, job.tta, precision, compute.bs)
-        _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
-        return how, cached_frames(how, test)[0], lambda d: load_fold_model(run, job.fold, d)
+        run = RunFolder(job.source)
+        how = PredictSettings.of(run.config(), device, job.tta, precision, compute.bs)
+        return how, lambda d: load_fold_model(run, job.fold, d)
     emb = EmbeddingFolder(job.source); m = emb.manifest()
     weights = _frozen_weights(m['pretrained'])
     if m['weights_sha256'] and not (Path(weights).is_file()
@@ -573,21 +576,23 @@ def _job_settings(job:ForwardJob, data_dir:str|Path, compute:Compute, device, pr
         raise PetvitError(f"{weights}, the weights {emb.path} was made with, is missing or "
                           "changed: put the same file there")
     how = _frozen_settings(m['img_size'], m['tta'], m['seed'], compute.bs, device, precision)
-    _, test = read_petfinder(data_dir, need_train=False)
-    return how, cached_frames(how, test)[0], lambda d: frozen_model(m['arch'], weights,
-                                                                    m['img_size']).to(d)
+    return how, lambda d: frozen_model(m['arch'], weights, m['img_size']).to(d)
 
 # %% ../nbs/11_ensembles.ipynb #c862b90b
 def run_jobs(jobs:list,               # `ForwardJob`s, e.g. `prediction_jobs(tree)`
-             data_dir:str|Path,       # a folder with test.csv and test/
+             test:pd.DataFrame,       # the test images (`read_petfinder`'s test frame), in order
              compute:Compute=Compute(), # the devices they are shared out over, precision, batch
             )->dict:
-    "Each job's result on the test images (test.csv order): predictions or features, by job"
+    "Each job's result on `test`'s images, in its order: predictions or features, by job"
     devices, precision, _ = compute.resolve()
-    settings = {j: _job_settings(j, data_dir, compute, devices[0], precision) for j in jobs}
+    settings, frames = {j: job_settings(j, compute, devices[0], precision) for j in jobs}, {}
+    for how, _ in settings.values():            # each image size's cached frame, made once
+        key = (how.img_size, how.cache, how.cache_dir)
+        if key not in frames: frames[key] = cached_frames(how, test)[0]
     def work(job, device):
-        how, frame, build = settings[job]
+        how, build = settings[job]
         how, model = how.on(device), build(device)
+        frame = frames[how.img_size, how.cache, how.cache_dir]
         if job.output == 'pred': return predict_frame(model, frame, how)[1]
         return head_inputs(model, tta_dataloader(frame, model, how), how)
     return dict(zip(jobs, share_out(jobs, devices, work)))
@@ -614,9 +619,10 @@ def predict_member(path:str|Path,        # a run, boost or blend folder
                   )->pd.DataFrame:
     "Pawpularity of `data_dir`'s test images by a run, a boost or a blend (sample order)"
     tree, order = prediction_tree(path, tta), expected_test_ids(data_dir)
-    results = run_jobs(prediction_jobs(tree), data_dir, compute)
-    ids = read_petfinder(data_dir, need_train=False)[1].Id.values
-    pred = tree_prediction(tree, results, ids)
+    jobs = prediction_jobs(tree)
+    meta = any(j.output != 'frozen' and RunFolder(j.source).config().use_meta for j in jobs)
+    _, test = read_petfinder(data_dir, need_meta=meta, need_train=False)
+    pred = tree_prediction(tree, run_jobs(jobs, test, compute), test.Id.values)
     if set(pred.index) != set(order): submission_order(pred.index, data_dir)   # its one-line error
     sub = pd.DataFrame({'Id': order, TARGET: pred.loc[order].values})
     sub.attrs['skipped'] = [(str(m.path), w) for m, w in skipped_members(tree)]

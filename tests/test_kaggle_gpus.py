@@ -100,3 +100,15 @@ def test_the_plan_counts_before_any_work_and_writes_nothing(cli, tiny_runs, smal
 def test_the_installed_command_plans_and_predicts_on_two_stand_in_devices(tiny_runs, small_data, tmp_path):
     r = petvit('predict', '--run', tiny_runs/'blend', '--data', small_data, '--out', tmp_path/'p.csv', '--devices', 'cpu,cpu')
     assert r.returncode == 0 and r.stdout.splitlines()[-1] == f'wrote 8 predictions to {tmp_path/"p.csv"}', r.stderr[-2000:]
+
+def test_a_runs_embeddings_on_two_devices_are_the_same_arrays(cli, runs_copy):
+    import numpy as np
+    from petvit.folders import EmbeddingFolder
+    arrays = []
+    for devices in ('cpu', 'cpu,cpu'):
+        r = cli('embed', '--run', runs_copy/'a', '--tta', 2, '--devices', devices)
+        assert r.returncode == 0 and r.stdout.startswith(f'petvit embed: fp32 on {devices.replace(",", ", ")} (auto'), r.stdout
+        emb = EmbeddingFolder(runs_copy/'a'/'embeddings')
+        arrays.append([emb.arrays(k) for k in range(2)])
+    for one, two in zip(*arrays):
+        assert all(np.array_equal(one[name], two[name]) for name in ('train', 'test', 'train_ids', 'test_ids'))
