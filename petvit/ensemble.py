@@ -87,7 +87,7 @@ def embed_run(run_dir:str|Path,            # a finished `petvit train` run
     run = open_folder(run_dir, RunFolder).require_complete()
     cfg = run.config()
     out = EmbeddingFolder(run.derived('embeddings')).check_writable()
-    train, test = _run_frames(run, data_dir, PredictSettings.of(cfg, 'cpu', tta))
+    train, test = _run_frames(run, data_dir, PredictSettings.of(cfg, 'cpu', tta, 'fp32'))
     feats = _run_features(run, [train, test], tta, compute)   # all before anything is written
     shas = [run.fold_record(k)['model_sha256'] for k in range(cfg.n_folds)]
     with out.replacing() as tmp:

@@ -112,3 +112,12 @@ def test_a_runs_embeddings_on_two_devices_are_the_same_arrays(cli, runs_copy):
         arrays.append([emb.arrays(k) for k in range(2)])
     for one, two in zip(*arrays):
         assert all(np.array_equal(one[name], two[name]) for name in ('train', 'test', 'train_ids', 'test_ids'))
+
+def test_a_run_trained_in_fp16_on_a_gpu_embeds_and_predicts_on_a_cpu(cli, runs_copy, small_data, tmp_path):
+    config = runs_copy/'a'/'config.json'
+    config.write_text(config.read_text().replace('"precision": "auto"', '"precision": "fp16"'))
+    assert '"precision": "fp16"' in config.read_text()
+    r = cli('embed', '--run', runs_copy/'a', '--devices', 'cpu')          # the command's precision, not the run's
+    assert r.returncode == 0 and r.stdout.startswith('petvit embed: fp32 on cpu'), r.stderr[-2000:]
+    r = cli('predict', '--run', runs_copy/'a', '--data', small_data, '--out', tmp_path/'p.csv', '--devices', 'cpu')
+    assert r.returncode == 0, r.stderr[-2000:]
