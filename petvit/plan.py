@@ -158,12 +158,12 @@ def prediction_plan(path:str|Path,          # a run, boost or blend folder
         first = {}
         for m, j in zip(models, jobs): first.setdefault(m, j)
         overhead = {m: job_overheads(j, test, compute or Compute()) for m, j in first.items()}
-    job_seconds = [n * j.tta / rate[m] + (overhead[m][0] + n * j.tta * overhead[m][1]
-                                          if overhead else 0.) for m, j in zip(models, jobs)]
+    forward = [n * j.tta / rate[m] for m, j in zip(models, jobs)]
+    job_seconds = [f + (overhead[m][0] + n * j.tta * overhead[m][1] if overhead else 0.)
+                   for f, m, j in zip(forward, models, jobs)]
     return dict(member=str(path), n_images=n, where=where, devices=devices, rows=rows,
                 jobs=len(jobs), passes=int(rows.passes.sum()), tflops=float(rows.tflops.sum()),
-                forward_seconds=makespan([n * j.tta / rate[m] for m, j in zip(models, jobs)],
-                                         devices),
+                forward_seconds=makespan(forward, devices),
                 seconds=makespan(job_seconds, devices), overheads=overhead,
                 limit_seconds=KAGGLE_SECONDS,
                 skipped=[(str(m.path), w) for m, w in skipped_members(tree)])
