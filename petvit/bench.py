@@ -16,7 +16,7 @@ from PIL import Image
 from concurrent.futures import ThreadPoolExecutor
 from torch.utils.flop_counter import FlopCounterMode
 # petvit.core first: it silences a deprecation warning of fastai's
-from .core import (PetConfig, PetvitError, atomic_write, get_device, gpu_peak,
+from .core import (PetConfig, PetvitError, atomic_write, get_device, gpu_peak, read_json,
                          resolve_workers, seed_everything)
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
@@ -34,7 +34,7 @@ from .cv import PredictSettings, tta_dataloader, predict_tta, run_cv
 
 # %% auto #0
 __all__ = ['SETTINGS', 'make_photo_data', 'paired_ratio', 'bench_data', 'bench_train', 'gpu_peak_tflops', 'explicit_attention',
-           'model_flops', 'bench_infer', 'bench_cv', 'bench_table', 'run_bench']
+           'model_flops', 'bench_infer', 'bench_cv', 'bench_table', 'check_bench_out', 'run_bench']
 
 # %% ../nbs/10_benchmark.ipynb #28c05fbc
 def _photo(seed:int, size:tuple)->Image.Image:
@@ -374,6 +374,19 @@ def _gpu_figures(t:dict, dev, gpu:str)->dict:
     return dict(peak_mem_gb=torch.cuda.max_memory_allocated(dev) / 1e9, gflops_per_img=flops,
                 tflops=tflops, mfu=tflops / peak if peak else None)
 
+# %% ../nbs/10_benchmark.ipynb #b1d9e9fd
+def check_bench_out(path:str|Path, # where `bench --out` would write
+                   ):
+    "Refuse, in one line, an --out that is not a new file or an earlier `petvit bench` result"
+    p, fix = Path(path), "pick a new file name for --out"
+    if p.is_symlink(): raise PetvitError(f"--out {p} is a symbolic link: petvit never writes "
+                                         f"through one, so {fix}")
+    if not os.path.lexists(p): return
+    try: read_json(p, dict(mode=str, device=str, torch=str, train=dict, infer=dict), fix)
+    except PetvitError: raise PetvitError(
+        f"--out {p} exists and is not a petvit bench result: petvit overwrites only its own "
+        f"results, so {fix}") from None
+
 # %% ../nbs/10_benchmark.ipynb #9351e00b
 def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'gpu' (ViT-B/16)
               device:str='auto',      # where training and inference run
@@ -384,6 +397,7 @@ def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'g
     "Run every benchmark with the settings of `mode`; return the results"
     if mode not in SETTINGS:
         raise PetvitError(f"bench mode {mode!r}: use one of {', '.join(SETTINGS)}")
+    if out: check_bench_out(out)              # before minutes of work
     s, dev = SETTINGS[mode], get_device(device)
     if work_dir is not None: Path(work_dir).mkdir(parents=True, exist_ok=True)
     # a folder of its own (never a user's files), removed at the end

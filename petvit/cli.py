@@ -575,6 +575,8 @@ def os_error_line(e:OSError, # an error of the operating system
 def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
         )->int:
     "Entry point of the `petvit` console script"
+    for stream in (sys.stdout, sys.stderr):   # a terminal that cannot show a name gets \\uXXXX
+        if hasattr(stream, 'reconfigure'): stream.reconfigure(errors='backslashreplace')
     parser = get_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #4f023413
 from __future__ import annotations
-import json, math, os, random, tempfile, threading, warnings
+import json, math, os, random, stat, tempfile, threading, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
@@ -17,12 +17,13 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
                         category=FutureWarning)
 
 # %% auto #0
-__all__ = ['WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'CROPS', 'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT',
-           'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError', 'current_umask', 'atomic_path',
-           'atomic_write', 'file_sha256', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'config_to_dict',
-           'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config', 'seed_everything',
-           'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision', 'resolve_precision',
-           'gpu_peak', 'resolve_workers']
+__all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'CROPS', 'BLEND_WEIGHTS',
+           'MIN_BLEND_WEIGHT', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
+           'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
+           'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'config_to_dict', 'config_from_dict',
+           'save_config', 'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device',
+           'parse_devices', 'share_out', 'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak',
+           'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -72,6 +73,56 @@ def file_sha256(path:str|Path, # any file
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
+# %% ../nbs/00_core.ipynb #61cc13c9
+MAX_READ = 64 << 20  # the most bytes petvit reads of a CSV or JSON (PetFinder's train.csv: 0.6 MB)
+MAX_LINE = 1 << 16   # the most characters in one line of a CSV petvit reads (PetFinder's: ~60)
+
+def _file_kind(mode:int)->str:
+    "What a non-regular file is, for a message"
+    for test, kind in [(stat.S_ISDIR, 'a folder'), (stat.S_ISFIFO, 'a FIFO (named pipe)'),
+                       (stat.S_ISCHR, 'a character device'), (stat.S_ISBLK, 'a block device'),
+                       (stat.S_ISSOCK, 'a socket')]:
+        if test(mode): return kind
+    return 'not a regular file'
+
+# %% ../nbs/00_core.ipynb #78342490
+def open_regular(path:str|Path, # a file to read
+                 fix:str,       # what to do about a bad file, for the message
+                ):
+    "`path` opened for reading in binary if it is a regular file; else one line, without waiting"
+    try: fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)   # a FIFO opens without waiting
+    except FileNotFoundError: raise PetvitError(f"{path} does not exist: {fix}") from None
+    except OSError as e:
+        raise PetvitError(f"{path} cannot be opened ({e.strerror}): {fix}") from None
+    if not stat.S_ISREG(mode := os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PetvitError(
+            f"{path} is {_file_kind(mode)}, not a file: petvit reads only regular files, so {fix}")
+    return os.fdopen(fd, 'rb')
+
+# %% ../nbs/00_core.ipynb #c5cde7d3
+def read_limited(path:str|Path,   # a file to read
+                 fix:str,         # what to do about a bad file, for the message
+                 limit:int=MAX_READ, # the most bytes accepted
+                )->bytes:
+    "The bytes of `path` if it is a regular file of at most `limit` bytes; else one line"
+    with open_regular(path, fix) as f: data = f.read(limit + 1)
+    if len(data) > limit:
+        raise PetvitError(f"{path} is larger than {limit >> 20} MiB, too big to be one: {fix}")
+    return data
+
+# %% ../nbs/00_core.ipynb #a1435a8e
+def read_text(path:str|Path,      # a text file to read
+              fix:str,            # what to do about a bad file, for the message
+              limit:int=MAX_READ, # the most bytes accepted
+             )->str:
+    "The UTF-8 text of the regular file `path`, checked as `read_limited` does; else one line"
+    data = read_limited(path, fix, limit)
+    try: return data.decode('utf-8-sig')
+    except UnicodeDecodeError as e: raise PetvitError(
+        f"{path} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}): {fix}"
+    ) from None
+
 # %% ../nbs/00_core.ipynb #6935727d
 def _schema_problem(v, schema, where:str)->str|None:
     "What is wrong with `v` for `schema` (a type, a tuple of types, [schema] or {key: schema})"
@@ -91,14 +142,22 @@ def _schema_problem(v, schema, where:str)->str|None:
     names = '/'.join(k.__name__ for k in kinds)
     return None if ok else f"{where}is {type(v).__name__}, not {names}"
 
+def _refuse_number(s:str): raise ValueError(f'{s[:20]} is not a finite number')
+def _bounded_int(s:str)->int: return int(s) if len(s.lstrip('-')) <= 18 else _refuse_number(s)
+def _finite_float(s:str)->float:
+    return f if math.isfinite(f := float(s)) else _refuse_number(s)
+
 def read_json(path:str|Path, # a JSON file petvit wrote, or a stranger planted
               schema:dict,   # {key: type, (types, ...), [schema] or {key: schema}}
               fix:str,       # what to do about a bad file, for the message
              )->dict:
     "The JSON object in `path` if it fits `schema`; else a one-line `PetvitError` naming the file"
-    def refuse(c): raise ValueError(f'{c} is not a finite number')
-    try: d = json.loads(Path(path).read_text(encoding='utf-8'), parse_constant=refuse)
-    except (OSError, ValueError) as e:
+    text = read_text(path, fix)
+    try: d = json.loads(text, parse_constant=_refuse_number, parse_int=_bounded_int,
+                        parse_float=_finite_float)
+    except RecursionError:
+        raise PetvitError(f"{path} is nested too deeply to be petvit's: {fix}") from None
+    except ValueError as e:
         raise PetvitError(f"{path} cannot be read as JSON ({str(e)[:80]}): {fix}") from None
     if p := _schema_problem(d, schema, ''): raise PetvitError(f"{path} is not valid ({p}): {fix}")
     return d
@@ -110,7 +169,9 @@ def read_arrays(path:str|Path, # an .npz file
                )->dict:
     "The arrays of the .npz at `path`, never unpickled, with the names and dtype kinds of `kinds`"
     try:
-        with np.load(path, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}
+        with open_regular(path, fix) as f, np.load(f, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except PetvitError: raise
     except Exception as e:             # truncated, not a zip, object arrays (pickle), missing
         msg = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
         if 'pickle' in msg: msg = 'it holds pickled objects, which petvit never loads'
@@ -218,15 +279,12 @@ _TRUE, _FALSE = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
 
 def _to_bool(v):
     if isinstance(v, bool): return v
-    if isinstance(v, int) and v in (0, 1): return bool(v)
     if isinstance(v, str) and v.strip().lower() in _TRUE + _FALSE: return v.strip().lower() in _TRUE
     raise ValueError('true or false')
 
 def _to_int(v):
-    if isinstance(v, bool): raise ValueError('a whole number')
-    if isinstance(v, float) and v.is_integer(): return int(v)
-    if isinstance(v, int): return v
-    if isinstance(v, str):
+    if isinstance(v, int) and not isinstance(v, bool): return v
+    if isinstance(v, str) and len(v.strip()) <= 18:
         try: return int(v.strip())
         except ValueError: pass
     raise ValueError('a whole number')
@@ -244,8 +302,10 @@ def _to_str(v):
 
 def _to_weights(v):
     "`pretrained`: a bool, or a path to a local weights file"
+    if isinstance(v, str) and not v.strip(): raise ValueError('true, false or a weights file')
     if isinstance(v, str) and v.strip().lower() not in _TRUE + _FALSE: return v
-    return _to_bool(v)
+    try: return _to_bool(v)
+    except ValueError: raise ValueError('true, false or a weights file') from None
 
 _CONVERTERS = {'bool': _to_bool, 'int': _to_int, 'float': _to_float, 'str': _to_str,
                'bool|str': _to_weights}
@@ -258,7 +318,7 @@ def _convert(name, kind, value):
     except ValueError as e: raise PetvitError(f"config {name}={value!r} must be {e}") from None
 
 _RULES = { # field: (test, what the message says)
-    'n_folds': (lambda v: v >= 2, 'must be at least 2'),
+    'n_folds': (lambda v: 2 <= v <= 100, 'must be in [2, 100]'),
     'dup_threshold': (lambda v: 0 <= v <= 64,
                       'must be in [0, 64] (differing bits of a 64-bit hash)'),
     'flip_p': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
@@ -266,30 +326,31 @@ _RULES = { # field: (test, what the message says)
     'max_hue': (lambda v: 0 <= v <= 0.5, 'must be in [0, 0.5] (a share of the colour wheel)'),
     'max_saturation': (lambda v: 0 <= v < 1, 'must be in [0, 1)'),
     'dropout_p': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
-    'dropout_holes': (lambda v: v >= 1,
-                      'must be at least 1 (turn coarse dropout off with dropout_p=0)'),
+    'dropout_holes': (lambda v: 1 <= v <= 256,
+                      'must be in [1, 256] (turn coarse dropout off with dropout_p=0)'),
     'dropout_size': (lambda v: 0 < v <= 1, 'must be in (0, 1]'),
     'min_scale': (lambda v: 0 < v <= 1, 'must be in (0, 1]'),
-    'img_size': (lambda v: v >= 8, 'must be at least 8'),
-    'epochs': (lambda v: v >= 1, 'must be at least 1'),
-    'bs': (lambda v: v >= 1, 'must be at least 1'),
-    'accum': (lambda v: v >= 1, 'must be at least 1'),
-    'lr': (lambda v: v >= 0, 'must be 0 or more'),
+    'img_size': (lambda v: 16 <= v <= 4096, 'must be in [16, 4096] pixels'),
+    'epochs': (lambda v: 1 <= v <= 10_000, 'must be in [1, 10000]'),
+    'bs': (lambda v: 1 <= v <= 65_536, 'must be in [1, 65536]'),
+    'accum': (lambda v: 1 <= v <= 65_536, 'must be in [1, 65536]'),
+    'lr': (lambda v: 0 <= v <= 10, 'must be in [0, 10] (2e-5 to 1e-3 is usual)'),
     'warmup': (lambda v: 0 <= v < 1, 'is a fraction of the steps: use 0 <= warmup < 1'),
-    'wd': (lambda v: v >= 0, 'must be 0 or more'),
+    'wd': (lambda v: 0 <= v <= 10, 'must be in [0, 10] (0.01-0.05 is usual)'),
     'label_smoothing': (lambda v: 0 <= v < 1, 'must be in [0, 1)'),
-    'patience': (lambda v: v >= 1, 'must be at least 1'),
+    'patience': (lambda v: 1 <= v <= 10_000, 'must be in [1, 10000]'),
     'drop_path': (lambda v: 0 <= v < 1, 'must be in [0, 1) (a probability of dropping a block)'),
-    'clip_grad': (lambda v: v >= 0, 'must be 0 (no clipping) or a positive gradient norm'),
+    'clip_grad': (lambda v: 0 <= v <= 1e6,
+                  'must be 0 (no clipping) or a positive gradient norm up to 1e6'),
     'layer_decay': (lambda v: 0 <= v <= 1, 'must be in [0, 1] (0: off; 0.65-0.85 is usual)'),
     'ema': (lambda v: 0 <= v < 1, 'must be in [0, 1) (0: off; 0.99-0.9999 is usual)'),
-    'mixup': (lambda v: v >= 0, 'must be 0 (off) or a positive α (0.2-1 is usual)'),
-    'cutmix': (lambda v: v >= 0, 'must be 0 (off) or a positive α (1 is usual)'),
-    'tta': (lambda v: v >= 1, 'must be at least 1 (1: the plain view only)'),
+    'mixup': (lambda v: 0 <= v <= 100, 'must be 0 (off) or an α up to 100 (0.2-1 is usual)'),
+    'cutmix': (lambda v: 0 <= v <= 100, 'must be 0 (off) or an α up to 100 (1 is usual)'),
+    'tta': (lambda v: 1 <= v <= 64, 'must be in [1, 64] (1: the plain view only)'),
     'seed': (lambda v: 0 <= v < 2**31,
              'must be in [0, 2**31) (fold k adds k to it, TTA view v adds v)'),
     'fold_seed': (lambda v: 0 <= v < 2**31, 'must be in [0, 2**31)'),
-    'num_workers': (lambda v: v >= -1, 'must be -1 (automatic) or 0 or more'),
+    'num_workers': (lambda v: -1 <= v <= 256, 'must be -1 (automatic) or in [0, 256]'),
     'arch': (lambda v: v.strip() != '', 'must name an architecture'),
 }
 
@@ -329,25 +390,48 @@ def save_config(cfg:PetConfig, # the config to write
     else: text = json.dumps(config_to_dict(cfg), indent=2) + '\n'
     return atomic_write(path, text)
 
+# %% ../nbs/00_core.ipynb #9d9e33d7
+def _yaml_values(text:str)->dict:
+    "The YAML in `text`, refused if it uses aliases (`*name`), which can expand without bound"
+    import yaml
+    if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text)):
+        raise PetvitError("uses YAML aliases (*name): write each value out")
+    return yaml.safe_load(text)
+
+# %% ../nbs/00_core.ipynb #84e13549
+_TYPE_WORDS = {'bool': 'true or false', 'int': 'a whole number such as 5', 'float': 'a number',
+               'str': 'text', 'bool|str': 'true, false or the path of a weights file'}
+_TYPE_TESTS = {'bool': lambda v: isinstance(v, bool),
+               'int': lambda v: isinstance(v, int) and not isinstance(v, bool),
+               'float': lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+               'str': lambda v: isinstance(v, str),
+               'bool|str': lambda v: isinstance(v, (bool, str))}
+
+def _check_types(d:dict, source:str):
+    "Refuse values of a config file that are not of their field's type (text is for flags)"
+    for f in fields(PetConfig):
+        kind = (f.type if isinstance(f.type, str) else f.type.__name__).replace(' ', '')
+        if f.name in d and not _TYPE_TESTS[kind](v := d[f.name]): raise PetvitError(
+            f"{source}: {f.name} is {v!r} ({type(v).__name__}): write {_TYPE_WORDS[kind]}")
+
 # %% ../nbs/00_core.ipynb #76766c46
 def read_config_file(path:str|Path, # a .json, .yaml or .yml file
                     )->dict:
     "The keys a config file sets, as a `dict` (unknown keys refused): to layer over a preset"
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise PetvitError(f"config file {path} not found: pass an existing .json/.yaml file")
-    text = path.read_text(encoding='utf-8')
-    try:
-        if path.suffix in ('.yaml', '.yml'):
-            import yaml
-            d = yaml.safe_load(text)
-        else: d = json.loads(text)
-    except Exception as e:
-        raise PetvitError(f"config file {path} cannot be parsed ({type(e).__name__}: {e}): fix its "
-                          "syntax") from None
+    text = read_text(path, 'pass a .json/.yaml config file', limit=1 << 20)
+    yaml_file = path.suffix in ('.yaml', '.yml')
+    try: d = _yaml_values(text) if yaml_file else json.loads(text, parse_int=_bounded_int)
+    except PetvitError as e: raise PetvitError(f"config file {path} {e}") from None
+    except Exception as e:                # a syntax error, or nesting that exhausts the stack
+        msg = str(e).replace('\n', ' ')[:120] or type(e).__name__
+        raise PetvitError(f"config file {path} cannot be parsed ({msg}): fix its syntax") from None
     if not isinstance(d, dict):
         raise PetvitError(f"config file {path} must hold a mapping of option names to values")
     _check_keys(d, str(path))
+    _check_types(d, f"config file {path}")
     return d
 
 # %% ../nbs/00_core.ipynb #f5f13b67

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_oof_tta.ipynb #7c8f1b20
 from __future__ import annotations
-import contextlib, dataclasses, random, sys, time
+import contextlib, dataclasses, io, os, random, sys, time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -15,7 +15,7 @@ from PIL import Image
 from fastai.torch_core import rank_distrib
 from .core import (PetConfig, PetvitError, atomic_path, atomic_write, seed_everything,
                          get_device, resolve_precision, choose_precision, resolve_workers,
-                         check_outside, parse_devices, share_out)
+                         check_outside, parse_devices, read_text, share_out)
 from .folders import RunFolder, read_id_csv, write_csv, json_text
 from .data import TARGET, read_petfinder, listing, csv_lines
 from .folds import assign_folds
@@ -216,6 +216,15 @@ def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
                           "another --arch") from None
     return model
 
+# %% ../nbs/07_oof_tta.ipynb #0f0c1587
+def _fold_oof(run:RunFolder, k:int, folds:pd.DataFrame)->pd.DataFrame:
+    "Fold `k`'s out-of-fold table, if it holds exactly the images `folds.csv` puts in fold `k`"
+    oof, want = run.fold_oof(k), folds.Id[folds.fold == k]
+    if set(oof.Id) != set(want) or (oof.fold != k).any(): raise PetvitError(
+        f"the out-of-fold table in {run.fold_dir(k)} does not hold fold {k}'s {len(want)} "
+        f"validation images: train fold {k} again (petvit train --out {run.path} --fold {k})")
+    return oof
+
 # %% ../nbs/07_oof_tta.ipynb #ca93c229
 def merge_folds(run:RunFolder|str|Path,      # a run folder whose folds are all complete
                 data_dir:str|Path|None=None, # the data the run trained on (default: the run's)
@@ -223,9 +232,10 @@ def merge_folds(run:RunFolder|str|Path,      # a run folder whose folds are all 
     "Average the complete folds into oof.csv, submission.csv (sample order), cv.json and plots"
     run = run if isinstance(run, RunFolder) else RunFolder(run)
     cfg = run.require_complete().config()
-    records = [run.fold_record(k) for k in range(cfg.n_folds)]
-    oof = pd.concat([run.fold_oof(k) for k in range(cfg.n_folds)])
-    oof = run.folds()[['Id']].merge(oof, on='Id', how='left')           # train.csv order
+    records, folds = [run.fold_record(k) for k in range(cfg.n_folds)], run.folds()
+    histories = [run.fold_history(k) for k in range(cfg.n_folds)]     # all read before any write
+    oof = pd.concat([_fold_oof(run, k, folds) for k in range(cfg.n_folds)])
+    oof = folds[['Id']].merge(oof, on='Id', how='left')                 # train.csv order
     test_pred = sum(run.fold_test(k).set_index('Id').pred for k in range(cfg.n_folds)) / cfg.n_folds
     order = submission_order(test_pred.index, data_dir or cfg.data_dir, data_dir is not None)
     submission = pd.DataFrame({'Id': order, TARGET: test_pred.reindex(order).values})
@@ -236,15 +246,15 @@ def merge_folds(run:RunFolder|str|Path,      # a run folder whose folds are all 
     cv = dict(oof_rmse=rmse(oof.pred, oof[TARGET]),
               oof_rmse_plain=rmse(oof.pred_plain, oof[TARGET]),
               baseline_rmse=rmse(baseline, oof[TARGET]), n_train=len(oof), n_test=len(submission),
-              arch=cfg.arch, tta=cfg.tta, folds=records,
+              arch=cfg.arch, tta=cfg.tta,
+              folds=[{k: v for k, v in r.items() if k != 'config'} for r in records],
               seconds=round(sum(r['train_seconds'] + r['predict_seconds'] for r in records), 2))
     write_csv(oof[['Id', 'fold', TARGET, 'pred']], run.oof_path)
     write_submission(submission, run.submission_path, order)
     atomic_write(run.cv_path, json_text(cv))
     oof_png, curves_png = run.plot_paths
     _save_fig(plot_oof(oof), oof_png)
-    _save_fig(plot_learning_curves([pd.read_csv(run.history(k)) for k in range(cfg.n_folds)]),
-              curves_png)
+    _save_fig(plot_learning_curves(histories), curves_png)
     return cv
 
 # %% ../nbs/07_oof_tta.ipynb #3a965afd
@@ -257,7 +267,8 @@ def submission_order(ids:pd.Index,           # the test Ids predicted
         raise PetvitError(f"--data {data_dir} is not a folder: pass the data folder the run "
                           "trained on")
     sample = Path(data_dir)/'sample_submission.csv'
-    order = read_id_csv(sample).Id if sample.is_file() else ids.to_series()
+    order = (read_id_csv(sample, "restore the competition's file").Id
+             if os.path.lexists(sample) else ids.to_series())
     if set(order) != set(ids) or order.duplicated().any(): raise PetvitError(
         f"{sample} does not list the run's test images ({len(set(order) ^ set(ids))} Ids differ, "
         f"{order.duplicated().sum()} repeated): pass --data, the folder the run trained on")
@@ -269,11 +280,8 @@ def expected_test_ids(data_dir:str|Path, # the competition's data folder
     "The Ids a submission for `data_dir` lists, in order: sample_submission.csv's, else test.csv's"
     d = Path(data_dir)
     for name in ('sample_submission.csv', 'test.csv'):
-        if not (d/name).is_file(): continue
-        try: ids = read_id_csv(d/name).Id
-        except (ValueError, AttributeError): raise PetvitError(
-            f"{d/name} has no Id column petvit can read: restore the competition's file") from None
-        return ids.values
+        if os.path.lexists(d/name):
+            return read_id_csv(d/name, "restore the competition's file").Id.values
     raise PetvitError(f"{d} has neither sample_submission.csv nor test.csv: pass the competition's "
                       "data folder (--data)")
 
@@ -321,10 +329,9 @@ def submission_problems(sub:pd.DataFrame, # a submission, e.g. `read_submission`
 def read_submission(path:str|Path, # a submission CSV
                    )->pd.DataFrame:
     "The CSV at `path` with every column as text (empty fields stay empty)"
-    try: return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError: raise PetvitError(f"{path} does not exist: pass a submission CSV"
-                                                ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+    text = read_text(path, 'pass a submission CSV with columns Id,Pawpularity')
+    try: return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except ValueError as e:                      # pandas' ParserError and EmptyDataError
         raise PetvitError(f"{path} cannot be read as a CSV ({str(e).splitlines()[0][:120]}): "
                           "write it with columns Id,Pawpularity") from None
 
@@ -352,9 +359,11 @@ def check_submission_target(path:str|Path,     # the CSV to write
     "Refuse a submission path inside the data folder, or over a file that is not a submission"
     path = Path(path)
     check_outside(path, data_dir)
+    if path.is_symlink(): raise PetvitError(f"--out {path} is a symbolic link: petvit never writes "
+                                            "through one, so pass another --out")
     if path.is_dir(): raise PetvitError(f"--out {path} is a folder: pass a CSV file name")
-    if path.exists():
-        with open(path, encoding='utf-8', errors='replace') as f: first = f.readline().strip()
+    if os.path.lexists(path):
+        first = read_text(path, 'pick another --out').split('\n', 1)[0].strip()
         if first != f'Id,{TARGET}': raise PetvitError(
             f"--out {path} exists and is not a submission (its first line is not Id,{TARGET}): "
             "petvit overwrites only its own kind of file, so pick another --out")
@@ -404,6 +413,7 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
            progress:bool=True,          # print fold lines and progress bars
           )->dict|None:
     "Train and predict every fold into `cfg.out_dir`, resuming; return `cv.json`'s content"
+    check_outside(cfg.out_dir, cfg.data_dir)
     run, progress = RunFolder(cfg.out_dir), progress and rank_distrib() == 0  # rank 0 reports
     # bars on a terminal; plain lines in logs and notebooks
     bars = progress and sys.stdout.isatty()
@@ -413,6 +423,9 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
     train, test = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=bars)
     folds = assign_folds(train, cfg.n_folds, cfg.fold_seed, cfg.folds_file, cfg.dup_threshold)
     fold_table = folds[['Id', 'fold', TARGET]]
+    if cfg.compile and get_device(cfg.device).type != 'cuda': raise PetvitError(
+        f"--compile needs a CUDA GPU and the device is {get_device(cfg.device)}: torch.compile of "
+        "a run fails on the CPU with this stack, so drop --compile there")
     check_model(cfg)
     if (small := len(folds) - folds.fold.value_counts().max()) < cfg.bs: raise PetvitError(
         f"a fold trains on only {small} images, less than one batch of --bs {cfg.bs}: lower --bs "
@@ -426,7 +439,8 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
             continue
         if progress: print(f'fold {k}: training {cfg.arch} on {(folds.fold != k).sum()} images, '
                            f'validating on {(folds.fold == k).sum()}')
-        s = run_fold(cfg, folds, test, k, run, progress=progress and (bars or 'lines'))
+        with run.training([k]) if rank_distrib() == 0 else contextlib.nullcontext():  # locked
+            s = run_fold(cfg, folds, test, k, run, progress=progress and (bars or 'lines'))
         if progress: print(f"fold {k}: RMSE {s['rmse']:.3f} (without TTA {s['rmse_plain']:.3f}, "
                            f"train mean {s['baseline_rmse']:.3f})")
     if rank_distrib() == 0 and not run.incomplete_folds(cfg.n_folds): return merge_folds(run)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #d6071101
 from __future__ import annotations
-import importlib
+import importlib, io, os, stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from .core import PetvitError
+from .core import MAX_LINE, PetvitError, read_text
 
 # %% auto #0
-__all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'DataError', 'listing', 'csv_lines', 'phash', 'scan_image',
+__all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'MAX_PIXELS', 'DataError', 'listing', 'csv_lines', 'phash', 'scan_image',
            'PetfinderScan', 'unsafe_ids', 'scan_petfinder', 'read_petfinder']
 
 # %% ../nbs/01_data.ipynb #62a54603
@@ -63,12 +63,18 @@ def phash(img:Image.Image,       # any PIL image (converted to grey)
     return (low > np.median(low)).flatten()
 
 # %% ../nbs/01_data.ipynb #8dce34cd
+MAX_PIXELS = 64_000_000   # the largest image petvit decodes (PetFinder's largest: 0.9 MP)
+
 def scan_image(fn:str|Path, # an image file
               )->dict:
     "Size, perceptual hash (hex) and decoding error (or None) of the image file `fn`"
     try:
+        if not stat.S_ISREG(os.stat(fn).st_mode):           # a FIFO would block the decoder
+            return dict(width=np.nan, height=np.nan, phash=None, error='not a regular file')
         with Image.open(fn) as im:
             w, h = im.size
+            if w * h > MAX_PIXELS: return dict(width=w, height=h, phash=None,
+                                               error=f'{w}x{h} pixels, more than petvit decodes')
             im.draft('RGB', (64, 64)) # JPEG: decode at reduced scale; other formats ignore this
             small = im.convert('RGB')
         return dict(width=w, height=h, phash=np.packbits(phash(small)).tobytes().hex(), error=None)
@@ -88,11 +94,17 @@ class PetfinderScan:
 
 def _read_csv(path, name, scan):
     fn = path/name
-    if not fn.is_file():
+    if not os.path.lexists(fn):
         scan.problems.append(f"{name}: file not found in {path}: the folder must hold train.csv, "
                              "test.csv and sample_submission.csv")
         return None
-    try: df = pd.read_csv(fn, dtype={'Id': str})
+    try: text = read_text(fn, 'fix or replace the file')
+    except PetvitError as e: scan.problems.append(f"{name}: {e}"); return None
+    if (n := max(map(len, text.splitlines()), default=0)) > MAX_LINE:
+        scan.problems.append(f"{name}: a line of {n:,} characters, too long for a CSV row: fix or "
+                             "replace the file")
+        return None
+    try: df = pd.read_csv(io.StringIO(text), dtype={'Id': str}, index_col=False)
     except Exception as e:
         scan.problems.append(
             f"{name}: cannot be parsed as CSV ({type(e).__name__}: "
@@ -200,12 +212,10 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
                              f"test.csv and train/ (on Kaggle {KAGGLE_DATA_DIR}), or make one with "
                              "`petvit demo-data DIR`")
         return scan
-    names = ('train.csv', 'test.csv', 'sample_submission.csv') if need_train else ('test.csv',)
-    train, test, sample = (
-        _read_csv(path, n, scan) if n in names else None
-        for n in ('train.csv', 'test.csv', 'sample_submission.csv')
-    )
-    if train is not None and _check_columns(train, 'train.csv', ['Id', TARGET], scan):
+    train, test, sample = (_read_csv(path, n, scan)      # all three, for prediction too
+                           for n in ('train.csv', 'test.csv', 'sample_submission.csv'))
+    if need_train and train is not None and _check_columns(train, 'train.csv', ['Id', TARGET],
+                                                           scan):
         _check_ids(train, 'train.csv', scan); _check_target(train, 'train.csv', scan)
         _check_meta(train, 'train.csv', scan, need_meta)
         _scan_images(train, path/'train', 'train.csv', scan, n_workers, progress)

@@ -12,8 +12,8 @@ import pandas as pd
 import torch
 from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
                          MIN_BLEND_WEIGHT, PetConfig,
-                         PetvitError, atomic_path, atomic_write, file_sha256, read_arrays,
-                         share_out)
+                         PetvitError, atomic_path, atomic_write, check_outside, file_sha256,
+                         read_arrays, share_out)
 from .folders import (RunFolder, EmbeddingFolder, BoostFolder, BlendFolder,
                             PREDICTION_KINDS, open_folder, write_csv, json_text)
 from .data import TARGET, read_petfinder
@@ -144,6 +144,7 @@ def embed_frozen(arch:str,                  # any timm model name
                 )->EmbeddingFolder:
     "A pretrained backbone's pooled features of every image, untrained, with the data's folds"
     weights, out = _frozen_weights(pretrained), EmbeddingFolder(out).check_writable()
+    check_outside(out.path, data_dir)
     train, test = read_petfinder(data_dir)
     folds = assign_folds(train, n_folds, fold_seed, folds_file, PetConfig.dup_threshold)
     model = frozen_model(arch, weights, img_size)
@@ -306,7 +307,10 @@ def _boost_scores(folds:pd.DataFrame, oof:np.ndarray, run:RunFolder|None, **how)
     frame = folds[['Id', 'fold', TARGET]].assign(pred=oof)
     cv = dict(**how, oof_rmse=rmse(oof, folds[TARGET]))
     if run is not None:
-        head = run.oof().set_index('Id').pred.loc[folds.Id].to_numpy()
+        if set((run_oof := run.oof()).Id) != set(folds.Id): raise PetvitError(
+            f"{run.oof_path} does not list the run's {len(folds)} training images (its folds.csv): "
+            f"merge the run again with petvit merge {run.path}")
+        head = run_oof.set_index('Id').pred.loc[folds.Id].to_numpy()
         frame = frame.assign(pred_head=head, pred_blend=(head + oof) / 2)
         cv.update(head_rmse=rmse(head, folds[TARGET]), blend_rmse=rmse(frame.pred_blend,
                                                                          folds[TARGET]))
@@ -330,6 +334,7 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
     emb, run = _embeddings_of(Path(source), compute)
     folds = emb.folds()
     out = BoostFolder(out or (run.derived('boost') if run else emb.path/'boost')).check_writable()
+    if data_dir: check_outside(out.path, data_dir)
     oof, test_pred, test_ids, regs = _fit_folds(
         emb, folds, lambda: make_regressor(model, C, alpha)[0], clip)
     frame, cv = _boost_scores(folds, oof, run, model=model, C=C, alpha=alpha,
@@ -424,12 +429,13 @@ def _member_submissions(members:list)->pd.DataFrame:
 
 # %% ../nbs/11_ensembles.ipynb #888213bf
 def _refuse_member_out(members:list, out:Path):
-    "Refuse an --out that is one of the members, or holds one: the blend would overwrite it"
+    "Refuse an --out that is a member, holds one or is inside one: a member is never written"
     o = out.resolve()
     for m in members:
-        if m.path.resolve() == o or o in m.path.resolve().parents: raise PetvitError(
-            f"--out {out} is (or holds) the member {m.path}: write the blend into a folder of its "
-            "own")
+        p = m.path.resolve()
+        if p == o or o in p.parents or p in o.parents: raise PetvitError(
+            f"--out {out} is, holds or is inside the member {m.path}: petvit never writes into a "
+            "member, so write the blend into a folder of its own")
 
 def _blend_manifest(members:list, out:Path, P:np.ndarray, y:np.ndarray, weights:np.ndarray,
                     honest:np.ndarray, fold_weights:dict)->dict:
@@ -460,6 +466,7 @@ def blend(members:list,                # run, boost or blend folders (at least t
     members = [open_folder(m, *PREDICTION_KINDS) for m in members]
     out = BlendFolder(out)
     _refuse_member_out(members, out.path)
+    if data_dir: check_outside(out.path, data_dir)
     out.check_writable()
     frames, subs = _member_frames(members), _member_submissions(members)
     P = np.stack([f.pred.to_numpy(float) for f in frames], 1)
@@ -507,15 +514,23 @@ def _boost_regressors(folder:BoostFolder)->list:
     return regs
 
 # %% ../nbs/11_ensembles.ipynb #abee3d98
+_FINGERPRINT_PARTS = dict(oof_sha256='its oof.csv', submission_sha256='its submission.csv',
+                          sources_sha256='what it predicts from: config, fold weights, regressors '
+                                         'or inner blend')
+
 def _blend_members(folder:BlendFolder, seen:tuple)->tuple:
     "(kept (folder, weight) pairs, skipped ones) of a blend whose members are as it recorded them"
     if (p := folder.path.resolve()) in seen: raise PetvitError(
         f"the blend {folder.path} holds itself: make it again")
     members = folder.members()
+    again = f"petvit blend {' '.join(str(m.path) for m, _, _ in members)} --out {folder.path}"
     for member, _, recorded in members:      # every member, the light ones too: as made
-        if member.fingerprint() != recorded: raise PetvitError(
-            f"{member.path} changed since the blend {folder.path} was made (its oof.csv or "
-            "submission.csv differs): run petvit blend again")
+        now = member.fingerprint()
+        if differ := [_FINGERPRINT_PARTS[k] for k in recorded if now.get(k) != recorded[k]]:
+            raise PetvitError(
+                f"the member {os.path.normpath(member.path)} of the blend {folder.path} changed "
+                f"since the blend was made ({', '.join(differ)}): make the blend again with "
+                f"{again}")
     kept = [(m, w) for m, w, _ in members if w >= MIN_BLEND_WEIGHT]
     return kept, [(m, w) for m, w, _ in members if 0 < w < MIN_BLEND_WEIGHT]
 

@@ -4,20 +4,20 @@
 
 # %% ../nbs/00a_folders.ipynb #7b066262
 from __future__ import annotations
-import ctypes, functools, json, os, sys, tempfile
+import ctypes, fnmatch, functools, io, json, os, sys, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from .core import (PetConfig, PetvitError, atomic_write, config_from_dict, config_to_dict,
-                         current_umask, file_sha256, read_arrays, read_config_file, read_json,
-                         save_config)
+from .core import (MAX_LINE, PetConfig, PetvitError, atomic_write, config_from_dict,
+                         config_to_dict, current_umask, file_sha256, read_arrays,
+                         read_config_file, read_json, read_text, save_config)
 
 # %% auto #0
-__all__ = ['FOLDER_KINDS', 'PREDICTION_KINDS', 'json_text', 'read_id_csv', 'write_csv', 'plain_names', 'Folder', 'open_folder',
-           'PredictionFolder', 'RunFolder', 'EmbeddingFolder', 'BoostFolder', 'BlendFolder', 'GalleryFolder',
-           'KitFolder', 'DemoDataFolder']
+__all__ = ['FOLDER_KINDS', 'PREDICTION_KINDS', 'json_text', 'read_table', 'read_id_csv', 'write_csv', 'plain_names', 'Folder',
+           'open_folder', 'PredictionFolder', 'RunFolder', 'EmbeddingFolder', 'BoostFolder', 'BlendFolder',
+           'GalleryFolder', 'KitFolder', 'DemoDataFolder']
 
 # %% ../nbs/00a_folders.ipynb #02aca871
 def json_text(d:dict, # what to write: numbers, strings, lists, dicts
@@ -26,10 +26,38 @@ def json_text(d:dict, # what to write: numbers, strings, lists, dicts
     return json.dumps(d, indent=2, allow_nan=False) + '\n'
 
 # %% ../nbs/00a_folders.ipynb #918695ff
-def read_id_csv(path:str|Path, # a CSV with an `Id` column
+def read_table(path:str|Path,   # a CSV file, perhaps a stranger's
+               fix:str,         # what to do about a bad file, for the message
+               columns=(),      # columns it must have
+               numbers=(),      # columns that must hold finite numbers (returned as floats)
+               unique_ids:bool=False, # whether every `Id` must differ
+              )->pd.DataFrame:
+    "The CSV at `path` (its `Id` column as text), checked; a bad file is one line naming it"
+    text = read_text(path, fix)
+    if (n := max(map(len, text.splitlines()), default=0)) > MAX_LINE: raise PetvitError(
+        f"{path} has a line of {n:,} characters, too long for a table petvit reads: {fix}")
+    try: df = pd.read_csv(io.StringIO(text), dtype={'Id': str}, index_col=False)
+    except ValueError as e:            # pandas' ParserError and EmptyDataError are ValueErrors
+        raise PetvitError(f"{path} cannot be read as a CSV ({str(e).splitlines()[0][:80]}): "
+                          f"{fix}") from None
+    if missing := [c for c in dict.fromkeys([*columns, *numbers]) if c not in df.columns]:
+        raise PetvitError(f"{path} has no {', '.join(missing)} column: {fix}")
+    nums = df[list(numbers)].apply(pd.to_numeric, errors='coerce').astype(float)
+    if len(numbers) and not (ok := np.isfinite(nums.to_numpy()).all(axis=1)).all():
+        raise PetvitError(f"{path}: {', '.join(numbers)} is not a finite number on line "
+                          f"{int(np.argmin(ok)) + 2}: {fix}")
+    if unique_ids and (df.Id.isna() | df.Id.duplicated()).any():
+        raise PetvitError(f"{path} has an empty or repeated Id (line "
+                          f"{int(np.argmax(df.Id.isna() | df.Id.duplicated())) + 2}): {fix}")
+    return df.assign(**nums) if len(numbers) else df
+
+# %% ../nbs/00a_folders.ipynb #49a48f48
+def read_id_csv(path:str|Path, # a table of images petvit wrote: an `Id` column, one row per image
+                fix:str='rebuild it with the petvit command that wrote it', # for the message
+                numbers=(),    # columns that must hold finite numbers
                )->pd.DataFrame:
-    "The CSV at `path`, its `Id` column as text"
-    return pd.read_csv(path, dtype={'Id': str})
+    "The CSV at `path` with unique text `Id`s and finite `numbers`, checked as `read_table` does"
+    return read_table(path, fix, ('Id',), numbers, unique_ids=True)
 
 # %% ../nbs/00a_folders.ipynb #d471d443
 def write_csv(df:pd.DataFrame, # the table (its index is not written)
@@ -71,6 +99,9 @@ class Folder:
     def check_writable(self):
         "Refuse in one line, touching nothing, unless the folder is new, empty or petvit's own"
         p = self.path
+        if p.is_symlink(): raise PetvitError(
+            f"{p} is a symbolic link: petvit never writes through one (what it points to would be "
+            "replaced), so pass the folder itself or another --out")
         if p.exists() and not p.is_dir(): raise PetvitError(f"{p} is a file: pass a folder")
         if not p.is_dir() or not any(p.iterdir()) or self.exists(): return self
         if self.MARKER is None: raise PetvitError(
@@ -96,8 +127,23 @@ def open_folder(path:str|Path, # a folder petvit wrote
         f"{_phrase([k.COMMAND for k in kinds])}")
 
 # %% ../nbs/00a_folders.ipynb #a5a98ab9
-_PARTIAL = '.petvit-partial'
+_PARTIAL, _WRITTEN, _MOVED = '.petvit-partial', '.petvit-written', '.petvit-moved'
+# what petvit writes, for a folder written before `.petvit-written` listed it
+_OWN_PATTERNS = ('*.json', '*.csv', '*.npz', '*.pkl', '*.png', '*.html', '*.whl',
+                 'requirements.txt')
 
+def _written(self:Folder)->set:
+    "The names petvit wrote in the folder (its `.petvit-written`); all else is the user's"
+    p, always = self.path/_WRITTEN, {self.MARKER, _PARTIAL, _WRITTEN, _MOVED}
+    if not os.path.lexists(p): return always | {
+        c.name for c in self.path.iterdir() if not c.is_dir() or c.is_symlink()
+        if any(fnmatch.fnmatchcase(c.name, g) for g in _OWN_PATTERNS)}
+    names = read_json(p, dict(files=[str]), f"move your files out of {self.path} and delete it")
+    return always | {n for n in names['files'] if Path(n).name == n}
+
+Folder.written = _written
+
+# %% ../nbs/00a_folders.ipynb #1ace3830
 def _exchange(a:Path, b:Path)->bool:
     "Swap two paths in one step (Linux's renameat2 RENAME_EXCHANGE); False where it is not possible"
     if not sys.platform.startswith('linux'): return False
@@ -107,20 +153,36 @@ def _exchange(a:Path, b:Path)->bool:
     if (e := ctypes.get_errno()) in (22, 38, 95): return False  # EINVAL, ENOSYS, ENOTSUP
     raise OSError(e, os.strerror(e), str(b))
 
+# %% ../nbs/00a_folders.ipynb #c4c09b54
 def _own_leftover(p:Path, marker:str)->bool:
     "Whether `p` (a `.NAME.petvit-*` sibling) is petvit's: empty, or with its partial or marker"
     return p.is_dir() and not p.is_symlink() and (
         not any(p.iterdir()) or any((p/n).is_file() for n in (_PARTIAL, marker, f'old/{marker}')))
 
-def _remove(p:Path, marker:str):
-    "Remove a folder petvit wrote, its marker files last: a kill midway leaves it recognisable"
+# %% ../nbs/00a_folders.ipynb #bfcb81a1
+def _return_moved(p:Path, home:Path)->bool:
+    "Put back into `home` the user's entries a swap had moved into `p`; False if one cannot go"
+    if not (p/_MOVED).is_file(): return True
+    try: names = json.loads((p/_MOVED).read_text())['files']
+    except (OSError, ValueError, KeyError, TypeError): return False
+    for n in names:
+        if not isinstance(n, str) or Path(n).name != n or not os.path.lexists(p/n): continue
+        if not home.is_dir() or os.path.lexists(home/n): return False
+        os.rename(p/n, home/n)
+    return True
+
+# %% ../nbs/00a_folders.ipynb #fdca51ff
+def _remove(p:Path, marker:str, home:Path|None=None):
+    "Remove a folder petvit wrote (the user's entries first go back to `home`), its marker last"
+    if home is not None and not _return_moved(p, home): return   # not only ours: left alone
     for c in p.iterdir():
         if c.name in (marker, _PARTIAL): continue
         if c.is_dir() and not c.is_symlink(): _remove(c, marker)
-        else: c.unlink()
+        else: c.unlink()                                  # a link itself, never its target
     for name in (_PARTIAL, marker): (p/name).unlink(missing_ok=True)
     p.rmdir()
 
+# %% ../nbs/00a_folders.ipynb #c75c0f53
 def _clean_leftovers(path:Path, marker:str):
     "Remove what an interrupted `replacing` of `path` left; put a complete one back"
     left = [p for p in path.parent.glob(f'.{path.name}.petvit-*') if _own_leftover(p, marker)]
@@ -128,30 +190,52 @@ def _clean_leftovers(path:Path, marker:str):
     if not path.exists() and complete:                 # killed between the two renames
         os.rename(max(complete, key=lambda p: p.stat().st_mtime_ns), path)
     for p in left:
-        if p.exists(): _remove(p, marker)
+        if p.exists(): _remove(p, marker, path)
 
 # %% ../nbs/00a_folders.ipynb #3c7fbf03
+def _swap_in(new:Path, path:Path, foreign:list)->Path:
+    "Put the filled `new` in place of `path`, the user's `foreign` entries moved along; old's place"
+    if foreign:                       # listed first: a kill midway lets the next write put back
+        atomic_write(new/_MOVED, json_text(dict(files=foreign)))
+        for name in foreign: os.rename(path/name, new/name)
+    if not _exchange(new, path):                       # no one-step swap: two renames
+        old = Path(tempfile.mkdtemp(prefix=f'.{path.name}.petvit-', dir=path.parent))
+        os.rename(path, old/'old'); os.rename(new, path); new = old
+    (path/_MOVED).unlink(missing_ok=True)
+    return new
+
+# %% ../nbs/00a_folders.ipynb #91e42421
 @contextmanager
 def _replacing(self:Folder):
     "Yield a new sibling folder to fill; swap it in for the folder only if the block succeeds"
     path, marker = self.check_writable().path, self.MARKER
     path.parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(path, marker)
+    own = self.written() if path.is_dir() else set()  # a broken list refused before any work
     tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.petvit-', dir=path.parent))
     try:
         (tmp/_PARTIAL).write_text(f'petvit is writing {path.name} here\n')
         yield tmp
         if not (tmp/marker).is_file(): raise PetvitError(f"{path}: no {marker} was written")
         (tmp/_PARTIAL).unlink()
+        names = sorted({c.name for c in tmp.iterdir()} | {_WRITTEN})
+        atomic_write(tmp/_WRITTEN, json_text(dict(files=names)))
         os.chmod(tmp, 0o777 & ~current_umask())            # mkdtemp makes it owner-only
         if not path.exists(): os.rename(tmp, path)
-        elif not _exchange(tmp, path):                     # no one-step swap: two renames
-            old = Path(tempfile.mkdtemp(prefix=f'.{path.name}.petvit-', dir=path.parent))
-            os.rename(path, old/'old'); os.rename(tmp, path); tmp = old
+        else: tmp = _swap_in(tmp, path, sorted(c.name for c in path.iterdir() if c.name not in own))
     finally:
-        if tmp.exists(): _remove(tmp, marker)
+        if tmp.exists(): _remove(tmp, marker, path)
 
 Folder.replacing = _replacing
+
+# %% ../nbs/00a_folders.ipynb #d0c3fb3e
+def _sha256_of_files(paths:list)->str:
+    "One SHA-256 over the names (relative to the first's folder) and bytes of `paths`"
+    import hashlib
+    h, root = hashlib.sha256(), Path(paths[0]).parent
+    for p in paths:
+        h.update(os.path.relpath(p, root).encode() + b'\0' + file_sha256(p).encode())
+    return h.hexdigest()
 
 # %% ../nbs/00a_folders.ipynb #9c1f5aa9
 _TARGET = 'Pawpularity'
@@ -168,20 +252,21 @@ class PredictionFolder(Folder):
     def oof(self)->pd.DataFrame:
         "`oof.csv`, checked: Id, fold, Pawpularity, pred (finite numbers), in training order"
         p, fix = self.oof_path, f"pass the --out of a finished petvit {self.COMMAND}"
-        try: f = read_id_csv(p) if p.is_file() else None
-        except ValueError as e: raise PetvitError(
-            f"{p} cannot be read as a CSV ({str(e).splitlines()[0][:80]}): {fix}") from None
-        if f is None or not {'Id', 'fold', _TARGET, 'pred'} <= set(f.columns): raise PetvitError(
+        if not os.path.lexists(p): raise PetvitError(
             f"{self.path} has no oof.csv with Id, fold, {_TARGET}, pred: {fix}")
-        nums = f[['fold', _TARGET, 'pred']].apply(pd.to_numeric, errors='coerce')
-        if not np.isfinite(nums.to_numpy(float)).all(): raise PetvitError(
-            f"{p}: fold, {_TARGET} or pred is not a finite number on some row: rebuild {self.path}")
-        return f.assign(**nums)
+        f = read_id_csv(p, fix := f"rebuild {self.path} with petvit {self.COMMAND}",
+                        numbers=('fold', _TARGET, 'pred'))
+        if not len(f): raise PetvitError(f"{p} has no rows: {fix}")
+        return _fold_column(f, p, fix)
 
+    def sources(self)->list:
+        "The files its predictions of new images come from (each kind says which)"
+        return [self.path/self.MARKER]
     def fingerprint(self)->dict:
-        "The SHA-256 of `oof.csv` and `submission.csv`: what a blend of the folder records"
+        "SHA-256 of its two tables and of what it predicts from: what a blend of it records"
         return dict(oof_sha256=file_sha256(self.oof_path),
-                    submission_sha256=file_sha256(self.submission_path))
+                    submission_sha256=file_sha256(self.submission_path),
+                    sources_sha256=_sha256_of_files(self.sources()))
 
 # %% ../nbs/00a_folders.ipynb #3af70da1
 # where and how a run executes, not what it computes: a run may resume with other values
@@ -197,6 +282,54 @@ _EARLIER_MEANING = dict(fold_seed=lambda d: d.get('seed', PetConfig.seed),  # fo
 
 def _folds_phrase(ks:list)->str:
     return f'fold {ks[0]} is' if len(ks) == 1 else f"folds {', '.join(map(str, ks))} are"
+
+# %% ../nbs/00a_folders.ipynb #44580d4b
+_FOLD_SCHEMA = dict(fold=int, epochs_run=int, n_valid=int, rmse=float, rmse_plain=float,
+                    baseline_rmse=float, train_mean=float, train_seconds=float,
+                    predict_seconds=float, model_sha256=str)
+
+def _fold_record_sane(r:dict)->bool:
+    "Whether a fold record's numbers are ones a fold can have (RMSE and mean within 0-100, ...)"
+    return (all(0 <= r[k] <= 100 for k in ('rmse', 'rmse_plain', 'baseline_rmse', 'train_mean'))
+            and all(0 <= r[k] < 1e9 for k in ('train_seconds', 'predict_seconds', 'n_valid',
+                                               'epochs_run')))
+
+# %% ../nbs/00a_folders.ipynb #17205f2d
+def _config_differs(recorded:dict|None, # the config a fold recorded it was trained with
+                    cfg:PetConfig,      # the run's config
+                   )->list:
+    "The knobs (not where it ran) in which a fold's recorded config differs from the run's"
+    if not isinstance(recorded, dict): return []         # folds written before they recorded it
+    now = config_to_dict(cfg)
+    return [k for k in now if k not in _RUNTIME_KEYS and k in recorded and recorded[k] != now[k]]
+
+# %% ../nbs/00a_folders.ipynb #ef171bf7
+def _same_folds(a:pd.DataFrame, b:pd.DataFrame)->bool:
+    "Whether two fold tables (Id, fold, Pawpularity) assign the same images, labels and folds"
+    return (list(a.columns) == list(b.columns) and len(a) == len(b)
+            and (a.Id.values == b.Id.values).all() and (a.fold.values == b.fold.values).all()
+            and np.allclose(a[_TARGET].astype(float), b[_TARGET].astype(float)))
+
+# %% ../nbs/00a_folders.ipynb #ab71372b
+def _fold_column(df:pd.DataFrame, path:Path, fix:str)->pd.DataFrame:
+    "`df` with its `fold` as integers, if each is a whole number from 0 to 99 and `df` has rows"
+    f = df.fold.to_numpy()
+    if not len(f) or not ((f == np.round(f)) & (f >= 0) & (f < 100)).all(): raise PetvitError(
+        f"{path} has no rows, or a fold that is not a whole number from 0 to 99: {fix}")
+    return df.astype({'fold': int})
+
+# %% ../nbs/00a_folders.ipynb #18390494
+_LOCK = '.petvit-training'  # in fold{k}/: locked while a process trains the fold
+
+def _fold_busy(path:Path)->bool:
+    "Whether another process holds the training lock at `path` (a killed one holds none)"
+    try: import fcntl
+    except ImportError: return False            # no locks here: the merge check still holds
+    try: fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError: return False
+    try: fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB); return False
+    except OSError: return True
+    finally: os.close(fd)
 
 # %% ../nbs/00a_folders.ipynb #6151fcd3
 class RunFolder(PredictionFolder):
@@ -214,6 +347,10 @@ class RunFolder(PredictionFolder):
     @property
     def plot_paths(self)->tuple: return self.path/'oof.png', self.path/'learning_curves.png'
     def fold_dir(self, k:int)->Path: return self.path/f'fold{k}'
+    def sources(self)->list:
+        "Its config and each fold's record (with its weights' checksum): what it predicts from"
+        return [self.config_path] + [self.fold_dir(k)/'fold.json'
+                                     for k in range(self.config().n_folds)]
     def weights(self, k:int)->Path: return self.fold_dir(k)/'model.pth'
     def history(self, k:int)->Path: return self.fold_dir(k)/'history.csv'
     def derived(self, name:str)->Path:
@@ -233,12 +370,15 @@ class RunFolder(PredictionFolder):
         return self._cfg
     def folds(self)->pd.DataFrame:
         "`folds.csv`: Id, fold, Pawpularity of every training image, in train.csv order"
-        return read_id_csv(self.folds_path)
+        return _fold_column(read_id_csv(self.folds_path, fix := "train the run again",
+                                        numbers=('fold', _TARGET)), self.folds_path, fix)
 
     def fold_record(self, k:int)->dict|None:
         "Fold `k`'s `fold.json` if the fold is complete (weights match their checksum), else None"
-        try: record = json.loads((self.fold_dir(k)/'fold.json').read_text())
-        except (OSError, ValueError): return None
+        p = self.fold_dir(k)/'fold.json'
+        try: record = read_json(p, _FOLD_SCHEMA, 'train the fold again') if p.exists() else {}
+        except PetvitError: return None
+        if record.get('fold') != k or not _fold_record_sane(record): return None
         if not (w := self.weights(k)).is_file(): return None
         st = w.stat()
         sha = _sha256_of_version(str(w.resolve()), st.st_size, st.st_mtime_ns)
@@ -247,19 +387,37 @@ class RunFolder(PredictionFolder):
         "The folds (of `n_folds`, default the run's) that are not complete"
         return [k for k in range(n_folds or self.config().n_folds) if self.fold_record(k) is None]
     def require_complete(self, n_folds:int|None=None):
-        "Refuse, in one line, a run with an incomplete fold"
+        "Refuse, in one line, a run with an incomplete fold or a fold of another config"
         if missing := self.incomplete_folds(n_folds): raise PetvitError(
             f"run folder {self.path}: {_folds_phrase(missing)} not complete (or the weights "
             f"changed since): finish the run with petvit train --out {self.path}")
+        for k in range(n_folds or self.config().n_folds):
+            if differ := _config_differs(self.fold_record(k).get('config'), self.config()):
+                raise PetvitError(
+                    f"run folder {self.path}: fold {k} was trained with another config than its "
+                    f"config.json (differs in {', '.join(differ)}): train it again with petvit "
+                    f"train --out {self.path} --fold {k} and the run's settings")
         return self
-    def fold_oof(self, k:int)->pd.DataFrame: return read_id_csv(self.fold_dir(k)/'oof.csv')
-    def fold_test(self, k:int)->pd.DataFrame: return read_id_csv(self.fold_dir(k)/'test.csv')
+    def fold_oof(self, k:int)->pd.DataFrame:
+        "Fold `k`'s out-of-fold predictions: Id, fold, Pawpularity, pred, pred_plain"
+        return read_id_csv(self.fold_dir(k)/'oof.csv', self._again(k),
+                           numbers=('fold', _TARGET, 'pred', 'pred_plain'))
+    def fold_test(self, k:int)->pd.DataFrame:
+        "Fold `k`'s test predictions: Id, pred, pred_plain"
+        return read_id_csv(self.fold_dir(k)/'test.csv', self._again(k),
+                           numbers=('pred', 'pred_plain'))
+    def fold_history(self, k:int)->pd.DataFrame:
+        "Fold `k`'s learning curves: epoch, train_loss, valid_loss, rmse"
+        return read_table(self.history(k), self._again(k),
+                          numbers=('epoch', 'train_loss', 'valid_loss', 'rmse'))
+    def _again(self, k:int)->str: return f"train fold {k} again (petvit train --out {self.path})"
 
     def check_takes(self, cfg:PetConfig, fold_table:pd.DataFrame):
         "Refuse (writing nothing) unless the folder may be written, and holds this run or none"
         p = self.check_writable().path
         done = sorted(d.parent.name[4:] for d in p.glob('fold*/fold.json'))
-        if not self.exists() or not done: return  # new, empty, or never finished a fold: taken
+        busy = sorted(d.parent.name[4:] for d in p.glob(f'fold*/{_LOCK}') if _fold_busy(d))
+        if not self.exists() or not (done or busy): return  # new, empty, or not at work: taken
         try: old = config_to_dict(self.config())
         except PetvitError as e: raise PetvitError(
             f"run folder {p} has a config.json petvit cannot read ({e}): use another --out"
@@ -267,19 +425,27 @@ class RunFolder(PredictionFolder):
         if differ := [k for k, v in config_to_dict(cfg).items()
                       if k not in _RUNTIME_KEYS and old.get(k) != v]: raise PetvitError(
             f"run folder {p} holds a run with another config (differs in {', '.join(differ)}) and "
-            f"finished fold(s) {', '.join(done)}: use another --out, or the same settings to "
-            "resume it")
-        try: same = self.folds().equals(fold_table.reset_index(drop=True))
-        except (OSError, ValueError): same = False
+            + (f"finished fold(s) {', '.join(done)}" if done else
+               f"fold(s) {', '.join(busy)} in training by another process")
+            + ": use another --out, or the same settings to resume it")
+        try: same = _same_folds(self.folds(), fold_table.reset_index(drop=True))
+        except (OSError, ValueError, PetvitError): same = False
         if not same: raise PetvitError(f"run folder {p} was made with other data (Ids, labels or "
                                        "folds differ from its folds.csv): use another --out")
 
     def start(self, cfg:PetConfig, fold_table:pd.DataFrame):
-        "Write the run's `config.json` and `folds.csv` (after `check_takes` said yes)"
-        self.path.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, self.config_path)
-        self._cfg = cfg
-        write_csv(fold_table, self.folds_path)
+        "Write the run's `config.json` and `folds.csv`; a failure (a full disk) leaves no half"
+        new = not self.path.is_dir() or not any(self.path.iterdir())
+        self.check_takes(cfg, fold_table)    # again: another process may have started a fold
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.config_path); self._cfg = cfg
+            write_csv(fold_table, self.folds_path)
+        except OSError:
+            if new:
+                for f in (self.folds_path, self.config_path): f.unlink(missing_ok=True)
+                if self.path.is_dir() and not any(self.path.iterdir()): self.path.rmdir()
+            raise
     def clear_fold(self, k:int):
         "Remove what petvit wrote into `fold{k}/` (an interrupted fold restarts cleanly), only that"
         for name in self.FOLD_FILES: (self.fold_dir(k)/name).unlink(missing_ok=True)
@@ -287,9 +453,33 @@ class RunFolder(PredictionFolder):
         "Write fold `k`'s OOF and test predictions, then its record with the weights' checksum"
         write_csv(oof, self.fold_dir(k)/'oof.csv')
         write_csv(test, self.fold_dir(k)/'test.csv')
-        record = {**record, 'model_sha256': file_sha256(self.weights(k))}
+        trained_with = {key: v for key, v in config_to_dict(self.config()).items()
+                        if key not in _RUNTIME_KEYS}
+        record = {**record, 'config': trained_with, 'model_sha256': file_sha256(self.weights(k))}
         atomic_write(self.fold_dir(k)/'fold.json', json_text(record))  # last: the fold is complete
         return record
+
+# %% ../nbs/00a_folders.ipynb #e46049e1
+@contextmanager
+def _training(self:RunFolder, folds)->None:
+    "Hold the training lock of each fold of `folds`: a second process training one is refused"
+    try: import fcntl     # POSIX locks: held by this process only, not by the workers it forks
+    except ImportError: yield; return
+    fds = []
+    try:
+        for k in folds:
+            self.fold_dir(k).mkdir(parents=True, exist_ok=True)
+            fds.append(os.open(self.fold_dir(k)/_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
+                               0o644))
+            try: fcntl.lockf(fds[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError: raise PetvitError(
+                f"fold {k} of {self.path} is being trained by another petvit process: train other "
+                "folds (--fold), or wait for it to finish") from None
+        yield
+    finally:
+        for fd in fds: os.close(fd)
+
+RunFolder.training = _training
 
 # %% ../nbs/00a_folders.ipynb #18e93e71
 _EMBED_FIX = 'make the embeddings again with petvit embed'
@@ -310,6 +500,11 @@ class EmbeddingFolder(Folder):
         extra = dict(sha256=[str]) if m['kind'] == 'run' else _FROZEN_SCHEMA
         m = read_json(path, {**_EMBED_SCHEMA, **extra}, _EMBED_FIX)
         plain_names(m['files'], m['n_folds'], path, _EMBED_FIX)
+        bounds = dict(n_folds=(1, 100), tta=(1, 64), n_train=(0, 10**7), n_test=(0, 10**7),
+                      img_size=(16, 4096), seed=(0, 2**31 - 1))
+        if bad := [k for k, (lo, hi) in bounds.items() if k in m and not lo <= m[k] <= hi]:
+            raise PetvitError(f"{path}: {bad[0]}={m[bad[0]]} is out of range "
+                              f"[{bounds[bad[0]][0]}, {bounds[bad[0]][1]}]: {_EMBED_FIX}")
         if m['kind'] == 'run' and len(m['sha256']) != m['n_folds']: raise PetvitError(
             f"{path} records {len(m['sha256'])} fold weights for {m['n_folds']} folds: "
             f"{_EMBED_FIX}")
@@ -321,7 +516,9 @@ class EmbeddingFolder(Folder):
     def folds(self)->pd.DataFrame:
         "Id, fold, Pawpularity of the training images, in the embeddings' row order"
         run = self.run()
-        return run.folds() if run else read_id_csv(self.path/self.FOLDS_FILE)
+        if run: return run.folds()
+        p = self.path/self.FOLDS_FILE
+        return _fold_column(read_id_csv(p, _EMBED_FIX, numbers=('fold', _TARGET)), p, _EMBED_FIX)
     def fingerprints(self)->list:
         "SHA-256 of each fold's features file: what a boost fitted on them records"
         return [file_sha256(self.path/f) for f in self.manifest()['files']]
@@ -374,11 +571,14 @@ class BoostFolder(PredictionFolder):
     def embeddings(self)->EmbeddingFolder:
         "The embeddings the boost was fitted on"
         return EmbeddingFolder(self.path/self.manifest()['source'])
+    def sources(self)->list:
+        "Its manifest (regressors' checksums) and its embeddings' (their weights' checksums)"
+        return [self.path/self.MARKER, self.embeddings().path/EmbeddingFolder.MARKER]
 
 # %% ../nbs/00a_folders.ipynb #e06c09be
 _BLEND_FIX = 'make the blend again with petvit blend'
 _BLEND_SCHEMA = dict(members=[dict(path=str, weight=float, oof_sha256=str,
-                                   submission_sha256=str)])
+                                   submission_sha256=str, sources_sha256=str)])
 
 class BlendFolder(PredictionFolder):
     "Runs, boosts or blends averaged with weights fitted on their OOF predictions"
@@ -393,7 +593,7 @@ class BlendFolder(PredictionFolder):
     def members(self)->list:
         "(member folder, weight, the fingerprint the blend recorded) of each member"
         return [(open_folder(self.path/m['path'], *PREDICTION_KINDS), m['weight'],
-                 {k: m[k] for k in ('oof_sha256', 'submission_sha256')})
+                 {k: m[k] for k in ('oof_sha256', 'submission_sha256', 'sources_sha256')})
                 for m in self.manifest()['members']]
 
 # %% ../nbs/00a_folders.ipynb #c3b2e190

@@ -26,8 +26,8 @@ def test_failed_start_leaves_out_untouched_and_a_fixed_command_runs(cli, small_d
     assert "unknown architecture 'shiftvit_nan'" in err and not run.exists()
     err = _one_line(cli('train', '--data', small_data, '--out', run, *QUICK, '--pretrained', tmp_path/'no.pth'))
     assert 'not found' in err and not run.exists()
-    err = _one_line(cli('train', '--data', small_data, '--out', run, *QUICK, '--arch', 'vit_tiny_patch16_224', '--img-size', 8))
-    assert 'cannot run on 8 px' in err and not run.exists()
+    err = _one_line(cli('train', '--data', small_data, '--out', run, *QUICK, '--arch', 'convnext_atto', '--img-size', 16))
+    assert 'cannot run on 16 px' in err and not run.exists()
     # a run that never completed a fold (killed while training fold 0) is taken over by a new config
     run.mkdir(); (run/'fold0').mkdir()
     (run/'config.json').write_text(json.dumps({'arch': 'shiftvit_nano', 'epochs': 7}))
@@ -44,7 +44,7 @@ def test_out_that_is_not_a_petvit_run_is_refused_and_kept(cli, small_data, tmp_p
     assert [p.name for p in out.rglob('*')] == ['fold0', 'important.txt']
 
 def test_partial_config_file_refines_the_preset(cli, small_data, tmp_path):
-    (tmp_path/'e.yaml').write_text('epochs: 1\nuse_meta: "no"\nn_folds: 2\nbs: 8\nwandb: disabled\n')
+    (tmp_path/'e.yaml').write_text('epochs: 1\nuse_meta: no\nn_folds: 2\nbs: 8\nwandb: disabled\n')
     r = cli('train', '--data', small_data, '--out', tmp_path/'run', '--preset', 'demo', '--config', tmp_path/'e.yaml')
     assert r.returncode == 0, r.stderr[-2000:]
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())
@@ -53,7 +53,7 @@ def test_partial_config_file_refines_the_preset(cli, small_data, tmp_path):
     assert f'(preset demo + {tmp_path/"e.yaml"})' in r.stdout.splitlines()[0]
 
 @pytest.mark.parametrize('flags, says', [
-    (['--lr', 'nan'], 'finite'), (['--lr', 'inf'], 'finite'), (['--lr', '-1'], '0 or more'), (['--seed', '-1'], 'seed'),
+    (['--lr', 'nan'], 'finite'), (['--lr', 'inf'], 'finite'), (['--lr', '-1'], 'lr=-1.0 must be in [0, 10]'), (['--seed', '-1'], 'seed'),
     (['--max-lighting', '1.5'], 'max_lighting'), (['--dropout-holes', '0'], 'dropout_holes'), (['--epochs', 'one'], 'whole number'),
     (['--epochs', '1.7'], 'whole number'), (['--use-meta', '--bs', '3.5'], 'whole number'), (['--folds', '60'], 'distinct images'),
     (['--wd', 'nan'], 'finite'), (['--bs', '64'], 'less than one batch')])
@@ -69,14 +69,19 @@ def test_bad_config_file_values_are_one_line(cli, small_data, tmp_path, text, sa
     assert says in _one_line(cli('train', '--data', small_data, '--out', tmp_path/'run', '--config', tmp_path/'c.yaml'))
 
 def test_string_false_is_false(cli, small_data, tmp_path, monkeypatch):
-    (tmp_path/'c.yaml').write_text('cache: "false"\nuse_meta: "no"\n')
+    (tmp_path/'c.yaml').write_text('cache: "false"\n')                # text in a file: refused, never true
+    assert "cache is 'false' (str): write true or false" in _one_line(
+        cli('train', '--data', small_data, '--out', tmp_path/'run', '--config', tmp_path/'c.yaml', *QUICK))
+    (tmp_path/'c.yaml').write_text('cache: false\nuse_meta: no\n')
     monkeypatch.setenv('PETVIT_CACHE', str(tmp_path/'cache'))
     r = cli('train', '--data', small_data, '--out', tmp_path/'run', '--config', tmp_path/'c.yaml', *QUICK)
     assert r.returncode == 0, r.stderr[-2000:]
     assert not (tmp_path/'cache'/'images').exists()                      # "false" did not switch the cache on
     assert json.loads((tmp_path/'run'/'config.json').read_text())['use_meta'] is False
 
-def test_diverged_run_fails_and_is_never_complete(cli, small_data, tmp_path):
+def test_diverged_run_fails_and_is_never_complete(cli, small_data, tmp_path, monkeypatch):
+    import petvit.core                   # past the bounds of the lr knob, to overflow the weights for sure
+    monkeypatch.setitem(petvit.core._RULES, 'lr', (lambda v: True, ''))
     run = tmp_path/'run'
     err = _one_line(cli('train', '--data', small_data, '--out', run, *QUICK, '--lr', '1e30'))
     assert 'fold 0 diverged' in err

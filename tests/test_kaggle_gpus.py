@@ -115,7 +115,8 @@ def test_a_runs_embeddings_on_two_devices_are_the_same_arrays(cli, runs_copy):
 
 def test_a_run_trained_in_fp16_on_a_gpu_embeds_and_predicts_on_a_cpu(cli, runs_copy, small_data, tmp_path):
     config = runs_copy/'a'/'config.json'
-    config.write_text(config.read_text().replace('"precision": "auto"', '"precision": "fp16"'))
+    for f in (config, *config.parent.glob('fold*/fold.json')):       # the run and its folds' records
+        f.write_text(f.read_text().replace('"precision": "auto"', '"precision": "fp16"'))
     assert '"precision": "fp16"' in config.read_text()
     r = cli('embed', '--run', runs_copy/'a', '--devices', 'cpu')          # the command's precision, not the run's
     assert r.returncode == 0 and r.stdout.startswith('petvit embed: fp32 on cpu'), r.stderr[-2000:]
