@@ -392,8 +392,13 @@ def save_config(cfg:PetConfig, # the config to write
 
 # %% ../nbs/00_core.ipynb #9d9e33d7
 def _yaml_values(text:str)->dict:
-    "The YAML in `text`, refused if it uses aliases (`*name`), which can expand without bound"
+    "The YAML in `text`, refused if it nests deeply or uses aliases (`*name`): both can explode"
     import yaml
+    depth, deepest = 0, 0                           # brackets, before the parser sees them
+    for ch in text:
+        if ch in '[{': depth += 1; deepest = max(deepest, depth)
+        elif ch in ']}': depth -= 1
+    if deepest > 16: raise PetvitError(f"nests {deepest} brackets deep: write flat values")
     if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text)):
         raise PetvitError("uses YAML aliases (*name): write each value out")
     return yaml.safe_load(text)

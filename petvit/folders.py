@@ -407,10 +407,21 @@ class RunFolder(PredictionFolder):
         return read_id_csv(self.fold_dir(k)/'test.csv', self._again(k),
                            numbers=('pred', 'pred_plain'))
     def fold_history(self, k:int)->pd.DataFrame:
-        "Fold `k`'s learning curves: epoch, train_loss, valid_loss, rmse"
-        return read_table(self.history(k), self._again(k),
-                          numbers=('epoch', 'train_loss', 'valid_loss', 'rmse'))
+        "Fold `k`'s learning curves: epoch, train_loss, valid_loss, rmse (a row per epoch)"
+        h = read_table(self.history(k), self._again(k),
+                       numbers=('epoch', 'train_loss', 'valid_loss', 'rmse'))
+        if not len(h) or list(h.epoch) != list(range(len(h))): raise PetvitError(
+            f"{self.history(k)} does not hold a row per epoch 0, 1, ...: {self._again(k)}")
+        return h
     def _again(self, k:int)->str: return f"train fold {k} again (petvit train --out {self.path})"
+
+    def oof(self)->pd.DataFrame:
+        "`oof.csv`, checked as every kind's, and holding exactly the run's training images"
+        f = super().oof()
+        if set(f.Id) != set((folds := self.folds()).Id) or len(f) != len(folds): raise PetvitError(
+            f"{self.oof_path} does not list the {len(folds)} training images of its folds.csv: "
+            f"merge the run again with petvit merge {self.path}")
+        return f
 
     def check_takes(self, cfg:PetConfig, fold_table:pd.DataFrame):
         "Refuse (writing nothing) unless the folder may be written, and holds this run or none"

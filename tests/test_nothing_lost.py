@@ -177,6 +177,7 @@ def test_an_image_size_the_model_cannot_take_is_refused(cli, small_data, tmp_pat
     ('a/fold0/oof.csv', b'Id,fold,Pawpularity,pred,pred_plain\n', 'merge', "does not hold fold 0's"),
     ('a/fold0/test.csv', b'Id,pred,pred_plain\nx,abc,1\n', 'merge', 'pred, pred_plain is not a finite number on line 2'),
     ('a/fold0/history.csv', b'', 'merge', 'cannot be read as a CSV'),
+    ('a/fold0/history.csv', b'epoch,train_loss,valid_loss,rmse,time\n', 'merge', 'does not hold a row per epoch'),
     ('a/fold0/fold.json', b'[' * 100000, 'merge', 'fold 0 is not complete'),
     ('a/oof.csv', b'Id,fold,Pawpularity,pred\n', 'boost', 'oof.csv has no rows'),
     ('a/folds.csv', b'Id,fold,Pawpularity\nx,nan,3\n', 'embed', 'fold, Pawpularity is not a finite number'),
@@ -188,6 +189,12 @@ def test_a_bad_run_file_is_one_line(cli, runs_copy, small_data, tmp_path, path, 
     args = dict(merge=['merge', run], boost=['boost', '--run', run], embed=['embed', '--run', run],
                 predict=['predict', '--run', run, '--data', small_data, '--out', tmp_path/'p.csv'])[command]
     one_line(cli(*args), says)
+
+def test_an_oof_table_that_is_not_the_runs_is_refused(cli, runs_copy):
+    oof = runs_copy/'a'/'oof.csv'
+    oof.write_text(''.join(oof.read_text().splitlines(keepends=True)[:-3]))     # three rows dropped
+    one_line(cli('explain', '--run', runs_copy/'a', '--worst', 1), 'does not list the 60 training images of its folds.csv')
+    one_line(cli('boost', '--run', runs_copy/'a'), 'merge the run again with petvit merge')
 
 def test_predict_needs_the_data_folders_three_csvs(cli, runs_copy, small_data, tmp_path):
     data = tmp_path/'data'; shutil.copytree(small_data, data); (data/'sample_submission.csv').unlink()
