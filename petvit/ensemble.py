@@ -523,12 +523,13 @@ def _blend_members(folder:BlendFolder, seen:tuple)->tuple:
     if (p := folder.path.resolve()) in seen: raise PetvitError(
         f"the blend {folder.path} holds itself: make it again")
     members = folder.members()
-    again = f"petvit blend {' '.join(str(m.path) for m, _, _ in members)} --out {folder.path}"
+    here = os.path.normpath(folder.path)
+    again = f"petvit blend {' '.join(os.path.normpath(m.path) for m, _, _ in members)} --out {here}"
     for member, _, recorded in members:      # every member, the light ones too: as made
         now = member.fingerprint()
         if differ := [_FINGERPRINT_PARTS[k] for k in recorded if now.get(k) != recorded[k]]:
             raise PetvitError(
-                f"the member {os.path.normpath(member.path)} of the blend {folder.path} changed "
+                f"the member {os.path.normpath(member.path)} of the blend {here} changed "
                 f"since the blend was made ({', '.join(differ)}): make the blend again with "
                 f"{again}")
     kept = [(m, w) for m, w, _ in members if w >= MIN_BLEND_WEIGHT]
