@@ -20,10 +20,10 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
 __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'CROPS', 'BLEND_WEIGHTS',
            'MIN_BLEND_WEIGHT', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
            'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
-           'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'config_to_dict', 'config_from_dict',
-           'save_config', 'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device',
-           'parse_devices', 'share_out', 'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak',
-           'resolve_workers']
+           'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'config_to_dict',
+           'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config', 'seed_everything',
+           'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision', 'resolve_precision',
+           'gpu_peak', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -122,6 +122,21 @@ def read_text(path:str|Path,      # a text file to read
     except UnicodeDecodeError as e: raise PetvitError(
         f"{path} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}): {fix}"
     ) from None
+
+# %% ../nbs/00_core.ipynb #4ccc7367
+def read_csv_file(path:str|Path, # a CSV file, perhaps a stranger's
+                  fix:str,       # what to do about a bad file, for the message
+                  **kwargs,      # for `pandas.read_csv`: dtype, keep_default_na, ...
+                 ):
+    "The CSV at `path` as pandas reads it, from `read_text`'s text with no overlong line"
+    import io, pandas as pd                        # not at import: `petvit --help` stays quick
+    text = read_text(path, fix)
+    if (n := max(map(len, text.splitlines()), default=0)) > MAX_LINE: raise PetvitError(
+        f"{path} has a line of {n:,} characters, too long for a table petvit reads: {fix}")
+    try: return pd.read_csv(io.StringIO(text), index_col=False, **kwargs)
+    except ValueError as e:            # pandas' ParserError and EmptyDataError are ValueErrors
+        raise PetvitError(f"{path} cannot be read as a CSV ({str(e).splitlines()[0][:80]}): "
+                          f"{fix}") from None
 
 # %% ../nbs/00_core.ipynb #6935727d
 def _schema_problem(v, schema, where:str)->str|None:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_oof_tta.ipynb #7c8f1b20
 from __future__ import annotations
-import contextlib, dataclasses, io, os, random, sys, time
+import contextlib, dataclasses, os, random, sys, time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -15,7 +15,7 @@ from PIL import Image
 from fastai.torch_core import rank_distrib
 from .core import (PetConfig, PetvitError, atomic_path, atomic_write, seed_everything,
                          get_device, resolve_precision, choose_precision, resolve_workers,
-                         check_outside, parse_devices, read_text, share_out)
+                         check_outside, open_regular, parse_devices, read_csv_file, share_out)
 from .folders import RunFolder, read_id_csv, write_csv, json_text
 from .data import TARGET, read_petfinder, listing, csv_lines
 from .folds import assign_folds
@@ -329,11 +329,8 @@ def submission_problems(sub:pd.DataFrame, # a submission, e.g. `read_submission`
 def read_submission(path:str|Path, # a submission CSV
                    )->pd.DataFrame:
     "The CSV at `path` with every column as text (empty fields stay empty)"
-    text = read_text(path, 'pass a submission CSV with columns Id,Pawpularity')
-    try: return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except ValueError as e:                      # pandas' ParserError and EmptyDataError
-        raise PetvitError(f"{path} cannot be read as a CSV ({str(e).splitlines()[0][:120]}): "
-                          "write it with columns Id,Pawpularity") from None
+    return read_csv_file(path, 'write it with columns Id,Pawpularity', dtype=str,
+                         keep_default_na=False)
 
 # %% ../nbs/07_oof_tta.ipynb #dd66e530
 def check_submission(path:str|Path,     # a submission CSV
@@ -363,7 +360,8 @@ def check_submission_target(path:str|Path,     # the CSV to write
                                             "through one, so pass another --out")
     if path.is_dir(): raise PetvitError(f"--out {path} is a folder: pass a CSV file name")
     if os.path.lexists(path):
-        first = read_text(path, 'pick another --out').split('\n', 1)[0].strip()
+        with open_regular(path, 'pick another --out') as f:
+            first = f.readline(100).decode('utf-8', 'replace').strip()
         if first != f'Id,{TARGET}': raise PetvitError(
             f"--out {path} exists and is not a submission (its first line is not Id,{TARGET}): "
             "petvit overwrites only its own kind of file, so pick another --out")

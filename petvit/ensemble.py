@@ -307,10 +307,7 @@ def _boost_scores(folds:pd.DataFrame, oof:np.ndarray, run:RunFolder|None, **how)
     frame = folds[['Id', 'fold', TARGET]].assign(pred=oof)
     cv = dict(**how, oof_rmse=rmse(oof, folds[TARGET]))
     if run is not None:
-        if set((run_oof := run.oof()).Id) != set(folds.Id): raise PetvitError(
-            f"{run.oof_path} does not list the run's {len(folds)} training images (its folds.csv): "
-            f"merge the run again with petvit merge {run.path}")
-        head = run_oof.set_index('Id').pred.loc[folds.Id].to_numpy()
+        head = run.oof().set_index('Id').pred.loc[folds.Id].to_numpy()   # the run's images
         frame = frame.assign(pred_head=head, pred_blend=(head + oof) / 2)
         cv.update(head_rmse=rmse(head, folds[TARGET]), blend_rmse=rmse(frame.pred_blend,
                                                                          folds[TARGET]))

@@ -4,15 +4,15 @@
 
 # %% ../nbs/00a_folders.ipynb #7b066262
 from __future__ import annotations
-import ctypes, fnmatch, functools, io, json, os, sys, tempfile
+import ctypes, fnmatch, functools, json, os, sys, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from .core import (MAX_LINE, PetConfig, PetvitError, atomic_write, config_from_dict,
-                         config_to_dict, current_umask, file_sha256, read_arrays,
-                         read_config_file, read_json, read_text, save_config)
+from .core import (PetConfig, PetvitError, atomic_write, config_from_dict, config_to_dict,
+                         current_umask, file_sha256, read_arrays, read_config_file,
+                         read_csv_file, read_json, save_config)
 
 # %% auto #0
 __all__ = ['FOLDER_KINDS', 'PREDICTION_KINDS', 'json_text', 'read_table', 'read_id_csv', 'write_csv', 'plain_names', 'Folder',
@@ -33,13 +33,7 @@ def read_table(path:str|Path,   # a CSV file, perhaps a stranger's
                unique_ids:bool=False, # whether every `Id` must differ
               )->pd.DataFrame:
     "The CSV at `path` (its `Id` column as text), checked; a bad file is one line naming it"
-    text = read_text(path, fix)
-    if (n := max(map(len, text.splitlines()), default=0)) > MAX_LINE: raise PetvitError(
-        f"{path} has a line of {n:,} characters, too long for a table petvit reads: {fix}")
-    try: df = pd.read_csv(io.StringIO(text), dtype={'Id': str}, index_col=False)
-    except ValueError as e:            # pandas' ParserError and EmptyDataError are ValueErrors
-        raise PetvitError(f"{path} cannot be read as a CSV ({str(e).splitlines()[0][:80]}): "
-                          f"{fix}") from None
+    df = read_csv_file(path, fix, dtype={'Id': str})
     if missing := [c for c in dict.fromkeys([*columns, *numbers]) if c not in df.columns]:
         raise PetvitError(f"{path} has no {', '.join(missing)} column: {fix}")
     nums = df[list(numbers)].apply(pd.to_numeric, errors='coerce').astype(float)
@@ -388,11 +382,12 @@ class RunFolder(PredictionFolder):
         return [k for k in range(n_folds or self.config().n_folds) if self.fold_record(k) is None]
     def require_complete(self, n_folds:int|None=None):
         "Refuse, in one line, a run with an incomplete fold or a fold of another config"
-        if missing := self.incomplete_folds(n_folds): raise PetvitError(
+        records = [self.fold_record(k) for k in range(n_folds or self.config().n_folds)]
+        if missing := [k for k, r in enumerate(records) if r is None]: raise PetvitError(
             f"run folder {self.path}: {_folds_phrase(missing)} not complete (or the weights "
             f"changed since): finish the run with petvit train --out {self.path}")
-        for k in range(n_folds or self.config().n_folds):
-            if differ := _config_differs(self.fold_record(k).get('config'), self.config()):
+        for k, record in enumerate(records):
+            if differ := _config_differs(record.get('config'), self.config()):
                 raise PetvitError(
                     f"run folder {self.path}: fold {k} was trained with another config than its "
                     f"config.json (differs in {', '.join(differ)}): train it again with petvit "
@@ -511,11 +506,10 @@ class EmbeddingFolder(Folder):
         extra = dict(sha256=[str]) if m['kind'] == 'run' else _FROZEN_SCHEMA
         m = read_json(path, {**_EMBED_SCHEMA, **extra}, _EMBED_FIX)
         plain_names(m['files'], m['n_folds'], path, _EMBED_FIX)
-        bounds = dict(n_folds=(1, 100), tta=(1, 64), n_train=(0, 10**7), n_test=(0, 10**7),
-                      img_size=(16, 4096), seed=(0, 2**31 - 1))
-        if bad := [k for k, (lo, hi) in bounds.items() if k in m and not lo <= m[k] <= hi]:
-            raise PetvitError(f"{path}: {bad[0]}={m[bad[0]]} is out of range "
-                              f"[{bounds[bad[0]][0]}, {bounds[bad[0]][1]}]: {_EMBED_FIX}")
+        try: PetConfig(**{k: m[k] for k in ('n_folds', 'tta', 'img_size', 'seed') if k in m})
+        except PetvitError as e: raise PetvitError(f"{path}: {e}: {_EMBED_FIX}") from None
+        if min(m['n_train'], m['n_test']) < 0: raise PetvitError(
+            f"{path}: a negative number of images: {_EMBED_FIX}")
         if m['kind'] == 'run' and len(m['sha256']) != m['n_folds']: raise PetvitError(
             f"{path} records {len(m['sha256'])} fold weights for {m['n_folds']} folds: "
             f"{_EMBED_FIX}")

@@ -4,12 +4,12 @@
 
 # %% ../nbs/01a_folds.ipynb #2f0db264
 from __future__ import annotations
-import io, os, warnings
+import os, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from .core import PetvitError, read_text
+from .core import PetvitError, read_csv_file
 from .data import TARGET, DataError, scan_petfinder, listing, csv_lines
 
 # %% auto #0
@@ -140,11 +140,8 @@ def read_folds_file(path:str|Path,     # a CSV with `Id` and `fold` columns
     "`train` with the `fold` column of the file at `path`; a bad file refused, every problem named"
     if not os.path.lexists(path): raise PetvitError(
         f"--folds-file {path} does not exist: pass a CSV with Id,fold columns")
-    text = read_text(path, 'pass a CSV with Id,fold columns')
-    try: table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except ValueError as e: raise PetvitError(
-        f"--folds-file {path} cannot be read as a CSV ({str(e).splitlines()[0][:120]}): "
-        "pass a CSV with Id,fold columns") from None
+    table = read_csv_file(path, 'pass a CSV with Id,fold columns', dtype=str,
+                          keep_default_na=False)
     if problems := folds_file_problems(table, train.Id.astype(str), n_folds): raise DataError(
         path, problems, f"--folds-file {path} is not a {n_folds}-fold assignment of the "
         f"{len(train)} training images ({len(problems)} problem(s)), nothing written")
