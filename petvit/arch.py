@@ -17,6 +17,7 @@ def _device_dtype(m:nn.Module): # its parameters' device and dtype, for new laye
     p = next(m.parameters(), None)
     return dict(device=None if p is None else p.device, dtype=None if p is None else p.dtype)
 
+# %% ../nbs/03a_arch.ipynb #d4804dca
 class TimmClassifier:
     "Mixin: timm's classifier interface for a model with `head`, `head_hidden_size`, `global_pool`"
     def _init_weights(self, m):

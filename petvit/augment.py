@@ -101,6 +101,7 @@ def _crop(cfg, min_scale:float, flips:list)->list:
     for flip in flips: crop.compose(flip)      # one matrix per image: one resampling
     return [crop]
 
+# %% ../nbs/02_augment.ipynb #b536ea5a
 def train_transforms(cfg:PetConfig, # its img_size, crop, min_scale, flip, lighting, hue, dropout
                     )->list:
     "Batch transforms for training, from the augmentation knobs of `cfg`"

@@ -30,7 +30,8 @@ from .augment import train_transforms
 from .models import create_model
 from .losses import PawpularityLoss
 from .training import pet_learner, pet_adamw, resolve_precision
-from .cv import PredictSettings, tta_dataloader, predict_tta, run_cv
+from .predict import PredictSettings, tta_dataloader, predict_tta
+from .cv import run_cv
 
 # %% auto #0
 __all__ = ['SETTINGS', 'make_photo_data', 'paired_ratio', 'bench_data', 'bench_train', 'gpu_peak_tflops', 'explicit_attention',
@@ -46,6 +47,7 @@ def _photo(seed:int, size:tuple)->Image.Image:
     )
     return Image.fromarray(px.clip(0, 255).astype(np.uint8))
 
+# %% ../nbs/10_benchmark.ipynb #7d06db2c
 def make_photo_data(path:str|Path,    # folder to write (PetFinder layout)
                     n:int=64,          # training photos
                     n_test:int=8,      # test photos
@@ -114,12 +116,14 @@ def _timed_batches(dl, n_batches:int, clock=time.perf_counter)->tuple:
     for _ in range(n): next(it)
     return n * dl.bs, clock() - start
 
+# %% ../nbs/10_benchmark.ipynb #eb05ea32
 def _folds_and_cache(train, img_size, cache_dir):
     "The 2-fold frame of `train`, and the same reading the image cache (built if needed; None: new)"
     folds = make_folds(train, n_folds=2, seed=0)
     return folds, cache_images(folds, img_size,
                                cache_dir or tempfile.mkdtemp(prefix='petvit-bench-cache-'))
 
+# %% ../nbs/10_benchmark.ipynb #d73fdd19
 def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_path`)
                img_size:int=224,    # training size
                bs:int=32,           # batch size
@@ -178,6 +182,7 @@ def _plain_loop(arch, img_size, dev, prec, batches, warmup, clock, sync)->Callab
         sync(); return clock() - start
     return plain_loop
 
+# %% ../nbs/10_benchmark.ipynb #01b83b4e
 def _learner_loop(arch, img_size, bs, dev, precision, batches, warmup, steps, clock)->Callable:
     "petvit's Learner with its callbacks, fed the same `batches`; its timer"
     cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, accum=1, epochs=1,
@@ -210,11 +215,13 @@ def _make_step_timer(warmup, clock=time.perf_counter):
             self.end = clock()
     return StepTimer()
 
+# %% ../nbs/10_benchmark.ipynb #b0c3c764
 def _synthetic_batches(n:int, bs:int, img_size:int, device)->list:
     g = torch.Generator().manual_seed(0)
     return [(torch.randn(bs, 3, img_size, img_size, generator=g).to(device),
              torch.rand(bs, generator=g).to(device)) for _ in range(n)]
 
+# %% ../nbs/10_benchmark.ipynb #3e39e435
 def _prebuilt_loader(batches:list, device):
     "A fastai DataLoader handing out ready-made batches (on `device`), with their batch size"
     class Prebuilt(DataLoader):
@@ -222,6 +229,7 @@ def _prebuilt_loader(batches:list, device):
         def __len__(self): return len(batches)
     return Prebuilt(batches, bs=len(batches[0][0]), drop_last=True, device=device)
 
+# %% ../nbs/10_benchmark.ipynb #96ccb5d4
 def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
                 img_size:int=224,     # input size
                 bs:int=32,            # batch size
@@ -338,6 +346,7 @@ def _ratio_text(name:str, ratio:float|None, spread:float, unit:str='')->str:
     if ratio is None: return f"{name} unreliable (the pairs disagree by {spread:.0%})"
     return f"{name} {ratio:.2f}{unit} (spread {spread:.0%})"
 
+# %% ../nbs/10_benchmark.ipynb #e0d3cdb9
 def bench_table(res:dict, # what `run_bench` returns
                )->str:
     "The benchmark's figures as a text table; a ratio whose pairs disagree is called unreliable"

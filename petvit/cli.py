@@ -13,7 +13,7 @@ import pandas as pd
 from fastcore.docments import docments
 from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, GPU_PEAKS,
                          MIN_BLEND_WEIGHT, PetConfig, PetvitError, PRECISIONS, PRESETS,
-                         config_from_dict, get_device, read_config_file)
+                         SEED_LIMIT, config_from_dict, get_device, read_config_file)
 
 # %% auto #0
 __all__ = ['SEED', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source',
@@ -36,7 +36,7 @@ def whole(low:int,            # the smallest value allowed
         return v
     return parse
 
-SEED = whole(0, 2**31 - 1)  # seeds: fold k and TTA view v add k and v, within numpy's 2**32
+SEED = whole(0, SEED_LIMIT - 1)  # the seeds the config takes (the core notebook's rule)
 
 # %% ../nbs/09_cli.ipynb #8f0deee9
 def _add_demo_data(sub):
@@ -51,6 +51,7 @@ def _add_demo_data(sub):
     p.add_argument('--seed', type=SEED, default=42, help='seed: same seed, same files (default 42)')
     p.set_defaults(func=cmd_demo_data)
 
+# %% ../nbs/09_cli.ipynb #0af7c2be
 def cmd_demo_data(args, # the parsed command line
                  ):
     "`petvit demo-data DIR`"
@@ -82,6 +83,7 @@ def _add_check(sub):
                         f'{d.dup_threshold})')
     p.set_defaults(func=cmd_check)
 
+# %% ../nbs/09_cli.ipynb #6b5d8921
 def cmd_check(args, # the parsed command line
              ):
     "`petvit check DIR`: the folds notebook's `check_report`; exit status 1 on problems"
@@ -129,8 +131,6 @@ def train_config(args, # the parsed command line
     d.update({k: v for k, v in flags.items() if v is not None})
     if args.data is not None: d['data_dir'] = str(args.data)
     if args.out is not None: d['out_dir'] = str(args.out)
-    if getattr(args, 'fold_seed', None) is not None and getattr(args, 'folds_file', None):
-        raise PetvitError("--fold-seed and --folds-file both choose the folds: pass one of them")
     if 'data_dir' not in d and not getattr(args, 'demo', False):
         raise PetvitError("no data folder: pass --data DIR (the PetFinder layout), or --demo")
     return config_from_dict(d, source='petvit train')
@@ -170,6 +170,7 @@ def _add_train(sub):
     add_config_flags(p)
     p.set_defaults(func=cmd_train)
 
+# %% ../nbs/09_cli.ipynb #57348fea
 def cmd_train(args, # the parsed command line
              ):
     "`petvit train`"
@@ -205,6 +206,7 @@ def cmd_train(args, # the parsed command line
     _print_results(cv, RunFolder(cfg.out_dir))
     return 0
 
+# %% ../nbs/09_cli.ipynb #ed93c218
 def _print_results(cv, run):
     from petvit.cv import cv_table
     print(cv_table(cv))
@@ -229,7 +231,7 @@ def _add_compute_flags(p:argparse.ArgumentParser, # a sub-parser of a command th
 def compute_line(args, # the parsed command line (its --devices, --precision, --bs)
                 ):
     "The `Compute` of the command line, after printing its first line: precision, devices, why"
-    from petvit.cv import Compute
+    from petvit.predict import Compute
     compute = Compute(args.devices, args.precision, getattr(args, 'bs', None))
     devices, precision, why = compute.resolve()
     print(f"petvit {args.command}: {precision} on {', '.join(map(str, devices))} ({why})",
@@ -258,10 +260,11 @@ def _add_predict(sub):
                         'competition has about 6,800)')
     p.set_defaults(func=cmd_predict)
 
+# %% ../nbs/09_cli.ipynb #c5c3084e
 def cmd_predict(args, # the parsed command line
                ):
     "`petvit predict`"
-    from petvit.cv import expected_test_ids, write_submission, check_submission_target
+    from petvit.submission import expected_test_ids, write_submission, check_submission_target
     from petvit.ensemble import predict_member
     if args.plan is not None: return _print_plan(args)
     check_submission_target(args.out, args.data)        # before any work
@@ -273,6 +276,7 @@ def cmd_predict(args, # the parsed command line
     print(f'wrote {len(sub)} predictions to {args.out}')
     return 0
 
+# %% ../nbs/09_cli.ipynb #e808ab12
 def _print_plan(args):
     from petvit.plan import prediction_plan, plan_table
     gpu = None if args.plan == 'here' else args.plan
@@ -293,6 +297,7 @@ def _add_merge(sub):
                    help="the run's data folder, if it moved (for sample_submission.csv)")
     p.set_defaults(func=cmd_merge)
 
+# %% ../nbs/09_cli.ipynb #05790f5d
 def cmd_merge(args, # the parsed command line
              ):
     "`petvit merge RUN`"
@@ -320,6 +325,7 @@ def _add_bench(sub):
                         "(default: the system's temporary folder)")
     p.set_defaults(func=cmd_bench)
 
+# %% ../nbs/09_cli.ipynb #952064b7
 def cmd_bench(args, # the parsed command line
              ):
     "`petvit bench`"
@@ -357,6 +363,7 @@ def _add_explain(sub):
                    help='folder for the PNGs and index.html (default RUN/explain)')
     p.set_defaults(func=cmd_explain)
 
+# %% ../nbs/09_cli.ipynb #387d69e8
 def cmd_explain(args, # the parsed command line
                ):
     "`petvit explain`"
@@ -407,6 +414,7 @@ def _add_embed(sub):
     _add_compute_flags(p)
     p.set_defaults(func=cmd_embed)
 
+# %% ../nbs/09_cli.ipynb #569f5499
 def cmd_embed(args, # the parsed command line
              ):
     "`petvit embed`"
@@ -453,6 +461,7 @@ def _add_boost(sub):
     _add_compute_flags(p)
     p.set_defaults(func=cmd_boost)
 
+# %% ../nbs/09_cli.ipynb #5bf27002
 def cmd_boost(args, # the parsed command line
              ):
     "`petvit boost`"
@@ -482,16 +491,19 @@ def _add_blend(sub):
                         'e.g. the seed average of one config trained with several --seed')
     p.set_defaults(func=cmd_blend)
 
+# %% ../nbs/09_cli.ipynb #d10c14ca
 def cmd_blend(args, # the parsed command line
              ):
     "`petvit blend`"
-    from petvit.ensemble import blend
+    from petvit.ensemble import blend, blend_verdict
     result = blend(args.runs, args.out, args.data, args.weights)
     for m in result['members']:
         print(f"{m['path']:>40}  weight {m['weight']:.3f}  OOF RMSE {m['oof_rmse']:.3f}")
-    how = ('equal weights, nothing fitted' if args.weights == 'equal' else
-           f"weights fitted on the other folds; {result['oof_rmse_fitted']:.3f} fitted on all rows")
-    print(f"blend OOF RMSE {result['oof_rmse']:.3f} ({how}); wrote {args.out}")
+    fitted = f"{result['oof_rmse_fitted']:.3f} fitted on all rows"
+    weighting = ('equal weights, nothing fitted' if args.weights == 'equal' else
+                 f"weights fitted on the other folds; {fitted}")
+    print(f"blend OOF RMSE {result['oof_rmse']:.3f} ({weighting}); wrote {args.out}")
+    if verdict := blend_verdict(result): print(verdict)
     return 0
 
 # %% ../nbs/09_cli.ipynb #3a1a8de6
@@ -506,10 +518,11 @@ def _add_check_submission(sub):
                    help='the data folder (sample_submission.csv or test.csv)')
     p.set_defaults(func=cmd_check_submission)
 
+# %% ../nbs/09_cli.ipynb #431acb14
 def cmd_check_submission(args, # the parsed command line
                         ):
     "`petvit check-submission FILE --data DIR`: exit status 1 on problems"
-    from petvit.cv import check_submission
+    from petvit.submission import check_submission
     problems = check_submission(args.file, args.data)
     for problem in problems: print(f'{args.file}: {problem}')
     if not problems: print(f'{args.file}: a valid submission for {args.data}')
@@ -525,6 +538,7 @@ def _add_kaggle_kit(sub):
                    help='more installed distributions to add, pinned likewise')
     p.set_defaults(func=cmd_kaggle_kit)
 
+# %% ../nbs/09_cli.ipynb #f9a89ef0
 def cmd_kaggle_kit(args, # the parsed command line
                   ):
     "`petvit kaggle-kit DIR`"
@@ -561,6 +575,7 @@ def _fresh_line()->str:
     "A newline where a progress bar may have left the terminal's line open (bars: terminals only)"
     return '\n' if sys.stdout.isatty() else ''
 
+# %% ../nbs/09_cli.ipynb #e69e602b
 def os_error_line(e:OSError, # an error of the operating system
                  )->str:
     "One line for an `OSError`: what failed, on which file, and what to do"

@@ -18,12 +18,12 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
 
 # %% auto #0
 __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'CROPS', 'BLEND_WEIGHTS',
-           'MIN_BLEND_WEIGHT', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
+           'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
            'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
-           'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'config_to_dict',
-           'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config', 'seed_everything',
-           'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision', 'resolve_precision',
-           'gpu_peak', 'resolve_workers']
+           'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained',
+           'config_to_dict', 'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config',
+           'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision',
+           'resolve_precision', 'gpu_peak', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -157,11 +157,17 @@ def _schema_problem(v, schema, where:str)->str|None:
     names = '/'.join(k.__name__ for k in kinds)
     return None if ok else f"{where}is {type(v).__name__}, not {names}"
 
+# %% ../nbs/00_core.ipynb #7f5391d8
 def _refuse_number(s:str): raise ValueError(f'{s[:20]} is not a finite number')
+
+# %% ../nbs/00_core.ipynb #c6217031
 def _bounded_int(s:str)->int: return int(s) if len(s.lstrip('-')) <= 18 else _refuse_number(s)
+
+# %% ../nbs/00_core.ipynb #f4c2bc10
 def _finite_float(s:str)->float:
     return f if math.isfinite(f := float(s)) else _refuse_number(s)
 
+# %% ../nbs/00_core.ipynb #f3e2d281
 def read_json(path:str|Path, # a JSON file petvit wrote, or a stranger planted
               schema:dict,   # {key: type, (types, ...), [schema] or {key: schema}}
               fix:str,       # what to do about a bad file, for the message
@@ -216,6 +222,7 @@ BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')  # `petvit boost --model`: the e
 CROPS = ('image', 'batch')  # a random resized crop per image, or one per batch (fastai's)
 BLEND_WEIGHTS = ('fitted', 'equal')  # `petvit blend --weights`: fitted on OOF, or the plain mean
 MIN_BLEND_WEIGHT = 1e-4   # lighter blend members are dropped: they move no prediction by 0.01
+SEED_LIMIT = 2**31        # seeds are below it: fold k and view v add k and v, within numpy's 2**32
 
 @dataclass
 class PetConfig:
@@ -284,6 +291,9 @@ class PetConfig:
         for name, (ok, rule) in _RULES.items():
             if not ok(getattr(self, name)):
                 raise PetvitError(f"config {name}={getattr(self, name)!r} {rule}")
+        if self.folds_file and self.fold_seed != PetConfig.fold_seed: raise PetvitError(
+            f"config fold_seed={self.fold_seed} and folds_file={self.folds_file!r} both choose the "
+            "folds: set one of them (--fold-seed or --folds-file)")
 
     def __str__(self):
         w = max(len(f.name) for f in fields(self))
@@ -297,6 +307,17 @@ def _to_bool(v):
     if isinstance(v, str) and v.strip().lower() in _TRUE + _FALSE: return v.strip().lower() in _TRUE
     raise ValueError('true or false')
 
+# %% ../nbs/00_core.ipynb #36eca732
+def parse_pretrained(v, # True/False, a word for one ('yes', 'off', ...), or a weights file's path
+                    )->bool|str:
+    "`pretrained` as petvit reads it: a bool, or the path of a local weights file (ValueError: '')"
+    if isinstance(v, Path): v = str(v)
+    if isinstance(v, str) and not v.strip(): raise ValueError('true, false or a weights file')
+    if isinstance(v, str) and v.strip().lower() not in _TRUE + _FALSE: return v
+    try: return _to_bool(v)
+    except ValueError: raise ValueError('true, false or a weights file') from None
+
+# %% ../nbs/00_core.ipynb #e09cec27
 def _to_int(v):
     if isinstance(v, int) and not isinstance(v, bool): return v
     if isinstance(v, str) and len(v.strip()) <= 18:
@@ -304,6 +325,7 @@ def _to_int(v):
         except ValueError: pass
     raise ValueError('a whole number')
 
+# %% ../nbs/00_core.ipynb #40a83b07
 def _to_float(v):
     if isinstance(v, bool): raise ValueError('a number')
     try: f = float(v.strip() if isinstance(v, str) else v)
@@ -311,19 +333,14 @@ def _to_float(v):
     if not math.isfinite(f): raise ValueError('a finite number')
     return f
 
+# %% ../nbs/00_core.ipynb #d42bfc0f
 def _to_str(v):
     if isinstance(v, str): return v
     raise ValueError('a string')
 
-def _to_weights(v):
-    "`pretrained`: a bool, or a path to a local weights file"
-    if isinstance(v, str) and not v.strip(): raise ValueError('true, false or a weights file')
-    if isinstance(v, str) and v.strip().lower() not in _TRUE + _FALSE: return v
-    try: return _to_bool(v)
-    except ValueError: raise ValueError('true, false or a weights file') from None
-
+# %% ../nbs/00_core.ipynb #8d634272
 _CONVERTERS = {'bool': _to_bool, 'int': _to_int, 'float': _to_float, 'str': _to_str,
-               'bool|str': _to_weights}
+               'bool|str': parse_pretrained}
 
 def _convert(name, kind, value):
     "`value` as the config field `name` of type `kind` wants it, or a one-line `PetvitError`"
@@ -362,9 +379,9 @@ _RULES = { # field: (test, what the message says)
     'mixup': (lambda v: 0 <= v <= 100, 'must be 0 (off) or an α up to 100 (0.2-1 is usual)'),
     'cutmix': (lambda v: 0 <= v <= 100, 'must be 0 (off) or an α up to 100 (1 is usual)'),
     'tta': (lambda v: 1 <= v <= 64, 'must be in [1, 64] (1: the plain view only)'),
-    'seed': (lambda v: 0 <= v < 2**31,
+    'seed': (lambda v: 0 <= v < SEED_LIMIT,
              'must be in [0, 2**31) (fold k adds k to it, TTA view v adds v)'),
-    'fold_seed': (lambda v: 0 <= v < 2**31, 'must be in [0, 2**31)'),
+    'fold_seed': (lambda v: 0 <= v < SEED_LIMIT, 'must be in [0, 2**31)'),
     'num_workers': (lambda v: -1 <= v <= 256, 'must be -1 (automatic) or in [0, 256]'),
     'arch': (lambda v: v.strip() != '', 'must name an architecture'),
 }
@@ -382,6 +399,7 @@ def config_from_dict(d:dict, # keys are `PetConfig` field names
     _check_keys(d, source)
     return PetConfig(**d)
 
+# %% ../nbs/00_core.ipynb #717e7ae3
 def _check_keys(d:dict, source:str):
     "Refuse keys of `d` that are no `PetConfig` field, suggesting the closest"
     import difflib

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #d6071101
 from __future__ import annotations
-import importlib, io, os, stat
+import io, os, stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +92,7 @@ class PetfinderScan:
     sample:pd.DataFrame|None = None      # sample_submission.csv
     problems:list = field(default_factory=list) # one line per problem found
 
+# %% ../nbs/01_data.ipynb #197bcbb6
 def _read_csv(path, name, scan):
     fn = path/name
     if not os.path.lexists(fn):
@@ -123,12 +124,14 @@ def _check_columns(df, name, required, scan):
                              f"{listing(df.columns, 15)}: add them (names are case-sensitive)")
     return not missing
 
+# %% ../nbs/01_data.ipynb #d408e263
 def unsafe_ids(ids:pd.Series, # Id column
               )->pd.Series:
     "True where an Id could leave its folder as a file name: '/', '\\', '..', NUL or a leading '.'"
     s = ids.astype(str)
     return s.str.contains(r'[/\\\x00]') | s.str.contains('..', regex=False) | s.str.startswith('.')
 
+# %% ../nbs/01_data.ipynb #7c9b0a22
 def _check_ids(df, name, scan):
     empty = df.Id.isna() | (df.Id.astype(str).str.strip() == '')
     if empty.any():
@@ -144,6 +147,7 @@ def _check_ids(df, name, scan):
         scan.problems.append(f"{name}: column Id repeats {listing(df.Id[dup].unique())} (line(s) "
                              f"{csv_lines(dup)}): each Id must appear once")
 
+# %% ../nbs/01_data.ipynb #4e5bc7b2
 def _check_target(df, name, scan):
     score = pd.to_numeric(df[TARGET], errors='coerce')
     bad = score.isna()
@@ -158,6 +162,7 @@ def _check_target(df, name, scan):
                              "to 100")
     if not (bad.any() or out.any()): df[TARGET] = score.astype(float)
 
+# %% ../nbs/01_data.ipynb #0c67dc10
 def _check_meta(df, name, scan, need_meta):
     present = [c for c in METADATA_COLS if c in df.columns]
     if need_meta: _check_columns(df, name, METADATA_COLS, scan)
@@ -244,16 +249,3 @@ def read_petfinder(path:str|Path,        # the competition folder (or one in its
                           need_train=need_train)
     if scan.problems: raise DataError(scan.path, scan.problems)
     return scan.train, scan.test
-
-# %% ../nbs/01_data.ipynb #93c1d23c
-_MOVED = {**dict.fromkeys(['hamming_pairs', 'duplicate_groups', 'sturges_bins', 'make_folds',
-                           'fold_summary', 'plot_fold_distributions', 'check_report'], 'folds'),
-          **dict.fromkeys(['pawpularity_target', 'metadata_vector', 'pet_datablock',
-                           'fold_dataloaders', 'image_dataloader', 'show_pet_batch',
-                           'CACHE_VERSION', 'cache_root', 'cached_name', 'to_rgb8', 'cache_image',
-                           'cache_images'], 'images'),
-          **dict.fromkeys(['DEMO_VERSION', 'make_demo_data', 'demo_data_dir'], 'demo')}
-def __getattr__(name:str): # a name `petvit.data` does not define
-    "The names the folds, images and demo notebooks define, from their modules"
-    if name in _MOVED: return getattr(importlib.import_module(f'petvit.{_MOVED[name]}'), name)
-    raise AttributeError(f"module 'petvit.data' has no attribute {name!r}")

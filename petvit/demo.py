@@ -42,6 +42,7 @@ def _demo_photo(rng, digit_img, backgrounds, near, blur):
     photo.paste(Image.new('RGB', (s, s), colour), (x0, y0), mask)
     return photo.filter(ImageFilter.GaussianBlur(1.5)) if blur else photo
 
+# %% ../nbs/01c_demo.ipynb #e99c39ba
 def _demo_id(seed, i): return hashlib.md5(f'petvit-demo-{seed}-{i}'.encode()).hexdigest()
 
 # %% ../nbs/01c_demo.ipynb #f6d79be5

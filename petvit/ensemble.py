@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
-                         MIN_BLEND_WEIGHT, PetConfig,
+                         MIN_BLEND_WEIGHT, PetConfig, parse_pretrained,
                          PetvitError, atomic_path, atomic_write, check_outside, file_sha256,
                          read_arrays, share_out)
 from .folders import (RunFolder, EmbeddingFolder, BoostFolder, BlendFolder,
@@ -20,14 +20,16 @@ from .data import TARGET, read_petfinder
 from .folds import assign_folds
 from .models import create_model
 from .losses import rmse
-from .cv import (Compute, PredictSettings, cached_frames, load_fold_model, predict_frame,
-                       predict_view, tta_dataloader, write_submission,
-                       submission_problems, submission_order, read_submission, expected_test_ids)
+from .predict import (Compute, PredictSettings, cached_frames, load_fold_model,
+                            predict_frame, predict_view, tta_dataloader)
+from .submission import (write_submission, submission_problems, submission_order,
+                               read_submission, expected_test_ids)
 
 # %% auto #0
 __all__ = ['head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor', 'ArrayRegressor', 'fit_regressor',
-           'boost', 'blend_weights', 'nested_blend', 'blend', 'ForwardJob', 'prediction_tree', 'prediction_jobs',
-           'skipped_members', 'job_settings', 'run_jobs', 'tree_prediction', 'predict_member', 'predict_boost']
+           'boost', 'blend_weights', 'nested_blend', 'blend', 'blend_verdict', 'ForwardJob', 'prediction_tree',
+           'prediction_jobs', 'skipped_members', 'job_settings', 'run_jobs', 'tree_prediction', 'predict_member',
+           'predict_boost']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
@@ -48,10 +50,12 @@ def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
 # %% ../nbs/11_ensembles.ipynb #7214f316
 def _id_array(ids:pd.Series)->np.ndarray: return np.array(ids.tolist(), dtype=str)  # no pickle
 
+# %% ../nbs/11_ensembles.ipynb #568100c8
 def _npz_write(path:Path, **arrays):
     "Write arrays into `path` (.npz) atomically"
     with atomic_path(path) as tmp, open(tmp, 'wb') as f: np.savez(f, **arrays)
 
+# %% ../nbs/11_ensembles.ipynb #10a53422
 def _refuse_invalid(sub:pd.DataFrame, order, out:Path):
     "Refuse a derived run whose submission would not be valid, before `out` is touched"
     if problems := submission_problems(sub, order): raise PetvitError(
@@ -67,6 +71,7 @@ def _run_frames(run:RunFolder, data_dir, how:PredictSettings)->tuple:
         "from the run's folds.csv): pass that folder with --data")
     return cached_frames(how, train.set_index('Id').loc[folds.Id].reset_index(), test)
 
+# %% ../nbs/11_ensembles.ipynb #d8f52665
 def _run_features(run:RunFolder, frames:list, n_views:int, compute:Compute)->list:
     "Per fold, its model's head inputs of each frame (already cached); a model per device at once"
     devices, precision, _ = compute.resolve()
@@ -115,20 +120,23 @@ def _frozen_features(model, how:PredictSettings, frames:list)->list:
     "A frozen backbone's head inputs of each frame (already cached), with `how`'s views and seed"
     return [head_inputs(model, tta_dataloader(f, model, how), how) for f in frames]
 
+# %% ../nbs/11_ensembles.ipynb #fe0e93a5
 def _frozen_weights(pretrained)->bool|Path:
     "True (the hub's weights) or a local file; random weights refused (they embed anew each time)"
-    word = str(pretrained).strip().lower()
-    if pretrained is False or word in ('false', 'no', 'off', '0', 'none', ''): raise PetvitError(
+    try: weights = parse_pretrained(pretrained)
+    except ValueError: weights = False
+    if weights is False: raise PetvitError(
         "a frozen backbone needs trained weights (--pretrained FILE, or true for the hub): random "
         "weights would give other features, so other predictions, every time they are made")
-    return True if pretrained is True or word in ('true', 'yes', 'on', '1') else Path(
-        pretrained).resolve()
+    return True if weights is True else Path(weights).resolve()
 
+# %% ../nbs/11_ensembles.ipynb #2e2d4cb5
 def _frozen_settings(img_size:int, tta:int, seed:int, bs:int|None, device, precision:str
                     )->PredictSettings:
     "How a frozen backbone embeds: its input size and the views; the rest as a run's defaults"
     return PredictSettings(img_size, device, precision, bs or EMBED_DEFAULTS['bs'], tta, seed)
 
+# %% ../nbs/11_ensembles.ipynb #53e7c196
 def embed_frozen(arch:str,                  # any timm model name
                  pretrained:bool|str|Path,  # True: hub weights; a path: a local weights file
                  data_dir:str|Path,         # the competition's data
@@ -211,6 +219,7 @@ def _regressor_problem(a:dict)->str|None:
         return 'the kernel arrays do not fit together'
     if not all(np.isfinite(v).all() for k, v in a.items() if k != 'kind'): return 'not finite'
 
+# %% ../nbs/11_ensembles.ipynb #42802179
 class ArrayRegressor:
     "A standardiser and an RBF-kernel or linear regressor as plain arrays: it predicts, no more"
     def __init__(self,
@@ -253,6 +262,7 @@ class ArrayRegressor:
 # %% ../nbs/11_ensembles.ipynb #d442bdfa
 def _float64(a)->np.ndarray: return np.asarray(a.get() if hasattr(a, 'get') else a, np.float64)
 
+# %% ../nbs/11_ensembles.ipynb #b03977ee
 def fit_regressor(reg,            # a `make_regressor` pipeline: standardiser, then a regressor
                   X:np.ndarray,   # features, one row per image
                   y:np.ndarray,   # targets
@@ -285,6 +295,7 @@ def _embeddings_of(source:Path, compute:Compute)->tuple:
     emb = EmbeddingFolder(folder.derived('embeddings'))
     return (emb if emb.is_current() else embed_run(folder.path, compute=compute)), folder
 
+# %% ../nbs/11_ensembles.ipynb #4272813d
 def _fit_folds(emb:EmbeddingFolder, folds:pd.DataFrame, make, clip)->tuple:
     "Per fold: a regressor fitted outside the fold; OOF and per-fold test predictions (0-100)"
     y = folds[TARGET].to_numpy(float)
@@ -302,10 +313,10 @@ def _fit_folds(emb:EmbeddingFolder, folds:pd.DataFrame, make, clip)->tuple:
     return np.clip(oof, 0, 100), np.clip(np.mean(tests, axis=0), 0, 100), a['test_ids'], regs
 
 # %% ../nbs/11_ensembles.ipynb #9091f07e
-def _boost_scores(folds:pd.DataFrame, oof:np.ndarray, run:RunFolder|None, **how)->tuple:
+def _boost_scores(folds:pd.DataFrame, oof:np.ndarray, run:RunFolder|None, **settings)->tuple:
     "(oof.csv's frame, cv.json's content) of a boost: its OOF RMSE, and the head's beside it"
     frame = folds[['Id', 'fold', TARGET]].assign(pred=oof)
-    cv = dict(**how, oof_rmse=rmse(oof, folds[TARGET]))
+    cv = dict(**settings, oof_rmse=rmse(oof, folds[TARGET]))
     if run is not None:
         head = run.oof().set_index('Id').pred.loc[folds.Id].to_numpy()   # the run's images
         frame = frame.assign(pred_head=head, pred_blend=(head + oof) / 2)
@@ -315,6 +326,7 @@ def _boost_scores(folds:pd.DataFrame, oof:np.ndarray, run:RunFolder|None, **how)
                    for k, f in ((k, folds.fold == k) for k in sorted(folds.fold.unique()))]
     return frame, cv
 
+# %% ../nbs/11_ensembles.ipynb #0cee78ec
 def boost(source:str|Path,           # a finished run, or a folder of `embed_frozen`
           out:str|Path|None=None,    # where to write (default: SOURCE/boost)
           model:str=BOOST_DEFAULTS['model'], # one of `BOOST_MODELS`: 'svr', 'ridge', 'kernel-ridge'
@@ -389,6 +401,7 @@ def _fold_table(member)->Path:
     "The file that holds `member`'s folds, to pass as --folds-file: a run's folds.csv, else oof.csv"
     return member.folds_path if isinstance(member, RunFolder) else member.oof_path
 
+# %% ../nbs/11_ensembles.ipynb #b65f1014
 def _member_frames(members:list)->list:
     "Each member's oof.csv, aligned to the first's Ids; one-line refusals where they disagree"
     frames = []
@@ -434,6 +447,7 @@ def _refuse_member_out(members:list, out:Path):
             f"--out {out} is, holds or is inside the member {m.path}: petvit never writes into a "
             "member, so write the blend into a folder of its own")
 
+# %% ../nbs/11_ensembles.ipynb #ecbe8368
 def _blend_manifest(members:list, out:Path, P:np.ndarray, y:np.ndarray, weights:np.ndarray,
                     honest:np.ndarray, fold_weights:dict)->dict:
     "`blend.json`: members (relative paths, weights, scores, fingerprints), honest and fitted RMSE"
@@ -444,6 +458,7 @@ def _blend_manifest(members:list, out:Path, P:np.ndarray, y:np.ndarray, weights:
         oof_rmse=rmse(honest, y), oof_rmse_fitted=rmse(P @ weights, y),
         fold_weights={k: [float(x) for x in w] for k, w in fold_weights.items()})
 
+# %% ../nbs/11_ensembles.ipynb #8702f7d2
 def _blend_fit(P:np.ndarray, y:np.ndarray, fold:np.ndarray, weights:str)->tuple:
     "The weights, the honest OOF predictions (no fold by weights fitted on it), weights per fold"
     if weights == 'equal':                       # nothing fitted: the mean is honest as it is
@@ -451,6 +466,7 @@ def _blend_fit(P:np.ndarray, y:np.ndarray, fold:np.ndarray, weights:str)->tuple:
         return w, P @ w, {int(k): w for k in np.unique(fold)}
     return blend_weights(P, y), *nested_blend(P, y, fold)
 
+# %% ../nbs/11_ensembles.ipynb #93378ec5
 def blend(members:list,                # run, boost or blend folders (at least two)
           out:str|Path,                # a new or empty folder (or petvit's blend)
           data_dir:str|Path|None=None, # the data, to check the submission against its test Ids
@@ -482,6 +498,18 @@ def blend(members:list,                # run, boost or blend folders (at least t
         write_submission(sub, made.submission_path, order)
         atomic_write(tmp/out.MARKER, json_text(result))
     return result
+
+# %% ../nbs/11_ensembles.ipynb #5a18ac82
+def blend_verdict(result:dict, # what `blend` returns (or `blend.json`'s content)
+                 )->str|None:
+    "One line when the blend's honest OOF RMSE is worse than its best member's, else None"
+    best = min(result['members'], key=lambda m: m['oof_rmse'])
+    if result['oof_rmse'] <= best['oof_rmse']: return None
+    advice = ('try --weights equal (nothing fitted), or members trained with more folds'
+              if result['weighting'] == 'fitted' else
+              'leave the weaker members out, or train the members with more folds')
+    return (f"note: the blend's honest OOF RMSE {result['oof_rmse']:.3f} is worse than its best "
+            f"member's, {best['path']} at {best['oof_rmse']:.3f}: {advice}")
 
 # %% ../nbs/11_ensembles.ipynb #be9d71b3
 @dataclasses.dataclass(frozen=True)

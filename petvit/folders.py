@@ -108,6 +108,7 @@ class Folder:
 # %% ../nbs/00a_folders.ipynb #4a452b60
 def _phrase(words:list)->str: return ', '.join(words[:-1]) + ' or ' * (len(words) > 1) + words[-1]
 
+# %% ../nbs/00a_folders.ipynb #ae00d508
 def open_folder(path:str|Path, # a folder petvit wrote
                 *kinds,        # the `Folder` classes accepted (default: `FOLDER_KINDS`, any)
                )->Folder:
@@ -271,6 +272,8 @@ _RUNTIME_KEYS = ('out_dir', 'data_dir', 'wandb', 'device', 'num_workers', 'cache
 def _sha256_of_version(path:str, size:int, mtime_ns:int)->str: return file_sha256(path)
 
 # knobs added after runs were first written: what a run written before them did
+
+# %% ../nbs/00a_folders.ipynb #8e8bb058
 _EARLIER_MEANING = dict(fold_seed=lambda d: d.get('seed', PetConfig.seed),  # folds by its seed
                         crop=lambda d: 'batch')                             # fastai's crop
 

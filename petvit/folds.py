@@ -21,6 +21,7 @@ def _bits(hexes):
     return np.unpackbits(np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in hexes]),
                          axis=1)
 
+# %% ../nbs/01a_folds.ipynb #ef73aa1d
 def hamming_pairs(hashes:list[str], # hex pHashes, e.g. the `phash` column
                   threshold:int=6,  # at most this many differing bits
                   block:int=2048):  # rows compared at once
@@ -106,6 +107,7 @@ def _fold_values(fold:pd.Series, n_folds:int)->pd.Series:
     num = pd.to_numeric(fold.str.strip(), errors='coerce')
     return num.where((num % 1 == 0) & (num >= 0) & (num < n_folds))
 
+# %% ../nbs/01a_folds.ipynb #9bccf57a
 def folds_file_problems(table:pd.DataFrame, # a fold assignment read as text: `Id`, `fold`
                         ids:pd.Series,       # the training Ids (train.csv's `Id`)
                         n_folds:int,         # folds of the run: values 0 .. n_folds - 1
@@ -171,6 +173,7 @@ def _folds_lines(folds, groups, fold_seed, folds_file)->list:
             (' (their photos are in training and validation at once)' if split else '') + ':',
             table]
 
+# %% ../nbs/01a_folds.ipynb #831e9a21
 def _size_line(df, name):
     w, h = df.width.dropna(), df.height.dropna()
     if not len(w): return f'{name}: no readable images'

@@ -171,6 +171,7 @@ def _cannot_cache(src, e):
     return PetvitError(f"{src}: cannot be cached ({type(e).__name__}: {e}): run `petvit check` on "
                        "the data folder")
 
+# %% ../nbs/01b_images.ipynb #57455935
 def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read_petfinder`)
                  min_side:int,           # short side of the cached copies (the training `img_size`)
                  cache_dir:str|Path|None=None, # the cache folder (None: `cache_root()/'images'`)

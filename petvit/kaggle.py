@@ -61,6 +61,7 @@ def package_sources(src:str|Path, # petvit's source tree
 # %% ../nbs/12_kaggle_kit.ipynb #c52eabf1
 def _sha256(p:Path)->str: return hashlib.sha256(p.read_bytes()).hexdigest()
 
+# %% ../nbs/12_kaggle_kit.ipynb #7e795e65
 def build_kit(out:str|Path,                 # a new or empty folder (or a kit petvit built)
               extra:tuple=(),               # more distributions to add, pinned likewise
               source:str|Path|None=None,    # petvit's source tree (default: the one it runs from)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import PetvitError, atomic_write
+from .core import PetvitError, atomic_write, parse_pretrained
 from fastai.data.transforms import Normalize
 import timm
 from timm.models import load_state_dict
@@ -53,6 +53,7 @@ def _check_arch(arch:str):
             else " See timm.list_models('*vit*') for names.")
     raise PetvitError(f"unknown architecture {arch!r}: not a timm model name.{hint}")
 
+# %% ../nbs/03_models.ipynb #ee652574
 def _timm_backbone(arch, pretrained, img_size, **kwargs):
     "timm model with its classifier removed, built for `img_size` where the architecture takes one"
     kwargs = dict(num_classes=0, **kwargs)
@@ -108,8 +109,8 @@ def create_model(arch:str,                  # timm architecture name (or a petvi
                  **kwargs)->PetModel:       # passed on to `timm.create_model`
     "The Pawpularity model: a timm backbone with the seed head, and optionally the metadata branch"
     _check_arch(arch)
-    if isinstance(pretrained, str) and pretrained.lower() in ('true', 'false'):
-        pretrained = pretrained.lower() == 'true'
+    try: pretrained = parse_pretrained(pretrained)
+    except ValueError as e: raise PetvitError(f"pretrained={pretrained!r} must be {e}") from None
     if drop_path_rate: kwargs['drop_path_rate'] = drop_path_rate
     if pretrained is True:
         try: backbone = _timm_backbone(arch, True, img_size, **kwargs)

@@ -14,9 +14,9 @@ from .core import GPU_PEAKS, PetvitError, gpu_peak, resolve_precision
 from .folders import RunFolder, EmbeddingFolder
 from .data import read_petfinder
 from .models import create_model
-from .cv import Compute
+from .predict import Compute
 from .bench import explicit_attention
-from .cv import cached_frames, tta_dataloader
+from .predict import cached_frames, tta_dataloader
 from .ensemble import (ForwardJob, prediction_tree, prediction_jobs, skipped_members,
                              job_settings)
 

@@ -17,7 +17,7 @@ from PIL import Image
 from .core import PetvitError, atomic_write, check_outside
 from .folders import RunFolder, GalleryFolder, open_folder, json_text
 from .data import TARGET, METADATA_COLS, unsafe_ids
-from .cv import PredictSettings, cached_frames, load_fold_model, tta_dataloader
+from .predict import PredictSettings, cached_frames, load_fold_model, tta_dataloader
 
 # %% auto #0
 __all__ = ['METHODS', 'vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollout_matrix', 'grad_rollout_matrix',
@@ -123,12 +123,14 @@ def _patch_grid(vit:VisionTransformer, x:torch.Tensor, n_patches:int)->tuple:
                           f"{grid[0]}x{grid[1]} patch grid of a {tuple(x.shape[-2:])} input")
     return grid
 
+# %% ../nbs/08_attention_rollout.ipynb #e9af39b1
 def scale_to_max(maps:torch.Tensor, # non-negative maps (B, ...)
                 )->torch.Tensor:
     "Each map (B, ...) of non-negative values divided by its maximum; an all-zero map stays zeros"
     top = maps.flatten(1).amax(1).reshape(-1, *[1] * (maps.ndim - 1))
     return maps / torch.where(top > 0, top, torch.ones_like(top))
 
+# %% ../nbs/08_attention_rollout.ipynb #24190e3a
 def _scalar_output(out:torch.Tensor)->torch.Tensor:
     "One score per sample: a regression logit, or the top class of a classifier"
     out = out.float()
@@ -215,11 +217,13 @@ class _Score:
     "pytorch-grad-cam target: the Pawpularity logit (a classifier: its top class)"
     def __call__(self, out): return out if out.ndim == 0 else out[out.argmax()]
 
+# %% ../nbs/08_attention_rollout.ipynb #3645f58b
 class _WithMeta(torch.nn.Module):
     "A metadata model as a function of the images alone"
     def __init__(self, model, meta): super().__init__(); self.model, self.meta = model, meta
     def forward(self, x): return self.model(x, self.meta)
 
+# %% ../nbs/08_attention_rollout.ipynb #bb880e80
 def grad_cam(model:torch.nn.Module,       # a timm model, or a petvit model
              x:torch.Tensor,              # images (B, 3, H, W), normalised for the model
              meta:torch.Tensor|None=None, # metadata (B, 12) for a metadata model
@@ -384,6 +388,7 @@ def _map_figure(r, model:torch.nn.Module, inputs:tuple, how:str)->tuple:
     fig.tight_layout()
     return fig, flat
 
+# %% ../nbs/08_attention_rollout.ipynb #f41e3ad9
 def _flat_note(flat:int, n:int, how:str)->str|None:
     "What `flat` flat (or empty) maps of `n` mean, for the page and the command line"
     if not flat: return None
@@ -403,6 +408,7 @@ def _intro(run:RunFolder, how:str, note:str|None)->str:
             f"{'raises the score most' if how == 'gradcam' else 'most attended'}."
             + (f"<p><b>{html.escape(note)}</b>.</p>" if note else ''))
 
+# %% ../nbs/08_attention_rollout.ipynb #bead31da
 def explain_run(run_dir:str|Path,            # a `petvit train` run folder
                 out_dir:str|Path|None=None,  # for the PNGs and index.html (default RUN/explain)
                 data_dir:str|Path|None=None, # the data the run trained on (default: the run's)

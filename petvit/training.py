@@ -219,6 +219,7 @@ def use_channels_last(model:torch.nn.Module, # the model to train
 class ChannelsLast(Callback):
     "Feed image batches in `channels_last` memory format (the model is converted by `fold_learner`)"
     order = 1
+    def __init__(self): pass                    # no options (fastai's Callback takes every event)
     def before_batch(self):
         self.learn.xb = tuple(
             x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in self.xb
@@ -319,6 +320,7 @@ class WandbLogger(Callback):
 class StopOnNaN(TerminateOnNaNCallback):
     "Stop training when the loss turns NaN or infinite; `stopped` says whether it did"
     name = 'stop_on_nan'                                  # not fastai's 'stop_on_na_n'
+    def __init__(self): pass                    # no options (fastai's Callback takes every event)
     def before_fit(self): self.stopped = False
     def after_batch(self):
         if not bool(torch.isfinite(self.learn.loss).all()): self.stopped = True
@@ -420,6 +422,7 @@ def _callbacks(cfg, device, fold, checkpoint, history, wandb_dir, group)->list:
         cbs.append(WandbLogger(cfg, fold, group or Path(wandb_dir).name, wandb_dir))
     return cbs
 
+# %% ../nbs/06_training.ipynb #d525d1bc
 def _placed(cfg, model:torch.nn.Module, device)->tuple:
     "`model` on `device` with `cfg`'s checkpointing, memory format and compilation; its callbacks"
     if cfg.grad_checkpointing: enable_grad_checkpointing(model, cfg.arch)

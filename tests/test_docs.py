@@ -1,12 +1,13 @@
 """The docs site: every exported symbol documented, the sidebar in reading order, and the pages rendered from
 the processed notebooks (`nbdev_proc_nbs`, then nbconvert; Quarto itself is not installable here) showing
 their figures — in headless Chromium too, where it is installed."""
-import importlib, inspect, json, subprocess, sys
+import importlib, inspect, json, os, shutil, subprocess, sys
+from pathlib import Path
 import pytest, yaml
 from fastcore.docments import docments
 from conftest import ROOT
 sys.path.insert(0, str(ROOT/'tools'))
-from render_docs import find_chromium, page_figures, page_summary
+from render_docs import PROC, broken_links, find_chromium, page_figures, page_names, page_summary
 
 def _api():
     "Top-level public symbols exported by the notebooks, as (qualified name, object)"
@@ -62,27 +63,81 @@ def site(built_once):
     return built_once('site', build)
 
 def test_every_page_renders_with_its_api_reference(site):
-    "Each notebook's page has a `show_doc` entry (with its link to the source) for each symbol it exports"
+    "Each page, named as nbdev names it, has a `show_doc` entry for each symbol its notebook exports"
     from petvit._modidx import d
-    pages = {p.stem: page_summary(p) for p in site.glob('*.html')}
-    assert set(pages) == {p.stem for p in (ROOT/'nbs').glob('*.ipynb')}
+    pages = {p.name: page_summary(p) for p in site.glob('*.html')}
+    assert set(pages) == set(page_names(PROC).values())
     exported = {}
     for mod, syms in d['syms'].items():
         for name, (url, _) in syms.items():
             if '.' not in name[len(mod) + 1:] and not name[len(mod) + 1:].startswith('_'):
-                exported[url.split('.html')[0]] = exported.get(url.split('.html')[0], 0) + 1
-    for stem, s in pages.items():
-        want = exported.get(stem.split('_', 1)[1] if stem[:2].isdigit() else stem, 0)
-        assert s['api'] >= want, f'{stem}: {s["api"]} API entries for {want} exported symbols' 
+                page = url.split('#')[0]
+                exported[page] = exported.get(page, 0) + 1
+    for page, s in pages.items():
+        assert s['api'] >= exported.get(page, 0), f'{page}: {s["api"]} API entries for {exported[page]}'
 
-@pytest.mark.parametrize('page,min_figures', [('index', 2), ('01a_folds', 1), ('01b_images', 1), ('02_augment', 3), ('07_oof_tta', 1),
-                                                 ('08_attention_rollout', 2)])
+@pytest.mark.parametrize('page,min_figures', [('index', 2), ('folds', 1), ('images', 1), ('augment', 3),
+                                              ('cv', 1), ('attention_rollout', 2)])
 def test_main_pages_show_their_figures(site, page, min_figures):
     sizes = page_figures(site/f'{page}.html')
     assert len(sizes) >= min_figures and all(w >= 100 and h >= 100 for w, h in sizes), sizes
 
+def test_every_link_to_a_page_and_anchor_lands(site):
+    "README's and the notebooks' links to the site, against the pages nbdev_proc_nbs names and their headings"
+    assert page_names(PROC)['08_attention_rollout'] == 'attention_rollout.html'     # nbdev's names
+    assert broken_links() == []
+
+def test_the_link_check_finds_planted_broken_links(site, tmp_path):
+    import nbformat
+    proc = tmp_path/'_proc'
+    shutil.copytree(PROC, proc, ignore=shutil.ignore_patterns('_docs', '*.png'))
+    nb = nbformat.read(proc/'index.ipynb', as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        '[gone](09_nothing.ipynb), [anchor](https://petvit.github.io/petvit/core.html#no_such_thing), '
+        '[fine](core.html#petconfig), [fine too](00_core.ipynb#petconfig)'))
+    nbformat.write(nb, proc/'index.ipynb')
+    readme = tmp_path/'README.md'
+    readme.write_text((ROOT/'README.md').read_text() + '\n[plan](https://petvit.github.io/petvit/11a_plan.html)\n')
+    broken = broken_links(proc, readme)
+    assert len(broken) == 3, broken
+    assert any('09_nothing.ipynb' in b for b in broken) and any('#no_such_thing' in b for b in broken)
+    assert any(b.startswith('README.md: ') and 'no page 11a_plan.html' in b for b in broken)
+
+STUB_QUARTO = """#!/bin/sh
+# quarto as nbdev_docs calls it: `render NB -o README.md -t gfm` (nbdev's README step) or the site
+mkdir -p _docs
+case " $* " in
+  *" -o README.md "*) echo "README rendered by quarto" > _docs/README.md ;;
+  *) echo "<html></html>" > _docs/index.html ;;
+esac
+"""
+
+def test_nbdev_docs_in_a_fresh_clone_changes_nothing_tracked(tmp_path):
+    "nbdev_docs leaves README.md to tools/make_readme.py, and its build writes nothing outside _proc/_docs"
+    repo, bin_, tmp = tmp_path/'repo', tmp_path/'bin', tmp_path/'tmp'
+    files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard', '-z'], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split('\0')
+    for f in filter(None, files):
+        if (ROOT/f).is_file():
+            (repo/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(ROOT/f, repo/f)
+    git = lambda *a: subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t', *a], cwd=repo,
+                                    capture_output=True, text=True, check=True).stdout
+    git('init', '-q'); git('add', '-A'); git('commit', '-qm', 'clone')
+    os.utime(repo/'README.md', (0, 0))          # older than nbs/index.ipynb, as a clone may leave it
+    bin_.mkdir(); tmp.mkdir()
+    (bin_/'quarto').write_text(STUB_QUARTO); (bin_/'quarto').chmod(0o755)
+    env = {**os.environ, 'PATH': f"{bin_}{os.pathsep}{os.environ['PATH']}", 'TMPDIR': str(tmp),
+           'WANDB_MODE': 'disabled', 'MPLBACKEND': 'Agg'}
+    r = subprocess.run([Path(sys.executable).parent/'nbdev_docs', '--n_workers', '1'], cwd=repo, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert (repo/'_docs'/'index.html').is_file()                  # the stand-in rendered the site
+    assert git('status', '--porcelain') == ''                      # README.md and every tracked file as cloned
+    left = [p.name for p in tmp.iterdir() if not p.name.startswith('torchinductor_')]  # torch's own cache
+    assert left == []                                              # no temp folder left by the build
+
 @pytest.mark.skipif(not find_chromium(), reason='headless screenshots need Chromium (Debian: apt-get install chromium)')
-@pytest.mark.parametrize('page', ['index', '08_attention_rollout'])
+@pytest.mark.parametrize('page', ['index', 'attention_rollout'])
 def test_pages_in_chromium_are_not_blank(site, page):
     "The screenshot holds the page as drawn: text and figures, many colours, not a blank or error page"
     from PIL import Image, ImageStat

@@ -33,6 +33,8 @@ def test_boost_blend_and_predict_a_blend(cli, two_runs, small_data, tmp_path):
     assert abs(sum(m['weight'] for m in b['members']) - 1) < 1e-9 and all(m['weight'] >= 0 for m in b['members'])
     assert b['oof_rmse_fitted'] <= min(m['oof_rmse'] for m in b['members']) + 1e-9   # the fit is at least its best member
     assert [m['path'] for m in b['members']] == ['../a', '../a/boost', '../b', '../b/boost']
+    loses = b['oof_rmse'] > min(m['oof_rmse'] for m in b['members'])   # the honest estimate
+    assert ("is worse than its best member's" in r.stdout) == loses, r.stdout     # said when it loses
     assert cli('check-submission', two_runs/'blend'/'submission.csv', '--data', small_data).returncode == 0
     moved = tmp_path/'moved'; shutil.copytree(two_runs, moved)              # a runs folder moves as a whole
     r = cli('predict', '--run', moved/'blend', '--data', small_data, '--out', tmp_path/'pred.csv')

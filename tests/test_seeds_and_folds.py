@@ -59,7 +59,12 @@ def test_fold_seed_and_folds_file_decide_the_folds(cli, fresh_data, tmp_path):
     assert r.returncode == 2 and 'differs in folds_file' in r.stderr
     r = cli('train', '--data', fresh_data, '--out', tmp_path/'both', '--fold-seed', 5, '--folds-file',
             other/'folds.csv', *RUN)
-    assert r.returncode == 2 and 'pass one of them' in r.stderr and not (tmp_path/'both').exists()
+    assert r.returncode == 2 and 'set one of them' in r.stderr and not (tmp_path/'both').exists()
+    both = tmp_path/'both.yaml'                          # a config file: the same rule, the same line
+    both.write_text(f"fold_seed: 5\nfolds_file: {other/'folds.csv'}\n")
+    r = cli('train', '--data', fresh_data, '--out', tmp_path/'both', '--config', both, *RUN)
+    assert r.returncode == 2 and 'both choose the folds: set one of them' in r.stderr
+    assert not (tmp_path/'both').exists()
 
 def test_a_malformed_folds_file_names_every_problem_and_writes_nothing(cli, small_data, tmp_path):
     ids = pd.read_csv(small_data/'train.csv', dtype={'Id': str}).Id

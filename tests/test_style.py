@@ -1,6 +1,6 @@
-"""The notebooks' shape: exported code within 100 characters, one public definition per export cell,
-committed outputs free of local paths, warnings and progress bars, and a run folder's file names
-spelled by one module"""
+"""The notebooks' shape: code shown within 100 characters, one definition per export cell (private
+helpers included), imports in cells of their own (the docs build runs them), committed outputs free
+of local paths, warnings and progress bars, and a run folder's file names spelled by one module"""
 import ast, json, re, sys
 from pathlib import Path
 
@@ -16,27 +16,61 @@ def _export_cells():
     for name, c, src in _cells():
         if src.startswith('#| export'): yield name, c, src
 
-def test_exported_lines_fit_in_100_characters():
-    long = [f"{name} cell {c['id']}: {len(l)} chars: {l.strip()[:60]}"
-            for name, c, src in _export_cells() for l in src.splitlines() if len(l) > 100]
+def _shown(src):
+    "Whether the docs show a cell's code (not `#| hide` or `#| include: false`)"
+    return not re.search(r'^#\|\s*(hide|include:\s*false)\b', src, re.M)
+
+def _long_lines(cells):
+    return [f"{name} cell {c['id']}: {len(l)} chars: {l.strip()[:60]}"
+            for name, c, src in cells if _shown(src) for l in src.splitlines() if len(l) > 100]
+
+def test_shown_code_fits_in_100_characters():
+    long = _long_lines(_cells())
     assert not long, '\n'.join(long)
 
-def _public_definitions(src):
+def _definitions(src):
+    "Functions and classes a cell defines, private ones too, and its public lower-case variables"
     tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.startswith('#|')))
     names = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): names.append(node.name)
         elif isinstance(node, ast.Assign):                         # constants go with their user
-            names += [t.id for t in node.targets if isinstance(t, ast.Name) and not t.id.isupper()]
-    return [n for n in names if not n.startswith('_')]
+            names += [t.id for t in node.targets if isinstance(t, ast.Name) and not t.id.isupper()
+                      and not t.id.startswith('_')]              # a private variable: its user's
+    return names
 
-def test_one_public_definition_per_export_cell():
+def test_one_definition_per_export_cell():
     crowded = [f"{name} cell {c['id']}: {', '.join(d)}" for name, c, src in _export_cells()
-               if len(d := _public_definitions(src)) > 1]
+               if len(d := _definitions(src)) > 1]
     assert not crowded, 'split these cells (one definition, then its demo and test):\n' + '\n'.join(crowded)
 
+_DOC_RUN = re.compile(r'^#\|\s*(export|exports|exporti|exec_doc)\b', re.M)
+
+def _mixed_import_cells(cells):
+    "Cells the docs build runs whole because they import (nbdev's rule), holding other code too"
+    mixed = []
+    for name, c, src in cells:
+        if _DOC_RUN.search(src): continue
+        lines = [l for l in src.splitlines() if not l.lstrip().startswith(('%', '!'))]
+        tree = ast.parse('\n'.join(lines))
+        imports = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+        if imports and any(not isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body):
+            mixed.append(f"{name} cell {c['id']}: {lines[0][:60] if lines else ''}")
+    return mixed
+
+def test_imports_stand_in_cells_of_their_own():
+    "nbdev_docs executes every cell that imports: one that also chdirs or writes files would do so"
+    mixed = _mixed_import_cells(_cells())
+    assert not mixed, 'move these imports into an import cell:\n' + '\n'.join(mixed)
+
 def test_the_checks_catch_what_they_look_for():
-    assert _public_definitions('#| export\ndef a(): pass\nclass B: pass\n_c = 1\nD = 2') == ['a', 'B']
+    assert _definitions('#| export\ndef a(): pass\nclass _B: pass\n_c = 1\nD = 2\ne = 3') == ['a', '_B', 'e']
+    cell = lambda src: ('x.ipynb', {'id': 'c1'}, src)
+    assert _long_lines([cell('#| hide\n' + 'x' * 101)]) == [] and _long_lines([cell('x' * 101)])
+    assert _mixed_import_cells([cell('import os\nos.chdir("/")')])
+    assert _mixed_import_cells([cell('for i in []:\n    import os')])
+    assert not _mixed_import_cells([cell('import os\nfrom x import y')])
+    assert not _mixed_import_cells([cell('#| export\nimport os\nX = 1')])
 
 LOCAL = [r'/tmp/', r'/home/', r'/root/', r'/work/', r'/Users/', r'site-packages', r'[A-Za-z]+Warning\b',
          r'Overwriting \w+ in registry', '\r', '█', r'\d+(\.\d+)?it/s', r'\d+/\d+ \[\d\d:\d\d',

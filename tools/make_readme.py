@@ -7,6 +7,7 @@ under `images/` links to the repository's files, so both work on GitHub and PyPI
 """
 import configparser, json, re, sys
 from pathlib import Path
+from nbdev.doclinks import _nbpath2html   # nbdev's own rule, so that the links land on its pages
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,12 +15,16 @@ def _settings():
     c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT/'settings.ini', encoding='utf-8')
     return c['DEFAULT']
 
+def page_name(nb_stem):
+    "The page nbdev makes of a notebook: `08_attention_rollout` -> `attention_rollout.html`"
+    return _nbpath2html(Path(f'{nb_stem}.ipynb')).name
+
 def _absolute_links(md):
-    "`](08_x.ipynb)` -> the docs page; `](images/x.png)` -> the file in the repository"
+    "`](08_x.ipynb)` -> the docs page (`x.html`); `](images/x.png)` -> the file in the repository"
     s = _settings()
     docs = s['doc_host'].rstrip('/') + s['doc_baseurl'].rstrip('/')
     raw = s['git_url'].replace('https://github.com/', 'https://raw.githubusercontent.com/') + f"/{s['branch']}/nbs/"
-    md = re.sub(r'\]\(([\w-]+)\.ipynb(#[\w-]+)?\)', lambda m: f']({docs}/{m[1]}.html{m[2] or ""})', md)
+    md = re.sub(r'\]\(([\w-]+)\.ipynb(#[\w-]+)?\)', lambda m: f']({docs}/{page_name(m[1])}{m[2] or ""})', md)
     return re.sub(r'\]\((images/[^)\s]+)\)', lambda m: f']({raw}{m[1]})', md)
 
 def _directives(src): return [l.strip() for l in src.splitlines() if l.startswith('#|')]

@@ -53,6 +53,69 @@ def _quarto_like(nb):
     nb.cells = cells
     return nb
 
+def page_names(proc=PROC)->dict:
+    "{notebook stem: its page}, as nbdev names the page (`output-file` in the processed front matter)"
+    import nbformat, yaml
+    pages = {}
+    for nb_path in sorted(Path(proc).glob('*.ipynb')):
+        raw = next((c.source for c in nbformat.read(nb_path, as_version=4).cells
+                    if c.cell_type == 'raw' and c.source.startswith('---')), '---\n---')
+        fm = yaml.safe_load(raw.strip().strip('-')) or {}
+        pages[nb_path.stem] = fm.get('output-file', f'{nb_path.stem}.html')
+    return pages
+
+def pandoc_id(heading:str)->str:
+    "The id Pandoc (and so Quarto) gives a heading: lowercase, spaces to hyphens, no leading punctuation"
+    text = re.sub(r'`|\*|\[([^\]]*)\]\([^)]*\)', lambda m: m[1] or '', heading).strip().lower()
+    text = re.sub(r'[^\w\s.-]', '', text, flags=re.A)
+    return re.sub(r'^[^a-z]+', '', re.sub(r'\s+', '-', text))
+
+def _markdown_of(nb)->list:
+    "The Markdown a processed notebook shows: its Markdown cells and Markdown outputs (show_doc's)"
+    texts = [c.source for c in nb.cells if c.cell_type == 'markdown']
+    for c in nb.cells:
+        for o in c.get('outputs', []):
+            md = o.get('data', {}).get('text/markdown')
+            if md: texts.append(''.join(md))
+    return texts
+
+def page_anchors(nb)->set:
+    "Ids of a processed notebook's headings, and explicit `{#id}`s"
+    ids = set()
+    for text in _markdown_of(nb):
+        for line in re.findall(r'^#{1,6}\s+(.+)$', text, re.M):
+            explicit = re.search(r'\{#([\w.-]+)[^}]*\}\s*$', line)
+            ids.add(explicit[1] if explicit else pandoc_id(line))
+    return ids
+
+_LINK = re.compile(r'\]\(([^)\s]+)\)')
+
+def broken_links(proc=PROC, readme=ROOT/'README.md')->list:
+    "Links of the processed notebooks and the README to a page or anchor of the site that does not exist"
+    import configparser, nbformat
+    ini = configparser.ConfigParser(delimiters=['=']); ini.read(ROOT/'settings.ini', encoding='utf-8')
+    site = ini['DEFAULT']['doc_host'].rstrip('/') + ini['DEFAULT']['doc_baseurl'].rstrip('/') + '/'
+    names = page_names(proc)
+    nbs = {stem: nbformat.read(Path(proc)/f'{stem}.ipynb', as_version=4) for stem in names}
+    anchors = {names[stem]: page_anchors(nb) for stem, nb in nbs.items()}
+    sources = {f'{stem}.ipynb': '\n'.join(_markdown_of(nb)) for stem, nb in nbs.items()}
+    if readme: sources['README.md'] = Path(readme).read_text(encoding='utf-8')
+    broken = []
+    for source, text in sources.items():
+        here = names.get(source[:-len('.ipynb')]) if source.endswith('.ipynb') else None
+        for link in _LINK.findall(text):
+            if link.startswith(site): target = link[len(site):]
+            elif '://' in link or link.startswith('mailto:') or source == 'README.md': continue
+            else: target = link
+            page, _, anchor = target.partition('#')
+            if page.endswith('.ipynb'): page = names.get(page[:-len('.ipynb')], f'missing notebook {page}')
+            elif not page: page = here
+            elif not page.endswith('.html'): continue          # images and other files
+            if page not in anchors: broken.append(f'{source}: {link} (no page {page})')
+            elif anchor and anchor not in anchors[page]:
+                broken.append(f'{source}: {link} (no #{anchor} on {page})')
+    return broken
+
 def render(names, out):
     "HTML pages of the processed notebooks `names` in `out`; the images folder comes along for linked figures"
     import nbformat
@@ -66,8 +129,9 @@ def render(names, out):
     for name in names:
         nb = _quarto_like(nbformat.read(PROC/f'{name}.ipynb', as_version=4))
         body, _ = exporter.from_notebook_node(nb)
-        (out/f'{name}.html').write_text(body, encoding='utf-8')
-        pages[name] = out/f'{name}.html'
+        page = out/page_names(PROC)[name]                  # named as nbdev names it: 08_x -> x.html
+        page.write_text(body, encoding='utf-8')
+        pages[name] = page
     return pages
 
 def page_figures(page:Path)->list:
