@@ -20,7 +20,7 @@ from .data import TARGET, read_petfinder
 from .folds import assign_folds
 from .models import create_model
 from .losses import rmse
-from .training import fold_learner, train_fold, enable_grad_checkpointing
+from .training import FoldWrites, fold_learner, train_fold, enable_grad_checkpointing
 from .predict import PredictSettings, cached_frames, predict_frame
 from .submission import submission_order, write_submission
 
@@ -46,8 +46,8 @@ def run_fold(cfg:PetConfig,      # the run's config
     rank = rank_distrib()
     if rank == 0: run.clear_fold(k)
     seed_everything(cfg.seed + k)
-    learn = fold_learner(cfg, folds, k, checkpoint=run.weights(k), history=run.history(k),
-                         wandb_dir=run.path, group=run.path.name, progress=progress)
+    writes = FoldWrites(run.weights(k), run.history(k), run.path, run.path.name)
+    learn = fold_learner(cfg, folds, k, writes, progress=progress)
     wandb = getattr(learn, 'wandb_logger', None)     # training-only: gone after `train_fold`
     record = train_fold(learn, cfg.epochs)
     if record['nan_loss'] or not np.isfinite(record['best_rmse']): raise PetvitError(

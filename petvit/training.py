@@ -5,6 +5,7 @@
 # %% ../nbs/06_training.ipynb #e5635815
 from __future__ import annotations
 import contextlib, os, time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 __all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'PetMixedPrecision', 'ClipGradNorm', 'enable_grad_checkpointing', 'ModelEMA',
            'MixBatch', 'conv_share', 'use_channels_last', 'ChannelsLast', 'BestTracker', 'EarlyStop', 'wandb_mode',
            'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner', 'pet_adamw', 'layer_decay_groups',
-           'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
+           'FoldWrites', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -402,24 +403,34 @@ def layer_decay_groups(model:torch.nn.Module, # a `PetModel`
     scales = sorted(by_scale)
     return [by_scale[s] for s in scales] + [head], scales + [1.]
 
+# %% ../nbs/06_training.ipynb #cd430b70
+@dataclass(frozen=True)
+class FoldWrites:
+    "Where a fold's training writes (None: not written)"
+    checkpoint:str|Path|None = None  # the best weights (None: kept in memory)
+    history:str|Path|None = None     # the per-epoch CSV log
+    wandb_dir:str|Path|None = None   # W&B runs go under this folder (None: no W&B)
+    group:str|None = None            # the W&B group (None: `wandb_dir`'s name)
+
 # %% ../nbs/06_training.ipynb #034e22d8
-def _callbacks(cfg, device, fold, checkpoint, history, wandb_dir, group)->list:
+def _callbacks(cfg, device, fold, writes)->list:
     "The training callbacks `cfg` asks for; data-parallel: only rank 0 saves, writes and logs"
     writer = rank_distrib() == 0
     cbs = [AccumulateGradients(cfg.accum),
            StepScheduler({'lr': lr_schedule(cfg), **mom_schedule(cfg)}, accum=cfg.accum),
-           BestTracker('rmse', checkpoint if writer else None), EarlyStop(cfg.patience),
+           BestTracker('rmse', writes.checkpoint if writer else None), EarlyStop(cfg.patience),
            StopOnNaN()]
     if (precision := resolve_precision(cfg.precision, device)) != 'fp32':
         cbs.append(PetMixedPrecision(precision))
     if cfg.clip_grad: cbs.append(ClipGradNorm(cfg.clip_grad))
     if cfg.ema: cbs.append(ModelEMA(cfg.ema))
     if cfg.mixup or cfg.cutmix: cbs.append(MixBatch(cfg.mixup, cfg.cutmix, cfg.seed))
-    if writer and history is not None:
-        Path(history).parent.mkdir(parents=True, exist_ok=True)  # CSVLogger does not create it
-        cbs.append(CSVLogger(history))
-    if writer and wandb_dir is not None and wandb_mode(cfg) != 'disabled':
-        cbs.append(WandbLogger(cfg, fold, group or Path(wandb_dir).name, wandb_dir))
+    if writer and writes.history is not None:
+        Path(writes.history).parent.mkdir(parents=True, exist_ok=True)  # CSVLogger does not
+        cbs.append(CSVLogger(writes.history))
+    if writer and writes.wandb_dir is not None and wandb_mode(cfg) != 'disabled':
+        group = writes.group or Path(writes.wandb_dir).name
+        cbs.append(WandbLogger(cfg, fold, group, writes.wandb_dir))
     return cbs
 
 # %% ../nbs/06_training.ipynb #d525d1bc
@@ -437,16 +448,13 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
                 dls,                          # fastai DataLoaders (images in, Pawpularity/100 out)
                 model:torch.nn.Module,        # the model (moved to the device here)
                 fold:int=0,                   # the fold, for W&B
-                checkpoint:str|Path|None=None, # the best weights go here (None: kept in memory)
-                history:str|Path|None=None,   # per-epoch CSV log (None: none)
-                wandb_dir:str|Path|None=None, # W&B runs go under this folder (None: no W&B)
-                group:str|None=None,          # W&B group (default: `wandb_dir`'s name)
+                writes:FoldWrites=FoldWrites(), # where the weights, log and W&B runs go
                 progress:bool|str=True,       # True: bars; 'lines': a line per epoch; False: quiet
                )->Learner:
     "petvit's `Learner` for `model` on `dls`: loss, metric, optimizer, schedule and callbacks"
     device = get_device(cfg.device)
     model, placing = _placed(cfg, model, device)
-    cbs = _callbacks(cfg, device, fold, checkpoint, history, wandb_dir, group) + placing
+    cbs = _callbacks(cfg, device, fold, writes) + placing
     splitter, opt_func = pet_splitter, partial(pet_adamw, wd=cfg.wd)
     if cfg.layer_decay:
         lists, scales = layer_decay_groups(model, cfg.layer_decay)
@@ -463,10 +471,7 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
 def fold_learner(cfg:PetConfig,                 # every knob
                  folds:pd.DataFrame,            # train frame with `fold` (from `make_folds`)
                  fold:int,                      # validation fold
-                 checkpoint:str|Path|None=None, # the best weights go here (None: in memory only)
-                 history:str|Path|None=None,    # per-epoch CSV log (None: none)
-                 wandb_dir:str|Path|None=None,  # W&B runs go under this folder (None: no W&B)
-                 group:str|None=None,           # W&B group (default: `wandb_dir`'s name)
+                 writes:FoldWrites=FoldWrites(), # where the weights, log and W&B runs go
                  progress:bool|str=True,        # True: bars; 'lines': a line an epoch; False: quiet
                 )->Learner:
     "A fastai `Learner` for `fold` of the data, set up entirely from `cfg`"
@@ -481,7 +486,7 @@ def fold_learner(cfg:PetConfig,                 # every knob
     if len(dls.train) == 0: raise PetvitError(
         f"fold {fold}: {len(dls.train_ds)} training images make no full batch of {cfg.bs}: lower "
         "--bs")
-    return pet_learner(cfg, dls, model, fold, checkpoint, history, wandb_dir, group, progress)
+    return pet_learner(cfg, dls, model, fold, writes, progress)
 
 # %% ../nbs/06_training.ipynb #fb9add5c
 def _broadcast_on_group_device(self, t, rank):
