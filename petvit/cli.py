@@ -487,8 +487,9 @@ def _add_blend(sub):
     p.add_argument('--data', type=Path, default=None,
                    help='the data folder: check the submission against its test Ids')
     p.add_argument('--weights', choices=BLEND_WEIGHTS, default=BLEND_WEIGHTS[0],
-                   help='fitted on the OOF predictions (default), or equal: the plain mean, '
-                        'e.g. the seed average of one config trained with several --seed')
+                   help='fitted on the OOF predictions (default); equal: the plain mean, '
+                        'e.g. the seed average of one config trained with several --seed; hill: '
+                        'members chosen by equal-weight hill climbing (with replacement)')
     p.set_defaults(func=cmd_blend)
 
 # %% ../nbs/09_cli.ipynb #d10c14ca
@@ -500,8 +501,9 @@ def cmd_blend(args, # the parsed command line
     for m in result['members']:
         print(f"{m['path']:>40}  weight {m['weight']:.3f}  OOF RMSE {m['oof_rmse']:.3f}")
     fitted = f"{result['oof_rmse_fitted']:.3f} fitted on all rows"
-    weighting = ('equal weights, nothing fitted' if args.weights == 'equal' else
-                 f"weights fitted on the other folds; {fitted}")
+    weighting = {'equal': 'equal weights, nothing fitted',
+                 'fitted': f"weights fitted on the other folds; {fitted}",
+                 'hill': f"members climbed to on the other folds; {fitted}"}[args.weights]
     print(f"blend OOF RMSE {result['oof_rmse']:.3f} ({weighting}); wrote {args.out}")
     if verdict := blend_verdict(result): print(verdict)
     return 0

@@ -220,7 +220,7 @@ LOSSES = ('bce', 'mse')
 SCHEDULES = ('warmup_cosine', 'ramp', 'one_cycle')
 BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')  # `petvit boost --model`: the ensembles notebook
 CROPS = ('image', 'batch')  # a random resized crop per image, or one per batch (fastai's)
-BLEND_WEIGHTS = ('fitted', 'equal')  # `petvit blend --weights`: fitted on OOF, or the plain mean
+BLEND_WEIGHTS = ('fitted', 'equal', 'hill')  # `blend --weights`: fitted, the mean, hill climbing
 MIN_BLEND_WEIGHT = 1e-4   # lighter blend members are dropped: they move no prediction by 0.01
 SEED_LIMIT = 2**31        # seeds are below it: fold k and view v add k and v, within numpy's 2**32
 

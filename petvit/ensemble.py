@@ -27,9 +27,9 @@ from .submission import (write_submission, submission_problems, submission_order
 
 # %% auto #0
 __all__ = ['head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor', 'ArrayRegressor', 'fit_regressor',
-           'boost', 'blend_weights', 'nested_blend', 'blend', 'blend_verdict', 'ForwardJob', 'prediction_tree',
-           'prediction_jobs', 'skipped_members', 'job_settings', 'run_jobs', 'tree_prediction', 'predict_member',
-           'predict_boost']
+           'boost', 'blend_weights', 'nested_blend', 'hill_climb', 'nested_hill_climb', 'blend', 'blend_verdict',
+           'ForwardJob', 'prediction_tree', 'prediction_jobs', 'skipped_members', 'job_settings', 'run_jobs',
+           'tree_prediction', 'predict_member', 'predict_boost']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
@@ -396,6 +396,34 @@ def nested_blend(P:np.ndarray,    # member OOF predictions, one column per membe
         pred[inside] = P[inside] @ weights[int(k)]
     return pred, weights
 
+# %% ../nbs/11_ensembles.ipynb #71670426
+def hill_climb(P:np.ndarray,      # member OOF predictions, one column per member
+               y:np.ndarray,      # the targets
+               max_steps:int=100, # the most additions (a member may be added again)
+              )->tuple:
+    "Equal-weight forward selection with replacement: (weights, [(member, RMSE) per step])"
+    counts, total, steps, best = np.zeros(P.shape[1]), np.zeros(len(y)), [], np.inf
+    for n in range(max_steps):
+        scores = np.sqrt((((total[:, None] + P) / (n + 1) - y[:, None]) ** 2).mean(0))
+        j = int(np.argmin(scores))
+        if scores[j] >= best - 1e-9: break                  # nothing gains: stop
+        counts[j] += 1; total += P[:, j]; best = scores[j]
+        steps.append((j, float(scores[j])))
+    return counts / counts.sum(), steps
+
+# %% ../nbs/11_ensembles.ipynb #ad93bcf0
+def nested_hill_climb(P:np.ndarray,    # member OOF predictions, one column per member
+                      y:np.ndarray,    # the targets
+                      fold:np.ndarray, # each row's fold
+                     )->tuple:
+    "Honest predictions (each fold by the members climbed to on the others), and those weights"
+    pred, weights = np.zeros(len(y)), {}
+    for k in np.unique(fold):
+        inside = fold == k
+        weights[int(k)] = hill_climb(P[~inside], y[~inside])[0]
+        pred[inside] = P[inside] @ weights[int(k)]
+    return pred, weights
+
 # %% ../nbs/11_ensembles.ipynb #62b9536a
 def _fold_table(member)->Path:
     "The file that holds `member`'s folds, to pass as --folds-file: a run's folds.csv, else oof.csv"
@@ -464,13 +492,14 @@ def _blend_fit(P:np.ndarray, y:np.ndarray, fold:np.ndarray, weights:str)->tuple:
     if weights == 'equal':                       # nothing fitted: the mean is honest as it is
         w = np.full(P.shape[1], 1 / P.shape[1])
         return w, P @ w, {int(k): w for k in np.unique(fold)}
+    if weights == 'hill': return hill_climb(P, y)[0], *nested_hill_climb(P, y, fold)
     return blend_weights(P, y), *nested_blend(P, y, fold)
 
 # %% ../nbs/11_ensembles.ipynb #93378ec5
 def blend(members:list,                # run, boost or blend folders (at least two)
           out:str|Path,                # a new or empty folder (or petvit's blend)
           data_dir:str|Path|None=None, # the data, to check the submission against its test Ids
-          weights:str='fitted',        # 'fitted' on the OOF predictions, or 'equal' (the mean)
+          weights:str='fitted',        # 'fitted' on OOF, 'equal' (the mean), 'hill' (climbed)
          )->dict:
     "Blend with weights fitted on OOF predictions (or equal); write oof.csv, submission.csv, ..."
     if len(members) < 2: raise PetvitError("blend needs at least two run folders")
@@ -506,7 +535,7 @@ def blend_verdict(result:dict, # what `blend` returns (or `blend.json`'s content
     best = min(result['members'], key=lambda m: m['oof_rmse'])
     if result['oof_rmse'] <= best['oof_rmse']: return None
     advice = ('try --weights equal (nothing fitted), or members trained with more folds'
-              if result['weighting'] == 'fitted' else
+              if result['weighting'] != 'equal' else
               'leave the weaker members out, or train the members with more folds')
     return (f"note: the blend's honest OOF RMSE {result['oof_rmse']:.3f} is worse than its best "
             f"member's, {best['path']} at {best['oof_rmse']:.3f}: {advice}")

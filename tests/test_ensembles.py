@@ -35,6 +35,11 @@ def test_boost_blend_and_predict_a_blend(cli, two_runs, small_data, tmp_path):
     assert [m['path'] for m in b['members']] == ['../a', '../a/boost', '../b', '../b/boost']
     loses = b['oof_rmse'] > min(m['oof_rmse'] for m in b['members'])   # the honest estimate
     assert ("is worse than its best member's" in r.stdout) == loses, r.stdout     # said when it loses
+    r = cli('blend', *members, '--out', two_runs/'hill', '--weights', 'hill', '--data', small_data)
+    assert r.returncode == 0 and 'members climbed to on the other folds' in r.stdout, r.stderr[-2000:]
+    h = json.loads((two_runs/'hill'/'blend.json').read_text())
+    assert h['weighting'] == 'hill' and abs(sum(m['weight'] for m in h['members']) - 1) < 1e-9
+    assert cli('check-submission', two_runs/'hill'/'submission.csv', '--data', small_data).returncode == 0
     assert cli('check-submission', two_runs/'blend'/'submission.csv', '--data', small_data).returncode == 0
     moved = tmp_path/'moved'; shutil.copytree(two_runs, moved)              # a runs folder moves as a whole
     r = cli('predict', '--run', moved/'blend', '--data', small_data, '--out', tmp_path/'pred.csv')
