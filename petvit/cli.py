@@ -18,8 +18,8 @@ from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, 
 # %% auto #0
 __all__ = ['SEED', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source',
            'cmd_train', 'compute_line', 'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'number', 'cmd_embed',
-           'cmd_boost', 'cmd_blend', 'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser', 'get_parser',
-           'os_error_line', 'main']
+           'cmd_boost', 'cmd_blend', 'cmd_select', 'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser',
+           'get_parser', 'os_error_line', 'main']
 
 # %% ../nbs/09_cli.ipynb #30f44558
 def whole(low:int,            # the smallest value allowed
@@ -508,6 +508,32 @@ def cmd_blend(args, # the parsed command line
     if verdict := blend_verdict(result): print(verdict)
     return 0
 
+# %% ../nbs/09_cli.ipynb #36a5101f
+def _add_select(sub):
+    p = sub.add_parser('select', help='choose blend members by equal-weight hill climbing',
+                       description='Forward selection with replacement over runs, boosts and '
+                                   'blends of the same folds: the member that most lowers the OOF '
+                                   'RMSE of the equal-weight mean is added until none does. The '
+                                   'honest RMSE repeats the climb inside each fold. Writes a '
+                                   'blend folder (oof.csv, submission.csv, blend.json).')
+    p.add_argument('members', type=Path, nargs='+', help='run, boost or blend folders (2 or more)')
+    p.add_argument('--out', type=Path, required=True, help='folder to write')
+    p.add_argument('--data', type=Path, default=None,
+                   help='the data folder: check the submission against its test Ids')
+    p.set_defaults(func=cmd_select)
+
+# %% ../nbs/09_cli.ipynb #a9fdfd3e
+def cmd_select(args, # the parsed command line
+              ):
+    "`petvit select`"
+    from petvit.ensemble import blend, blend_verdict, climb_table
+    result = blend(args.members, args.out, args.data, 'hill')
+    print(climb_table(result))
+    print(f"wrote {args.out}: {sum(m['weight'] > 0 for m in result['members'])} of "
+          f"{len(result['members'])} members chosen")
+    if verdict := blend_verdict(result): print(verdict)
+    return 0
+
 # %% ../nbs/09_cli.ipynb #3a1a8de6
 def _add_check_submission(sub):
     p = sub.add_parser('check-submission', help='check a submission CSV: columns, Ids, values '
@@ -567,8 +593,8 @@ def get_parser():
     parser.add_argument('--version', action='version', version=f'petvit {__version__}')
     sub = parser.add_subparsers(title='commands', dest='command', metavar='COMMAND')
     for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain,
-                _add_embed, _add_boost, _add_blend, _add_check_submission, _add_kaggle_kit,
-                _add_bench):
+                _add_embed, _add_boost, _add_blend, _add_select, _add_check_submission,
+                _add_kaggle_kit, _add_bench):
         add(sub)
     return parser
 

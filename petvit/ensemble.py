@@ -28,8 +28,8 @@ from .submission import (write_submission, submission_problems, submission_order
 # %% auto #0
 __all__ = ['head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor', 'ArrayRegressor', 'fit_regressor',
            'boost', 'blend_weights', 'nested_blend', 'hill_climb', 'nested_hill_climb', 'blend', 'blend_verdict',
-           'ForwardJob', 'prediction_tree', 'prediction_jobs', 'skipped_members', 'job_settings', 'run_jobs',
-           'tree_prediction', 'predict_member', 'predict_boost']
+           'climb_table', 'ForwardJob', 'prediction_tree', 'prediction_jobs', 'skipped_members', 'job_settings',
+           'run_jobs', 'tree_prediction', 'predict_member', 'predict_boost']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
@@ -488,12 +488,14 @@ def _blend_manifest(members:list, out:Path, P:np.ndarray, y:np.ndarray, weights:
 
 # %% ../nbs/11_ensembles.ipynb #8702f7d2
 def _blend_fit(P:np.ndarray, y:np.ndarray, fold:np.ndarray, weights:str)->tuple:
-    "The weights, the honest OOF predictions (no fold by weights fitted on it), weights per fold"
+    "Weights, honest OOF predictions (no fold by weights fitted on it), per-fold weights, climb"
     if weights == 'equal':                       # nothing fitted: the mean is honest as it is
         w = np.full(P.shape[1], 1 / P.shape[1])
-        return w, P @ w, {int(k): w for k in np.unique(fold)}
-    if weights == 'hill': return hill_climb(P, y)[0], *nested_hill_climb(P, y, fold)
-    return blend_weights(P, y), *nested_blend(P, y, fold)
+        return w, P @ w, {int(k): w for k in np.unique(fold)}, []
+    if weights == 'hill':
+        w, steps = hill_climb(P, y)
+        return w, *nested_hill_climb(P, y, fold), steps
+    return blend_weights(P, y), *nested_blend(P, y, fold), []
 
 # %% ../nbs/11_ensembles.ipynb #93378ec5
 def blend(members:list,                # run, boost or blend folders (at least two)
@@ -501,7 +503,7 @@ def blend(members:list,                # run, boost or blend folders (at least t
           data_dir:str|Path|None=None, # the data, to check the submission against its test Ids
           weights:str='fitted',        # 'fitted' on OOF, 'equal' (the mean), 'hill' (climbed)
          )->dict:
-    "Blend with weights fitted on OOF predictions (or equal); write oof.csv, submission.csv, ..."
+    "Blend members (weights fitted, equal or climbed); write oof.csv, submission.csv, blend.json"
     if len(members) < 2: raise PetvitError("blend needs at least two run folders")
     if weights not in BLEND_WEIGHTS: raise PetvitError(
         f"blend weights {weights!r} is not one of {'|'.join(BLEND_WEIGHTS)}: pick one of those")
@@ -514,7 +516,7 @@ def blend(members:list,                # run, boost or blend folders (at least t
     P = np.stack([f.pred.to_numpy(float) for f in frames], 1)
     first = frames[0]
     y, fold = first[TARGET].to_numpy(float), first.fold.to_numpy()
-    w, honest, fold_weights = _blend_fit(P, y, fold, weights)
+    w, honest, fold_weights, climb = _blend_fit(P, y, fold, weights)
     order = expected_test_ids(data_dir) if data_dir else subs.index.values
     sub = pd.DataFrame({'Id': order, TARGET: (subs @ w).reindex(order).values})
     _refuse_invalid(sub, order, out.path)
@@ -526,7 +528,11 @@ def blend(members:list,                # run, boost or blend folders (at least t
                   made.oof_path)
         write_submission(sub, made.submission_path, order)
         atomic_write(tmp/out.MARKER, json_text(result))
-    return result
+    k_sum = pd.Series(y).groupby(fold).transform('sum').to_numpy()
+    k_n = pd.Series(fold).map(pd.Series(fold).value_counts()).to_numpy()
+    train_mean = (y.sum() - k_sum) / (len(y) - k_n)        # each row's: its training folds' mean
+    return {**result, 'steps': [(str(members[j].path), r) for j, r in climb],
+            'baseline_rmse': rmse(train_mean, y)}
 
 # %% ../nbs/11_ensembles.ipynb #5a18ac82
 def blend_verdict(result:dict, # what `blend` returns (or `blend.json`'s content)
@@ -539,6 +545,20 @@ def blend_verdict(result:dict, # what `blend` returns (or `blend.json`'s content
               'leave the weaker members out, or train the members with more folds')
     return (f"note: the blend's honest OOF RMSE {result['oof_rmse']:.3f} is worse than its best "
             f"member's, {best['path']} at {best['oof_rmse']:.3f}: {advice}")
+
+# %% ../nbs/11_ensembles.ipynb #f52641c4
+def climb_table(result:dict, # what `blend(..., weights='hill')` returns
+               )->str:
+    "The climb, a row per step (member added, in-sample OOF RMSE, gain), then the honest figures"
+    rows, steps = [f"{'step':>4}  {'added':<40} {'OOF RMSE':>9} {'gain':>7}"], result['steps']
+    for i, (path, r) in enumerate(steps):
+        gain = f"{steps[i - 1][1] - r:7.3f}" if i else ''
+        rows.append(f"{i + 1:>4}  {path:<40} {r:9.3f} {gain:>7}")
+    best = min(m['oof_rmse'] for m in result['members'])
+    rows.append(f"OOF RMSE: honest {result['oof_rmse']:.3f} (climbed on the other folds), "
+                f"in-sample {result['oof_rmse_fitted']:.3f}; best member {best:.3f}; predicting "
+                f"the mean {result['baseline_rmse']:.3f}")
+    return '\n'.join(rows)
 
 # %% ../nbs/11_ensembles.ipynb #be9d71b3
 @dataclasses.dataclass(frozen=True)

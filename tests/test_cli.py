@@ -10,7 +10,7 @@ COMMANDS = sorted(get_parser()._subparsers._group_actions[0].choices)   # every 
 
 def test_the_commands_are_those_documented():
     assert COMMANDS == ['bench', 'blend', 'boost', 'check', 'check-submission', 'demo-data', 'embed', 'explain',
-                        'kaggle-kit', 'merge', 'predict', 'train']
+                        'kaggle-kit', 'merge', 'predict', 'select', 'train']
 
 def test_the_console_script_has_help():
     "The installed entry point itself (the commands' help below runs `main` in this process)"

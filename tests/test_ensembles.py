@@ -40,6 +40,13 @@ def test_boost_blend_and_predict_a_blend(cli, two_runs, small_data, tmp_path):
     h = json.loads((two_runs/'hill'/'blend.json').read_text())
     assert h['weighting'] == 'hill' and abs(sum(m['weight'] for m in h['members']) - 1) < 1e-9
     assert cli('check-submission', two_runs/'hill'/'submission.csv', '--data', small_data).returncode == 0
+    r = cli('select', *members, '--out', two_runs/'select', '--data', small_data)    # the climb, shown
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = r.stdout.splitlines()
+    assert rows[0].split() == ['step', 'added', 'OOF', 'RMSE', 'gain'] and 'OOF RMSE: honest' in r.stdout
+    chosen = json.loads((two_runs/'select'/'blend.json').read_text())
+    assert [m['weight'] for m in chosen['members']] == [m['weight'] for m in h['members']]   # = --weights hill
+    assert _one_error_line(cli('select', two_runs/'a', '--out', tmp_path/'one')).count('at least two')
     assert cli('check-submission', two_runs/'blend'/'submission.csv', '--data', small_data).returncode == 0
     moved = tmp_path/'moved'; shutil.copytree(two_runs, moved)              # a runs folder moves as a whole
     r = cli('predict', '--run', moved/'blend', '--data', small_data, '--out', tmp_path/'pred.csv')
