@@ -397,6 +397,9 @@ def _add_embed(sub):
                                    "data's folds.")
     p.add_argument('--run', type=Path, help='a finished run folder')
     p.add_argument('--arch', help='frozen: a timm model, e.g. vit_base_patch16_clip_224.openai')
+    p.add_argument('--zoo', type=Path, metavar='FILE',
+                   help='frozen: a .yaml/.json list of backbones (arch, pretrained, img_size, '
+                        'tta, name), each embedded into OUT/NAME unless already there')
     p.add_argument('--pretrained', help='frozen: a local weights file (true: the hub)')
     p.add_argument('--data', type=Path, help="the data folder (with --run: default the run's)")
     p.add_argument('--out', type=Path, help='frozen: the folder to write')
@@ -421,6 +424,7 @@ def cmd_embed(args, # the parsed command line
     from petvit.ensemble import embed_run, embed_frozen
     frozen = dict(arch=args.arch, pretrained=args.pretrained, data=args.data, out=args.out)
     knobs = {k: getattr(args, k) for k in EMBED_DEFAULTS if getattr(args, k) is not None}
+    if args.zoo is not None: return _embed_zoo(args, knobs)
     if args.run is not None:
         given = [f'--{k}' for k in ('arch', 'pretrained', 'out') if getattr(args, k)] + [
             config_flag(k) for k in knobs if k != 'tta']
@@ -436,6 +440,25 @@ def cmd_embed(args, # the parsed command line
     m = emb.manifest()
     print(f"wrote the embeddings of {m['n_train']} training and {m['n_test']} test images "
           f"({m['n_folds']} folds) to {emb.path}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #cab17d4e
+def _embed_zoo(args, knobs:dict)->int:
+    "`petvit embed --zoo FILE`: every backbone of the zoo, a line each"
+    from petvit.ensemble import read_zoo, embed_zoo
+    if given := [f'--{k}' for k in ('run', 'arch', 'pretrained') if getattr(args, k)] + [
+            config_flag(k) for k in ('img_size', 'tta') if k in knobs]: raise PetvitError(
+        f"--zoo lists the backbones and their sizes and views: leave out {', '.join(given)}")
+    if missing := [f'--{k}' for k in ('data', 'out') if getattr(args, k) is None]:
+        raise PetvitError(f"--zoo needs {' and '.join(missing)}")
+    zoo = read_zoo(args.zoo)
+    rows = embed_zoo(zoo, args.data, args.out, compute=compute_line(args),
+                     **{k: v for k, v in knobs.items() if k not in ('img_size', 'tta')})
+    for r in rows:
+        speed = f"{r['images_per_second']:8.1f} img/s" if r['images_per_second'] else ''
+        print(f"{r['name']:<40} {r['status']:>8} {r['seconds']:8.1f} s {speed}")
+    done = sum(r['status'] == 'embedded' for r in rows)
+    print(f"wrote {args.out}: {len(rows)} backbones, {done} embedded, {len(rows) - done} cached")
     return 0
 
 # %% ../nbs/09_cli.ipynb #ade4ae58

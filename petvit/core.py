@@ -21,9 +21,9 @@ __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHED
            'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
            'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
            'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained',
-           'config_to_dict', 'config_from_dict', 'save_config', 'read_config_file', 'load_config', 'preset_config',
-           'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision',
-           'resolve_precision', 'gpu_peak', 'resolve_workers']
+           'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file', 'read_config_file', 'load_config',
+           'preset_config', 'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision',
+           'choose_precision', 'resolve_precision', 'gpu_peak', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -452,20 +452,29 @@ def _check_types(d:dict, source:str):
         if f.name in d and not _TYPE_TESTS[kind](v := d[f.name]): raise PetvitError(
             f"{source}: {f.name} is {v!r} ({type(v).__name__}): write {_TYPE_WORDS[kind]}")
 
+# %% ../nbs/00_core.ipynb #7d0ae261
+def read_data_file(path:str|Path, # a .json, .yaml or .yml file
+                   what:str,      # what the file is, for messages: 'config file', 'zoo file'
+                   fix:str,       # what to do when it is missing or unreadable
+                  ):
+    "The content of a small JSON or YAML file, checked: one-line errors, no aliases or deep nesting"
+    path = Path(path)
+    if not os.path.lexists(path): raise PetvitError(f"{what} {path} not found: {fix}")
+    text = read_text(path, fix, limit=1 << 20)
+    try:
+        if path.suffix in ('.yaml', '.yml'): return _yaml_values(text)
+        return json.loads(text, parse_int=_bounded_int)
+    except PetvitError as e: raise PetvitError(f"{what} {path} {e}") from None
+    except Exception as e:                # a syntax error, or nesting that exhausts the stack
+        msg = str(e).replace('\n', ' ')[:120] or type(e).__name__
+        raise PetvitError(f"{what} {path} cannot be parsed ({msg}): fix its syntax") from None
+
 # %% ../nbs/00_core.ipynb #76766c46
 def read_config_file(path:str|Path, # a .json, .yaml or .yml file
                     )->dict:
     "The keys a config file sets, as a `dict` (unknown keys refused): to layer over a preset"
     path = Path(path)
-    if not os.path.lexists(path):
-        raise PetvitError(f"config file {path} not found: pass an existing .json/.yaml file")
-    text = read_text(path, 'pass a .json/.yaml config file', limit=1 << 20)
-    yaml_file = path.suffix in ('.yaml', '.yml')
-    try: d = _yaml_values(text) if yaml_file else json.loads(text, parse_int=_bounded_int)
-    except PetvitError as e: raise PetvitError(f"config file {path} {e}") from None
-    except Exception as e:                # a syntax error, or nesting that exhausts the stack
-        msg = str(e).replace('\n', ' ')[:120] or type(e).__name__
-        raise PetvitError(f"config file {path} cannot be parsed ({msg}): fix its syntax") from None
+    d = read_data_file(path, 'config file', 'pass an existing .json/.yaml config file')
     if not isinstance(d, dict):
         raise PetvitError(f"config file {path} must hold a mapping of option names to values")
     _check_keys(d, str(path))

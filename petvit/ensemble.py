@@ -4,14 +4,14 @@
 
 # %% ../nbs/11_ensembles.ipynb #0c214df6
 from __future__ import annotations
-import copy, dataclasses, math, os
+import copy, dataclasses, math, os, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
-                         MIN_BLEND_WEIGHT, PetConfig, parse_pretrained,
+                         MIN_BLEND_WEIGHT, PetConfig, parse_pretrained, read_data_file,
                          PetvitError, atomic_path, atomic_write, check_outside, file_sha256,
                          read_arrays, share_out)
 from .folders import (RunFolder, EmbeddingFolder, BoostFolder, BlendFolder,
@@ -26,10 +26,11 @@ from .submission import (write_submission, submission_problems, submission_order
                                read_submission, expected_test_ids)
 
 # %% auto #0
-__all__ = ['head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'make_regressor', 'ArrayRegressor', 'fit_regressor',
-           'boost', 'blend_weights', 'nested_blend', 'hill_climb', 'nested_hill_climb', 'blend', 'blend_verdict',
-           'climb_table', 'ForwardJob', 'prediction_tree', 'prediction_jobs', 'skipped_members', 'job_settings',
-           'run_jobs', 'tree_prediction', 'predict_member', 'predict_boost']
+__all__ = ['ZOO_KEYS', 'head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'read_zoo', 'embed_zoo', 'make_regressor',
+           'ArrayRegressor', 'fit_regressor', 'boost', 'blend_weights', 'nested_blend', 'hill_climb',
+           'nested_hill_climb', 'blend', 'blend_verdict', 'climb_table', 'ForwardJob', 'prediction_tree',
+           'prediction_jobs', 'skipped_members', 'job_settings', 'run_jobs', 'tree_prediction', 'predict_member',
+           'predict_boost']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
@@ -175,6 +176,95 @@ def embed_frozen(arch:str,                  # any timm model name
             n_train=len(train), n_test=len(test), files=[out.FROZEN_FILE] * n_folds,
             weights_sha256=file_sha256(weights) if isinstance(weights, Path) else None)))
     return out
+
+# %% ../nbs/11_ensembles.ipynb #45d9f3e2
+ZOO_KEYS = ('arch', 'pretrained', 'img_size', 'tta', 'name')
+
+def read_zoo(path:str|Path, # a .yaml/.yml or .json list of backbones
+            )->list:
+    "A zoo file's backbones, checked and completed: arch, pretrained, img_size, tta, name"
+    path, zoo, names = Path(path), [], set()
+    entries = read_data_file(path, 'zoo file', 'pass a .yaml/.json list of backbones')
+    if not isinstance(entries, list) or not entries: raise PetvitError(
+        f"zoo file {path} must hold a list of backbones (arch, pretrained, ...)")
+    for i, e in enumerate(entries, 1):
+        zoo.append(e := _zoo_entry(e, f"zoo file {path}, entry {i}", path.parent))
+        if e['name'] in names: raise PetvitError(
+            f"zoo file {path}, entry {i}: the name {e['name']!r} is taken: give it another name")
+        names.add(e['name'])
+    return zoo
+
+# %% ../nbs/11_ensembles.ipynb #64590869
+def _zoo_entry(e, where:str, base:Path)->dict:
+    "One zoo entry, checked; `pretrained` files relative to `base`; defaults filled in"
+    if not isinstance(e, dict): raise PetvitError(f"{where} is not a mapping of {ZOO_KEYS}")
+    if bad := [k for k in e if k not in ZOO_KEYS]: raise PetvitError(
+        f"{where}: unknown key(s) {', '.join(map(repr, bad))}: use {', '.join(ZOO_KEYS)}")
+    if not isinstance(arch := e.get('arch'), str) or not arch.strip(): raise PetvitError(
+        f"{where}: arch must name a timm architecture")
+    try: weights = parse_pretrained(e.get('pretrained', False))
+    except ValueError: weights = False
+    if weights is False: raise PetvitError(
+        f"{where}: pretrained must be a weights file (or true for the hub): a frozen backbone "
+        "needs trained weights")
+    size, tta, name = e.get('img_size'), e.get('tta', 1), e.get('name', arch)
+    if size is not None and not (type(size) is int and 16 <= size <= 4096): raise PetvitError(
+        f"{where}: img_size must be a whole number in [16, 4096]")
+    if not (type(tta) is int and 1 <= tta <= 64): raise PetvitError(
+        f"{where}: tta must be a whole number in [1, 64]")
+    if not isinstance(name, str) or not name or name.startswith('.') or '/' in name or '\\' in name:
+        raise PetvitError(f"{where}: name {name!r} must be a plain folder name")
+    return dict(arch=arch, pretrained=True if weights is True else str(base/weights),
+                img_size=size, tta=tta, name=name)
+
+# %% ../nbs/11_ensembles.ipynb #67882fe1
+def _zoo_current(folder:EmbeddingFolder, e:dict, weights, settings:dict, folds:pd.DataFrame
+                )->bool:
+    "Whether `folder` holds `e`'s features for these settings and folds (a cache hit)"
+    try: m, have = folder.manifest(), folder.folds()
+    except PetvitError: return False
+    want = dict(kind='frozen', arch=e['arch'], pretrained=str(weights), tta=e['tta'], **settings,
+                weights_sha256=file_sha256(weights) if isinstance(weights, Path) else None)
+    if e['img_size'] is not None: want['img_size'] = e['img_size']
+    return (all(m.get(k) == v for k, v in want.items()) and list(have.Id) == list(folds.Id)
+            and (have.fold.to_numpy() == folds.fold.to_numpy()).all())
+
+# %% ../nbs/11_ensembles.ipynb #c4cc4f9b
+def embed_zoo(zoo:list,                   # `read_zoo`'s backbones
+              data_dir:str|Path,          # the competition's data
+              out:str|Path,               # a folder: one embeddings folder per backbone inside
+              n_folds:int=EMBED_DEFAULTS['n_folds'], # folds of the data, as a run's --folds
+              seed:int=EMBED_DEFAULTS['seed'],       # seed of the TTA views
+              fold_seed:int=EMBED_DEFAULTS['fold_seed'], # the folds' seed, as a run's
+              folds_file:str|Path=EMBED_DEFAULTS['folds_file'], # or an Id,fold CSV
+              bs:int=EMBED_DEFAULTS['bs'],           # images per batch
+              compute:Compute=Compute(), # devices and precision
+             )->list:
+    "Embed each backbone of `zoo` into `out/NAME` unless it is there already; a row per backbone"
+    check_outside(out, data_dir)
+    train, test = read_petfinder(data_dir)
+    folds = assign_folds(train, n_folds, fold_seed, folds_file, PetConfig.dup_threshold)
+    weights = [_frozen_weights(e['pretrained']) for e in zoo]
+    for e, w in zip(zoo, weights):                    # every backbone, before any work
+        try: frozen_model(e['arch'], w, e['img_size'])
+        except Exception as err:
+            msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+            raise PetvitError(f"zoo backbone {e['name']}: {msg}") from None
+    settings = dict(n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
+                    fold_seed=None if folds_file else fold_seed,
+                    folds_file=str(Path(folds_file).resolve()) if folds_file else None)
+    rows = []
+    for e, w in zip(zoo, weights):
+        folder, start = EmbeddingFolder(Path(out)/e['name']), time.time()
+        if _zoo_current(folder, e, w, settings, folds):
+            rows.append(dict(name=e['name'], status='cached', seconds=0., images_per_second=None))
+            continue
+        embed_frozen(e['arch'], w, data_dir, folder.path, e['img_size'], e['tta'], n_folds, seed,
+                     fold_seed, folds_file, bs, compute)
+        s = max(time.time() - start, 1e-6)
+        rows.append(dict(name=e['name'], status='embedded', seconds=round(s, 2),
+                         images_per_second=round((len(train) + len(test)) * e['tta'] / s, 1)))
+    return rows
 
 # %% ../nbs/11_ensembles.ipynb #5b833923
 def make_regressor(kind:str=BOOST_DEFAULTS['model'], # 'svr', 'ridge' or 'kernel-ridge'

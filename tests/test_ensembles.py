@@ -104,3 +104,27 @@ def test_bad_input_is_refused_in_one_line(cli, two_runs, small_data, tmp_path):
     assert r.returncode == 2 and 'invalid choice' in r.stderr
     assert 'is not a petvit run, boost or blend' in _one_error_line(
         cli('predict', '--run', small_data, '--data', small_data, '--out', tmp_path/'x.csv'))
+
+def test_a_zoo_embeds_each_backbone_once_and_each_folder_boosts(cli, small_data, tmp_path):
+    "`petvit embed --zoo`: three frozen backbones (random weights saved to files), one added later"
+    from petvit.models import create_model
+    for arch in ('vit_convstem_nano', 'shiftvit_nano', 'resnet10t'):
+        torch.save(create_model(arch).backbone.state_dict(), tmp_path/f'{arch}.pth')
+    entry = lambda arch, weights=None: f'- arch: {arch}\n  pretrained: {weights or arch}.pth\n  img_size: 32\n'
+    zoo, out = tmp_path/'zoo.yaml', tmp_path/'zoo'
+    zoo.write_text(entry('vit_convstem_nano') + entry('shiftvit_nano'))
+    embed = lambda *more: cli('embed', '--zoo', zoo, '--data', small_data, '--out', out, '--folds', 2, *more)
+    r = embed()
+    assert r.returncode == 0 and r.stdout.count(' embedded ') == 2, r.stderr[-2000:]
+    zoo.write_text(zoo.read_text() + entry('resnet10t'))
+    r = embed()                                                    # only the new backbone
+    assert r.returncode == 0 and r.stdout.count('  cached ') == 2 and r.stdout.count(' embedded ') == 1
+    assert r.stdout.splitlines()[-1].endswith('3 backbones, 1 embedded, 2 cached')
+    r = cli('boost', '--run', out/'resnet10t', '--C', 4)           # each folder is an embeddings folder
+    assert r.returncode == 0 and (out/'resnet10t'/'boost'/'submission.csv').is_file(), r.stderr[-2000:]
+    zoo.write_text(entry('vit_convstem_nano', 'shiftvit_nano'))    # weights of another model
+    err = _one_error_line(cli('embed', '--zoo', zoo, '--data', small_data, '--out', tmp_path/'z2'))
+    assert 'zoo backbone vit_convstem_nano' in err and not (tmp_path/'z2').exists()
+    zoo.write_text('- arch: vit_convstem_nano\n  weights: x.pth\n')
+    err = _one_error_line(cli('embed', '--zoo', zoo, '--data', small_data, '--out', tmp_path/'z2'))
+    assert "entry 1: unknown key(s) 'weights'" in err
