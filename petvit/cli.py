@@ -497,6 +497,14 @@ def cmd_boost(args, # the parsed command line
     print(f"{line}; wrote {args.out or args.run/'boost'}")
     return 0
 
+# %% ../nbs/09_cli.ipynb #22a89dfe
+def _add_member_flags(p, name:str):
+    "The members of a blend or a selection, the folder to write and the data to check against"
+    p.add_argument(name, type=Path, nargs='+', help='run, boost or blend folders (2 or more)')
+    p.add_argument('--out', type=Path, required=True, help='folder to write')
+    p.add_argument('--data', type=Path, default=None,
+                   help='the data folder: check the submission against its test Ids')
+
 # %% ../nbs/09_cli.ipynb #11d26a99
 def _add_blend(sub):
     p = sub.add_parser('blend', help='blend runs with weights fitted on their OOF predictions',
@@ -505,10 +513,7 @@ def _add_blend(sub):
                                    'other folds. Runs of one config that differ only in --seed '
                                    '(same folds) blend into their seed average. Writes oof.csv, '
                                    'submission.csv, blend.json.')
-    p.add_argument('runs', type=Path, nargs='+', help='run, boost or blend folders (2 or more)')
-    p.add_argument('--out', type=Path, required=True, help='folder to write')
-    p.add_argument('--data', type=Path, default=None,
-                   help='the data folder: check the submission against its test Ids')
+    _add_member_flags(p, 'runs')
     p.add_argument('--weights', choices=BLEND_WEIGHTS, default=BLEND_WEIGHTS[0],
                    help='fitted on the OOF predictions (default); equal: the plain mean, '
                         'e.g. the seed average of one config trained with several --seed; hill: '
@@ -539,10 +544,7 @@ def _add_select(sub):
                                    'RMSE of the equal-weight mean is added until none does. The '
                                    'honest RMSE repeats the climb inside each fold. Writes a '
                                    'blend folder (oof.csv, submission.csv, blend.json).')
-    p.add_argument('members', type=Path, nargs='+', help='run, boost or blend folders (2 or more)')
-    p.add_argument('--out', type=Path, required=True, help='folder to write')
-    p.add_argument('--data', type=Path, default=None,
-                   help='the data folder: check the submission against its test Ids')
+    _add_member_flags(p, 'members')
     p.set_defaults(func=cmd_select)
 
 # %% ../nbs/09_cli.ipynb #a9fdfd3e

@@ -477,12 +477,13 @@ def blend_weights(P:np.ndarray, # member predictions, one column per member
 def nested_blend(P:np.ndarray,    # member OOF predictions, one column per member
                  y:np.ndarray,    # the targets
                  fold:np.ndarray, # each row's fold
+                 fit=blend_weights, # (P, y) -> weights: fitted by default, or e.g. a climb's
                 )->tuple:
-    "Honest blended predictions (each fold by weights fitted on the others), and those weights"
+    "Honest blended predictions (each fold by weights `fit` finds on the others), and those weights"
     pred, weights = np.zeros(len(y)), {}
     for k in np.unique(fold):
         inside = fold == k
-        weights[int(k)] = blend_weights(P[~inside], y[~inside])
+        weights[int(k)] = fit(P[~inside], y[~inside])
         pred[inside] = P[inside] @ weights[int(k)]
     return pred, weights
 
@@ -507,12 +508,7 @@ def nested_hill_climb(P:np.ndarray,    # member OOF predictions, one column per 
                       fold:np.ndarray, # each row's fold
                      )->tuple:
     "Honest predictions (each fold by the members climbed to on the others), and those weights"
-    pred, weights = np.zeros(len(y)), {}
-    for k in np.unique(fold):
-        inside = fold == k
-        weights[int(k)] = hill_climb(P[~inside], y[~inside])[0]
-        pred[inside] = P[inside] @ weights[int(k)]
-    return pred, weights
+    return nested_blend(P, y, fold, lambda P, y: hill_climb(P, y)[0])
 
 # %% ../nbs/11_ensembles.ipynb #62b9536a
 def _fold_table(member)->Path:
