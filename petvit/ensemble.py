@@ -122,14 +122,14 @@ def _frozen_features(model, how:PredictSettings, frames:list)->list:
     return [head_inputs(model, tta_dataloader(f, model, how), how) for f in frames]
 
 # %% ../nbs/11_ensembles.ipynb #fe0e93a5
-def _frozen_weights(pretrained)->bool|Path:
-    "True (the hub's weights) or a local file; random weights refused (they embed anew each time)"
+def _frozen_weights(pretrained, base:Path=Path('.'))->bool|Path:
+    "True (the hub's weights) or a local file, relative to `base`; random weights refused"
     try: weights = parse_pretrained(pretrained)
     except ValueError: weights = False
     if weights is False: raise PetvitError(
         "a frozen backbone needs trained weights (--pretrained FILE, or true for the hub): random "
         "weights would give other features, so other predictions, every time they are made")
-    return True if weights is True else Path(weights).resolve()
+    return True if weights is True else (base/weights).resolve()
 
 # %% ../nbs/11_ensembles.ipynb #2e2d4cb5
 def _frozen_settings(img_size:int, tta:int, seed:int, bs:int|None, device, precision:str
@@ -202,11 +202,10 @@ def _zoo_entry(e, where:str, base:Path)->dict:
         f"{where}: unknown key(s) {', '.join(map(repr, bad))}: use {', '.join(ZOO_KEYS)}")
     if not isinstance(arch := e.get('arch'), str) or not arch.strip(): raise PetvitError(
         f"{where}: arch must name a timm architecture")
-    try: weights = parse_pretrained(e.get('pretrained', False))
-    except ValueError: weights = False
-    if weights is False: raise PetvitError(
+    try: weights = _frozen_weights(e.get('pretrained', False), base)
+    except PetvitError: raise PetvitError(
         f"{where}: pretrained must be a weights file (or true for the hub): a frozen backbone "
-        "needs trained weights")
+        "needs trained weights") from None
     size, tta, name = e.get('img_size'), e.get('tta', 1), e.get('name', arch)
     if size is not None and not (type(size) is int and 16 <= size <= 4096): raise PetvitError(
         f"{where}: img_size must be a whole number in [16, 4096]")
@@ -214,7 +213,7 @@ def _zoo_entry(e, where:str, base:Path)->dict:
         f"{where}: tta must be a whole number in [1, 64]")
     if not isinstance(name, str) or not name or name.startswith('.') or '/' in name or '\\' in name:
         raise PetvitError(f"{where}: name {name!r} must be a plain folder name")
-    return dict(arch=arch, pretrained=True if weights is True else str(base/weights),
+    return dict(arch=arch, pretrained=True if weights is True else str(weights),
                 img_size=size, tta=tta, name=name)
 
 # %% ../nbs/11_ensembles.ipynb #67882fe1
@@ -244,19 +243,22 @@ def embed_zoo(zoo:list,                   # `read_zoo`'s backbones
     check_outside(out, data_dir)
     train, test = read_petfinder(data_dir)
     folds = assign_folds(train, n_folds, fold_seed, folds_file, PetConfig.dup_threshold)
+    settings = dict(n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
+                    fold_seed=None if folds_file else fold_seed,
+                    folds_file=str(Path(folds_file).resolve()) if folds_file else None)
     weights = [_frozen_weights(e['pretrained']) for e in zoo]
-    for e, w in zip(zoo, weights):                    # every backbone, before any work
+    cached = [_zoo_current(EmbeddingFolder(Path(out)/e['name']), e, w, settings, folds)
+              for e, w in zip(zoo, weights)]
+    for e, w, hit in zip(zoo, weights, cached):       # every backbone to embed, before any work
+        if hit: continue
         try: frozen_model(e['arch'], w, e['img_size'])
         except Exception as err:
             msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
             raise PetvitError(f"zoo backbone {e['name']}: {msg}") from None
-    settings = dict(n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
-                    fold_seed=None if folds_file else fold_seed,
-                    folds_file=str(Path(folds_file).resolve()) if folds_file else None)
     rows = []
-    for e, w in zip(zoo, weights):
+    for e, w, hit in zip(zoo, weights, cached):
         folder, start = EmbeddingFolder(Path(out)/e['name']), time.time()
-        if _zoo_current(folder, e, w, settings, folds):
+        if hit:
             rows.append(dict(name=e['name'], status='cached', seconds=0., images_per_second=None))
             continue
         embed_frozen(e['arch'], w, data_dir, folder.path, e['img_size'], e['tta'], n_folds, seed,
@@ -680,7 +682,7 @@ _FINGERPRINT_PARTS = dict(oof_sha256='its oof.csv', submission_sha256='its submi
 
 def _blend_members(folder:BlendFolder, seen:tuple)->tuple:
     "(kept (folder, weight) pairs, skipped ones) of a blend whose members are as it recorded them"
-    if (p := folder.path.resolve()) in seen: raise PetvitError(
+    if folder.path.resolve() in seen: raise PetvitError(
         f"the blend {folder.path} holds itself: make it again")
     members = folder.members()
     here = os.path.normpath(folder.path)

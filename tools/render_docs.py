@@ -53,16 +53,21 @@ def _quarto_like(nb):
     nb.cells = cells
     return nb
 
+def _processed(proc=PROC)->dict:
+    "{notebook stem: the processed notebook}, each read once"
+    import nbformat
+    return {p.stem: nbformat.read(p, as_version=4) for p in sorted(Path(proc).glob('*.ipynb'))}
+
+def _page_of(stem:str, nb)->str:
+    "The page nbdev makes of a processed notebook: `output-file` in its front matter"
+    import yaml
+    raw = next((c.source for c in nb.cells if c.cell_type == 'raw' and c.source.startswith('---')),
+               '---\n---')
+    return (yaml.safe_load(raw.strip().strip('-')) or {}).get('output-file', f'{stem}.html')
+
 def page_names(proc=PROC)->dict:
     "{notebook stem: its page}, as nbdev names the page (`output-file` in the processed front matter)"
-    import nbformat, yaml
-    pages = {}
-    for nb_path in sorted(Path(proc).glob('*.ipynb')):
-        raw = next((c.source for c in nbformat.read(nb_path, as_version=4).cells
-                    if c.cell_type == 'raw' and c.source.startswith('---')), '---\n---')
-        fm = yaml.safe_load(raw.strip().strip('-')) or {}
-        pages[nb_path.stem] = fm.get('output-file', f'{nb_path.stem}.html')
-    return pages
+    return {stem: _page_of(stem, nb) for stem, nb in _processed(proc).items()}
 
 def pandoc_id(heading:str)->str:
     "The id Pandoc (and so Quarto) gives a heading: lowercase, spaces to hyphens, no leading punctuation"
@@ -92,11 +97,11 @@ _LINK = re.compile(r'\]\(([^)\s]+)\)')
 
 def broken_links(proc=PROC, readme=ROOT/'README.md')->list:
     "Links of the processed notebooks and the README to a page or anchor of the site that does not exist"
-    import configparser, nbformat
+    import configparser
     ini = configparser.ConfigParser(delimiters=['=']); ini.read(ROOT/'settings.ini', encoding='utf-8')
     site = ini['DEFAULT']['doc_host'].rstrip('/') + ini['DEFAULT']['doc_baseurl'].rstrip('/') + '/'
-    names = page_names(proc)
-    nbs = {stem: nbformat.read(Path(proc)/f'{stem}.ipynb', as_version=4) for stem in names}
+    nbs = _processed(proc)
+    names = {stem: _page_of(stem, nb) for stem, nb in nbs.items()}
     anchors = {names[stem]: page_anchors(nb) for stem, nb in nbs.items()}
     sources = {f'{stem}.ipynb': '\n'.join(_markdown_of(nb)) for stem, nb in nbs.items()}
     if readme: sources['README.md'] = Path(readme).read_text(encoding='utf-8')
@@ -125,11 +130,11 @@ def render(names, out):
     exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}), enabled=True)
     out.mkdir(parents=True, exist_ok=True)
     if (PROC/'images').is_dir(): shutil.copytree(PROC/'images', out/'images', dirs_exist_ok=True)
-    pages = {}
+    pages, page_of = {}, page_names(PROC)
     for name in names:
         nb = _quarto_like(nbformat.read(PROC/f'{name}.ipynb', as_version=4))
         body, _ = exporter.from_notebook_node(nb)
-        page = out/page_names(PROC)[name]                  # named as nbdev names it: 08_x -> x.html
+        page = out/page_of[name]                           # named as nbdev names it: 08_x -> x.html
         page.write_text(body, encoding='utf-8')
         pages[name] = page
     return pages
