@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from fastcore.docments import docments
-from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS, GPU_PEAKS,
+from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
+                         FROZEN_FEATURES, GPU_PEAKS,
                          MIN_BLEND_WEIGHT, PetConfig, PetvitError, PRECISIONS, PRESETS,
                          SEED_LIMIT, config_from_dict, get_device, read_config_file)
 
@@ -399,12 +400,15 @@ def _add_embed(sub):
     p.add_argument('--arch', help='frozen: a timm model, e.g. vit_base_patch16_clip_224.openai')
     p.add_argument('--zoo', type=Path, metavar='FILE',
                    help='frozen: a .yaml/.json list of backbones (arch, pretrained, img_size, '
-                        'tta, name), each embedded into OUT/NAME unless already there')
+                        'tta, features, name), each embedded into OUT/NAME unless already there')
     p.add_argument('--pretrained', help='frozen: a local weights file (true: the hub)')
     p.add_argument('--data', type=Path, help="the data folder (with --run: default the run's)")
     p.add_argument('--out', type=Path, help='frozen: the folder to write')
     p.add_argument('--tta', type=whole(1), help=f"views averaged per image (default {d['tta']})")
     p.add_argument('--img-size', type=whole(1), help="frozen: input size (default the model's)")
+    p.add_argument('--features', choices=FROZEN_FEATURES,
+                   help="frozen: pooled features, the classifier's outputs (logits: ImageNet "
+                        f"classes, a CLIP tower's embedding) or both (default {d['features']})")
     p.add_argument('--folds', dest='n_folds', type=whole(2),
                    help=f"frozen: folds of the data, as a run's --folds (default {d['n_folds']})")
     p.add_argument('--fold-seed', type=SEED, help="frozen: the folds' seed, as a run's "
@@ -447,13 +451,14 @@ def _embed_zoo(args, knobs:dict)->int:
     "`petvit embed --zoo FILE`: every backbone of the zoo, a line each"
     from petvit.ensemble import read_zoo, embed_zoo
     if given := [f'--{k}' for k in ('run', 'arch', 'pretrained') if getattr(args, k)] + [
-            config_flag(k) for k in ('img_size', 'tta') if k in knobs]: raise PetvitError(
-        f"--zoo lists the backbones and their sizes and views: leave out {', '.join(given)}")
+            f"--{k.replace('_', '-')}" for k in ('img_size', 'tta', 'features') if k in knobs]:
+        raise PetvitError(f"--zoo lists the backbones, their sizes, views and features: leave out "
+                          f"{', '.join(given)}")
     if missing := [f'--{k}' for k in ('data', 'out') if getattr(args, k) is None]:
         raise PetvitError(f"--zoo needs {' and '.join(missing)}")
     zoo = read_zoo(args.zoo)
     rows = embed_zoo(zoo, args.data, args.out, compute=compute_line(args),
-                     **{k: v for k, v in knobs.items() if k not in ('img_size', 'tta')})
+                     **{k: v for k, v in knobs.items() if k not in ('img_size', 'tta', 'features')})
     for r in rows:
         speed = f"{r['images_per_second']:8.1f} img/s" if r['images_per_second'] else ''
         print(f"{r['name']:<40} {r['status']:>8} {r['seconds']:8.1f} s {speed}")
@@ -461,15 +466,9 @@ def _embed_zoo(args, knobs:dict)->int:
     print(f"wrote {args.out}: {len(rows)} backbones, {done} embedded, {len(rows) - done} cached")
     return 0
 
-# %% ../nbs/09_cli.ipynb #ade4ae58
-def _add_boost(sub):
-    p = sub.add_parser('boost', help='fit a regressor (SVR) per fold on embeddings: a derived run '
-                                     'to blend',
-                       description='Per fold, a standardiser + regressor fitted on the embeddings '
-                                   "of the fold's training rows only, predicting its OOF rows and "
-                                   'the test set; writes oof.csv, submission.csv, cv.json.')
-    p.add_argument('--run', type=Path, required=True,
-                   help='a finished run (embedded first if needed) or an `embed --arch` folder')
+# %% ../nbs/09_cli.ipynb #ae93584a
+def _add_regressor_flags(p):
+    "The regressor fitted per fold on embeddings: its kind, C or alpha, the target's clip"
     d = BOOST_DEFAULTS
     p.add_argument('--model', choices=BOOST_MODELS, default=d['model'],
                    help=f"default {d['model']}")
@@ -478,6 +477,18 @@ def _add_boost(sub):
                    help=f"ridge / kernel-ridge regularisation (default {d['alpha']:g})")
     p.add_argument('--clip', type=float, nargs=2, metavar=('LOW', 'HIGH'), default=d['clip'],
                    help='clip the training target, e.g. 1 85 (default: no clipping)')
+
+# %% ../nbs/09_cli.ipynb #ade4ae58
+def _add_boost(sub):
+    p = sub.add_parser('boost', help='fit a regressor (SVR) per fold on embeddings: a derived run '
+                                     'to blend',
+                       description='Per fold, a standardiser + regressor fitted on the embeddings '
+                                   "of the fold's training rows only, predicting its OOF rows and "
+                                   'the test set; writes oof.csv, submission.csv, cv.json.')
+    p.add_argument('--run', type=Path, nargs='+', required=True,
+                   help='a finished run (embedded first if needed) or an `embed --arch` folder; '
+                        'several: their features side by side (same folds; needs --out)')
+    _add_regressor_flags(p)
     p.add_argument('--out', type=Path, default=None, help='folder to write (default RUN/boost)')
     p.add_argument('--data', type=Path, default=None,
                    help="the data folder, if it moved (for sample_submission.csv)")
@@ -494,13 +505,13 @@ def cmd_boost(args, # the parsed command line
     line = f"OOF RMSE: {args.model} {cv['oof_rmse']:.3f}"
     if 'head_rmse' in cv:
         line += f", head {cv['head_rmse']:.3f}, their mean {cv['blend_rmse']:.3f}"
-    print(f"{line}; wrote {args.out or args.run/'boost'}")
+    print(f"{line}; wrote {args.out or args.run[0]/'boost'}")
     return 0
 
 # %% ../nbs/09_cli.ipynb #22a89dfe
-def _add_member_flags(p, name:str):
+def _add_member_flags(p, name:str, nargs:str='+'):
     "The members of a blend or a selection, the folder to write and the data to check against"
-    p.add_argument(name, type=Path, nargs='+', help='run, boost or blend folders (2 or more)')
+    p.add_argument(name, type=Path, nargs=nargs, help='run, boost or blend folders (2 or more)')
     p.add_argument('--out', type=Path, required=True, help='folder to write')
     p.add_argument('--data', type=Path, default=None,
                    help='the data folder: check the submission against its test Ids')
@@ -538,20 +549,55 @@ def cmd_blend(args, # the parsed command line
 
 # %% ../nbs/09_cli.ipynb #36a5101f
 def _add_select(sub):
-    p = sub.add_parser('select', help='choose blend members by equal-weight hill climbing',
-                       description='Forward selection with replacement over runs, boosts and '
-                                   'blends of the same folds: the member that most lowers the OOF '
-                                   'RMSE of the equal-weight mean is added until none does. The '
-                                   'honest RMSE repeats the climb inside each fold. Writes a '
-                                   'blend folder (oof.csv, submission.csv, blend.json).')
-    _add_member_flags(p, 'members')
+    p = sub.add_parser('select', help='choose blend members by hill climbing, or backbones whose '
+                                      'features to stack',
+                       description='Members: forward selection with replacement over runs, boosts '
+                                   'and blends of the same folds, the member that most lowers the '
+                                   'OOF RMSE of the equal-weight mean added until none does; '
+                                   'writes a blend folder. --features: forward selection over '
+                                   'frozen backbones, the one whose features most lower the OOF '
+                                   'RMSE of a regressor on the chosen ones side by side added '
+                                   'until none does; writes a boost folder. Either way the honest '
+                                   'RMSE repeats the selection inside each fold.')
+    _add_member_flags(p, 'members', nargs='*')
+    p.add_argument('--features', type=Path, nargs='+', metavar='EMBEDDINGS',
+                   help='frozen backbones\' embeddings folders (petvit embed --arch or --zoo) to '
+                        'choose from, e.g. ZOO/*')
+    _add_regressor_flags(p)
+    p.add_argument('--select-folds', type=whole(3), metavar='N',
+                   help='--features: select on the folds grouped into N (fold mod N), e.g. 5 of '
+                        '20: fewer fits; the stack is fitted on every fold')
     p.set_defaults(func=cmd_select)
+
+# %% ../nbs/09_cli.ipynb #9c151076
+def _select_features(args)->int:
+    "`petvit select --features EMB...`: the backbones' stack, a row per step, the honest figures"
+    from petvit.zoo import select_features, selection_table
+    if args.members: raise PetvitError(
+        "pass members (runs, boosts, blends) or --features EMBEDDINGS..., not both: select the "
+        "backbones first, then the stack's folder with the other members")
+    cv = select_features(args.features, args.out, args.model, args.C, args.alpha, args.clip,
+                         args.data, args.select_folds)
+    print(selection_table(cv))
+    s = cv['selection']
+    print(f"wrote {args.out}: {len(s['steps'])} of {len(s['candidates'])} backbones side by side "
+          "(a boost folder: predict, blend and check-submission take it)")
+    return 0
 
 # %% ../nbs/09_cli.ipynb #a9fdfd3e
 def cmd_select(args, # the parsed command line
               ):
-    "`petvit select`"
+    "`petvit select`: members to blend, or (--features) backbones to stack"
+    if args.features: return _select_features(args)
+    if not args.members: raise PetvitError(
+        "nothing to select from: pass run, boost or blend folders, or --features EMBEDDINGS...")
     from petvit.ensemble import blend, blend_verdict, climb_table
+    if given := [f for f, v in [('--model', args.model != BOOST_DEFAULTS['model']),
+                                ('--C', args.C != BOOST_DEFAULTS['C']),
+                                ('--alpha', args.alpha != BOOST_DEFAULTS['alpha']),
+                                ('--clip', args.clip != BOOST_DEFAULTS['clip']),
+                                ('--select-folds', args.select_folds is not None)] if v]:
+        raise PetvitError(f"{', '.join(given)} apply to --features: members are blended as made")
     result = blend(args.members, args.out, args.data, 'hill')
     print(climb_table(result))
     print(f"wrote {args.out}: {sum(m['weight'] > 0 for m in result['members'])} of "

@@ -17,13 +17,13 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
                         category=FutureWarning)
 
 # %% auto #0
-__all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'CROPS', 'BLEND_WEIGHTS',
-           'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
-           'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
-           'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained',
-           'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file', 'read_config_file', 'load_config',
-           'preset_config', 'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision',
-           'choose_precision', 'resolve_precision', 'gpu_peak', 'resolve_workers']
+__all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'FROZEN_FEATURES', 'CROPS',
+           'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS',
+           'GPU_PEAKS', 'PetvitError', 'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular',
+           'read_limited', 'read_text', 'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig',
+           'parse_pretrained', 'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file',
+           'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device', 'parse_devices',
+           'share_out', 'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -219,6 +219,8 @@ PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 LOSSES = ('bce', 'mse')
 SCHEDULES = ('warmup_cosine', 'ramp', 'one_cycle')
 BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')  # `petvit boost --model`: the ensembles notebook
+FROZEN_FEATURES = ('pooled', 'logits', 'both')  # what a frozen backbone embeds: its pooled
+                                                # features, its classifier's outputs, or both
 CROPS = ('image', 'batch')  # a random resized crop per image, or one per batch (fastai's)
 BLEND_WEIGHTS = ('fitted', 'equal', 'hill')  # `blend --weights`: fitted, the mean, hill climbing
 MIN_BLEND_WEIGHT = 1e-4   # lighter blend members are dropped: they move no prediction by 0.01
@@ -516,7 +518,8 @@ def preset_config(name:str|None=None, # a key of `PRESETS` (None: the defaults)
 # %% ../nbs/00_core.ipynb #67c20e42
 # `embed --arch`: a frozen backbone's features, with the data's folds as a run makes them
 EMBED_DEFAULTS = dict(img_size=None, tta=1, n_folds=PetConfig.n_folds, seed=PetConfig.seed,
-                      fold_seed=PetConfig.fold_seed, folds_file=PetConfig.folds_file, bs=32)
+                      fold_seed=PetConfig.fold_seed, folds_file=PetConfig.folds_file, bs=32,
+                      features='pooled')
 # `boost`: the regressor fitted per fold on embeddings
 BOOST_DEFAULTS = dict(model='svr', C=16., alpha=1., clip=None)
 

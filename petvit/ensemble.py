@@ -11,14 +11,15 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
-                         MIN_BLEND_WEIGHT, PetConfig, parse_pretrained, read_data_file,
+                         FROZEN_FEATURES, MIN_BLEND_WEIGHT, PetConfig, parse_pretrained,
+                         read_data_file,
                          PetvitError, atomic_path, atomic_write, check_outside, file_sha256,
                          read_arrays, share_out)
 from .folders import (RunFolder, EmbeddingFolder, BoostFolder, BlendFolder,
                             PREDICTION_KINDS, open_folder, write_csv, json_text)
 from .data import TARGET, read_petfinder
 from .folds import assign_folds
-from .models import create_model
+from .models import create_model, classifier_backbone
 from .losses import rmse
 from .predict import (Compute, PredictSettings, cached_frames, load_fold_model,
                             predict_frame, predict_view, tta_dataloader)
@@ -26,11 +27,11 @@ from .submission import (write_submission, submission_problems, submission_order
                                read_submission, expected_test_ids)
 
 # %% auto #0
-__all__ = ['ZOO_KEYS', 'head_inputs', 'embed_run', 'frozen_model', 'embed_frozen', 'read_zoo', 'embed_zoo', 'make_regressor',
-           'ArrayRegressor', 'fit_regressor', 'boost', 'blend_weights', 'nested_blend', 'hill_climb',
-           'nested_hill_climb', 'blend', 'blend_verdict', 'climb_table', 'ForwardJob', 'prediction_tree',
-           'prediction_jobs', 'skipped_members', 'job_settings', 'run_jobs', 'tree_prediction', 'predict_member',
-           'predict_boost']
+__all__ = ['ZOO_KEYS', 'head_inputs', 'embed_run', 'FrozenBackbone', 'frozen_model', 'embed_frozen', 'read_zoo', 'embed_zoo',
+           'make_regressor', 'ArrayRegressor', 'fit_regressor', 'shared_folds', 'check_clip', 'boost', 'blend_weights',
+           'nested_blend', 'hill_climb', 'nested_hill_climb', 'mean_baseline', 'blend', 'blend_verdict', 'step_rows',
+           'climb_table', 'ForwardJob', 'prediction_tree', 'prediction_jobs', 'skipped_members', 'job_settings',
+           'run_jobs', 'tree_prediction', 'predict_member', 'predict_boost']
 
 # %% ../nbs/11_ensembles.ipynb #8f88a21a
 def head_inputs(model:torch.nn.Module,  # a petvit model (its `head` is hooked)
@@ -106,15 +107,35 @@ def embed_run(run_dir:str|Path,            # a finished `petvit train` run
             sha256=shas)))
     return out
 
+# %% ../nbs/11_ensembles.ipynb #7565de9b
+class FrozenBackbone(torch.nn.Module):
+    "A timm model, never trained here: its pooled features, its classifier's outputs, or both"
+    def __init__(self,
+                 backbone:torch.nn.Module, # a timm model (`num_classes=0` for 'pooled')
+                 features:str='pooled',    # one of `FROZEN_FEATURES`
+                ):
+        super().__init__()
+        self.backbone, self.features, self.head = backbone, features, torch.nn.Identity()
+
+    def forward(self, x:torch.Tensor, meta:torch.Tensor|None=None)->torch.Tensor:
+        if self.features == 'pooled': return self.head(self.backbone(x))
+        feats = self.backbone.forward_features(x)
+        logits = self.backbone.forward_head(feats)
+        if self.features == 'logits': return self.head(logits)
+        return self.head(torch.cat([self.backbone.forward_head(feats, pre_logits=True), logits], 1))
+
 # %% ../nbs/11_ensembles.ipynb #573a7c17
 def frozen_model(arch:str,                  # any timm model name
                  pretrained:bool|str|Path,  # True: hub weights; a path: a local file
                  img_size:int|None=None,    # input size (None: the model's)
-                )->torch.nn.Module:
-    "A pretrained timm backbone whose head is the identity: it gives its pooled features"
-    model = create_model(arch, pretrained=pretrained, img_size=img_size)
-    model.head = torch.nn.Identity()
-    return model.eval()
+                 features:str='pooled',     # 'pooled', 'logits' (its classifier's) or 'both'
+                )->FrozenBackbone:
+    "A pretrained timm backbone whose head is the identity: it gives the features asked for"
+    if features not in FROZEN_FEATURES: raise PetvitError(
+        f"features {features!r} is not one of {', '.join(FROZEN_FEATURES)}")
+    if features == 'pooled': backbone = create_model(arch, pretrained, img_size).backbone
+    else: backbone = classifier_backbone(arch, pretrained, img_size)
+    return FrozenBackbone(backbone, features).eval()
 
 # %% ../nbs/11_ensembles.ipynb #f5dc0328
 def _frozen_features(model, how:PredictSettings, frames:list)->list:
@@ -144,6 +165,7 @@ def embed_frozen(arch:str,                  # any timm model name
                  out:str|Path,              # a new or empty folder (or petvit's embeddings)
                  img_size:int|None=EMBED_DEFAULTS['img_size'], # input size (None: the model's)
                  tta:int=EMBED_DEFAULTS['tta'],         # views averaged per image (1: plain)
+                 features:str=EMBED_DEFAULTS['features'], # 'pooled', 'logits' or 'both'
                  n_folds:int=EMBED_DEFAULTS['n_folds'], # folds of the data, as a run's --folds
                  seed:int=EMBED_DEFAULTS['seed'],       # seed of the TTA views, as a run's --seed
                  fold_seed:int=EMBED_DEFAULTS['fold_seed'], # the folds' seed, as a run's
@@ -151,12 +173,12 @@ def embed_frozen(arch:str,                  # any timm model name
                  bs:int=EMBED_DEFAULTS['bs'],           # images per batch
                  compute:Compute=Compute(), # devices (train and test shared out) and precision
                 )->EmbeddingFolder:
-    "A pretrained backbone's pooled features of every image, untrained, with the data's folds"
+    "A pretrained backbone's features of every image, untrained, with the data's folds"
     weights, out = _frozen_weights(pretrained), EmbeddingFolder(out).check_writable()
     check_outside(out.path, data_dir)
     train, test = read_petfinder(data_dir)
     folds = assign_folds(train, n_folds, fold_seed, folds_file, PetConfig.dup_threshold)
-    model = frozen_model(arch, weights, img_size)
+    model = frozen_model(arch, weights, img_size, features)
     size = img_size or model.backbone.pretrained_cfg.get('input_size', (3, 224, 224))[-1]
     devices, precision, _ = compute.resolve()
     how = _frozen_settings(size, tta, seed, bs, devices[0], precision)
@@ -170,7 +192,7 @@ def embed_frozen(arch:str,                  # any timm model name
         write_csv(folds[['Id', 'fold', TARGET]], tmp/out.FOLDS_FILE)
         atomic_write(tmp/out.MARKER, json_text(dict(
             kind='frozen', arch=arch, pretrained=str(weights), img_size=size, tta=tta,
-            n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
+            features=features, n_folds=n_folds, seed=seed, data_dir=str(Path(data_dir).resolve()),
             fold_seed=None if folds_file else fold_seed,
             folds_file=str(Path(folds_file).resolve()) if folds_file else None,
             n_train=len(train), n_test=len(test), files=[out.FROZEN_FILE] * n_folds,
@@ -178,11 +200,11 @@ def embed_frozen(arch:str,                  # any timm model name
     return out
 
 # %% ../nbs/11_ensembles.ipynb #45d9f3e2
-ZOO_KEYS = ('arch', 'pretrained', 'img_size', 'tta', 'name')
+ZOO_KEYS = ('arch', 'pretrained', 'img_size', 'tta', 'features', 'name')
 
 def read_zoo(path:str|Path, # a .yaml/.yml or .json list of backbones
             )->list:
-    "A zoo file's backbones, checked and completed: arch, pretrained, img_size, tta, name"
+    "A zoo file's backbones, checked and completed: arch, pretrained, img_size, tta, features, name"
     path, zoo, names = Path(path), [], set()
     entries = read_data_file(path, 'zoo file', 'pass a .yaml/.json list of backbones')
     if not isinstance(entries, list) or not entries: raise PetvitError(
@@ -207,14 +229,17 @@ def _zoo_entry(e, where:str, base:Path)->dict:
         f"{where}: pretrained must be a weights file (or true for the hub): a frozen backbone "
         "needs trained weights") from None
     size, tta, name = e.get('img_size'), e.get('tta', 1), e.get('name', arch)
+    features = e.get('features', EMBED_DEFAULTS['features'])
     if size is not None and not (type(size) is int and 16 <= size <= 4096): raise PetvitError(
         f"{where}: img_size must be a whole number in [16, 4096]")
     if not (type(tta) is int and 1 <= tta <= 64): raise PetvitError(
         f"{where}: tta must be a whole number in [1, 64]")
+    if features not in FROZEN_FEATURES: raise PetvitError(
+        f"{where}: features must be one of {', '.join(FROZEN_FEATURES)}")
     if not isinstance(name, str) or not name or name.startswith('.') or '/' in name or '\\' in name:
         raise PetvitError(f"{where}: name {name!r} must be a plain folder name")
     return dict(arch=arch, pretrained=True if weights is True else str(weights),
-                img_size=size, tta=tta, name=name)
+                img_size=size, tta=tta, features=features, name=name)
 
 # %% ../nbs/11_ensembles.ipynb #67882fe1
 def _zoo_current(folder:EmbeddingFolder, e:dict, weights, settings:dict, folds:pd.DataFrame
@@ -222,7 +247,8 @@ def _zoo_current(folder:EmbeddingFolder, e:dict, weights, settings:dict, folds:p
     "Whether `folder` holds `e`'s features for these settings and folds (a cache hit)"
     try: m, have = folder.manifest(), folder.folds()
     except PetvitError: return False
-    want = dict(kind='frozen', arch=e['arch'], pretrained=str(weights), tta=e['tta'], **settings,
+    want = dict(kind='frozen', arch=e['arch'], pretrained=str(weights), tta=e['tta'],
+                features=e['features'], **settings,
                 weights_sha256=file_sha256(weights) if isinstance(weights, Path) else None)
     if e['img_size'] is not None: want['img_size'] = e['img_size']
     return (all(m.get(k) == v for k, v in want.items()) and list(have.Id) == list(folds.Id)
@@ -251,7 +277,7 @@ def embed_zoo(zoo:list,                   # `read_zoo`'s backbones
               for e, w in zip(zoo, weights)]
     for e, w, hit in zip(zoo, weights, cached):       # every backbone to embed, before any work
         if hit: continue
-        try: frozen_model(e['arch'], w, e['img_size'])
+        try: frozen_model(e['arch'], w, e['img_size'], e['features'])
         except Exception as err:
             msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
             raise PetvitError(f"zoo backbone {e['name']}: {msg}") from None
@@ -261,8 +287,8 @@ def embed_zoo(zoo:list,                   # `read_zoo`'s backbones
         if hit:
             rows.append(dict(name=e['name'], status='cached', seconds=0., images_per_second=None))
             continue
-        embed_frozen(e['arch'], w, data_dir, folder.path, e['img_size'], e['tta'], n_folds, seed,
-                     fold_seed, folds_file, bs, compute)
+        embed_frozen(e['arch'], w, data_dir, folder.path, e['img_size'], e['tta'], e['features'],
+                     n_folds, seed, fold_seed, folds_file, bs, compute)
         s = max(time.time() - start, 1e-6)
         rows.append(dict(name=e['name'], status='embedded', seconds=round(s, 2),
                          images_per_second=round((len(train) + len(test)) * e['tta'] / s, 1)))
@@ -387,17 +413,41 @@ def _embeddings_of(source:Path, compute:Compute)->tuple:
     emb = EmbeddingFolder(folder.derived('embeddings'))
     return (emb if emb.is_current() else embed_run(folder.path, compute=compute)), folder
 
+# %% ../nbs/11_ensembles.ipynb #1b333bd5
+def shared_folds(embs:list, # `EmbeddingFolder`s
+                 )->pd.DataFrame:
+    "The folds all `embs` share (Id, fold, Pawpularity); one line naming the one that differs"
+    first = embs[0].folds()
+    for e in embs[1:]:
+        f = e.folds()
+        if not (list(f.Id) == list(first.Id) and (f.fold.to_numpy() == first.fold.to_numpy()).all()
+                and (f[TARGET].to_numpy() == first[TARGET].to_numpy()).all()): raise PetvitError(
+            f"{e.path} holds other images or folds than {embs[0].path}: embed both with the same "
+            "--folds and --fold-seed, or one --folds-file")
+    return first
+
+# %% ../nbs/11_ensembles.ipynb #2ceb8e8f
+def _fold_features(embs:list, k:int, folds:pd.DataFrame)->dict:
+    "Fold `k`'s features of every source side by side: `train` (in `folds` order), `test`, ids"
+    parts = [e.arrays(k) for e in embs]
+    for e, a in zip(embs, parts):
+        if list(a['train_ids']) != list(folds.Id): raise PetvitError(
+            f"{e.path}: fold {k}'s embeddings are not of the training images in folds.csv "
+            "order: make them again with petvit embed")
+        if list(a['test_ids']) != list(parts[0]['test_ids']): raise PetvitError(
+            f"{e.path} embeds other test images than {embs[0].path}: embed both from one data "
+            "folder")
+    side = lambda key: np.concatenate([a[key] for a in parts], 1)
+    return dict(train=side('train'), test=side('test'), test_ids=parts[0]['test_ids'])
+
 # %% ../nbs/11_ensembles.ipynb #4272813d
-def _fit_folds(emb:EmbeddingFolder, folds:pd.DataFrame, make, clip)->tuple:
+def _fit_folds(embs:list, folds:pd.DataFrame, make, clip)->tuple:
     "Per fold: a regressor fitted outside the fold; OOF and per-fold test predictions (0-100)"
     y = folds[TARGET].to_numpy(float)
     fit_y = np.clip(y, *clip) if clip else y
     oof, tests, regs = np.zeros(len(folds)), [], []
-    for k in range(emb.manifest()['n_folds']):
-        a = emb.arrays(k)
-        if list(a['train_ids']) != list(folds.Id): raise PetvitError(
-            f"{emb.path}: fold {k}'s embeddings are not of the training images in folds.csv "
-            "order: make them again with petvit embed")
+    for k in range(embs[0].manifest()['n_folds']):
+        a = _fold_features(embs, k, folds)
         inside = folds.fold.to_numpy() == k
         reg = fit_regressor(make(), a['train'][~inside], fit_y[~inside])
         oof[inside] = reg.predict(a['train'][inside])
@@ -418,32 +468,23 @@ def _boost_scores(folds:pd.DataFrame, oof:np.ndarray, run:RunFolder|None, **sett
                    for k, f in ((k, folds.fold == k) for k in sorted(folds.fold.unique()))]
     return frame, cv
 
-# %% ../nbs/11_ensembles.ipynb #0cee78ec
-def boost(source:str|Path,           # a finished run, or a folder of `embed_frozen`
-          out:str|Path|None=None,    # where to write (default: SOURCE/boost)
-          model:str=BOOST_DEFAULTS['model'], # one of `BOOST_MODELS`: 'svr', 'ridge', 'kernel-ridge'
-          C:float=BOOST_DEFAULTS['C'],       # the SVR's C
-          alpha:float=BOOST_DEFAULTS['alpha'], # ridge / kernel ridge regularisation
-          clip:tuple|None=BOOST_DEFAULTS['clip'], # clip the training target to (low, high): (1, 85)
-          data_dir:str|Path|None=None, # the data (its sample_submission.csv; default: the run's)
-          compute:Compute=Compute(),   # where a run's models embed, if they must
-         )->dict:
-    "Fit a regressor per fold on embeddings outside the fold; write a derived run; its cv.json"
-    if clip is not None and not 0 <= clip[0] < clip[1] <= 100: raise PetvitError(
-        f"--clip {clip[0]:g} {clip[1]:g}: pass LOW HIGH with 0 <= LOW < HIGH <= 100, e.g. 1 85")
-    make_regressor(model, C, alpha)          # bad values refused before any work
-    emb, run = _embeddings_of(Path(source), compute)
-    folds = emb.folds()
-    out = BoostFolder(out or (run.derived('boost') if run else emb.path/'boost')).check_writable()
-    if data_dir: check_outside(out.path, data_dir)
-    oof, test_pred, test_ids, regs = _fit_folds(
-        emb, folds, lambda: make_regressor(model, C, alpha)[0], clip)
-    frame, cv = _boost_scores(folds, oof, run, model=model, C=C, alpha=alpha,
-                              clip=list(clip) if clip else None, backend=make_regressor(model)[1])
-    data = data_dir or (run.config().data_dir if run else emb.manifest()['data_dir'])
-    order = submission_order(pd.Index(test_ids), data, data_dir is not None)
-    sub = pd.DataFrame({'Id': order, TARGET: pd.Series(test_pred, test_ids).loc[order].values})
-    _refuse_invalid(sub, order, out.path)    # all computed and checked before anything is written
+# %% ../nbs/11_ensembles.ipynb #42de7d1e
+def check_clip(clip:tuple|None, # (low, high) to clip the training target to, or None
+              ):
+    "Refuse, in one line, a target clip that is not 0 <= low < high <= 100"
+    if clip is not None and not (len(clip) == 2 and 0 <= clip[0] < clip[1] <= 100):
+        raise PetvitError(f"--clip {' '.join(f'{c:g}' for c in clip)}: pass LOW HIGH with "
+                          "0 <= LOW < HIGH <= 100, e.g. 1 85")
+
+# %% ../nbs/11_ensembles.ipynb #e30f2981
+def _per_fold(embs:list, fingerprints:str)->list:
+    "Per fold, each source's `fingerprints` ('fingerprints' or 'weights_fingerprints')"
+    return [list(fold) for fold in zip(*[getattr(e, fingerprints)() for e in embs])]
+
+# %% ../nbs/11_ensembles.ipynb #183c49d3
+def _write_boost(out:BoostFolder, embs:list, regs:list, frame:pd.DataFrame, cv:dict,
+                 sub:pd.DataFrame, order, **settings):
+    "Write a fitted boost at once: regressors, oof.csv, submission.csv, cv.json, boost.json"
     names = [out.REGRESSOR_FILE.format(k=k) for k in range(len(regs))]
     with out.replacing() as tmp:
         made = BoostFolder(tmp)
@@ -452,10 +493,46 @@ def boost(source:str|Path,           # a finished run, or a folder of `embed_fro
         write_submission(sub, made.submission_path, order)
         atomic_write(made.cv_path, json_text(cv))
         atomic_write(tmp/out.MARKER, json_text(dict(
-            source=os.path.relpath(emb.path, out.path), model=model, C=C, alpha=alpha,
-            clip=cv['clip'], n_folds=len(regs), regressors=names,
+            sources=[os.path.relpath(e.path, out.path) for e in embs], **settings,
+            n_folds=len(regs), regressors=names,
             regressor_sha256=[file_sha256(tmp/n) for n in names],
-            embeddings_sha256=emb.fingerprints(), weights_sha256=emb.weights_fingerprints())))
+            embeddings_sha256=_per_fold(embs, 'fingerprints'),
+            weights_sha256=_per_fold(embs, 'weights_fingerprints'))))
+
+# %% ../nbs/11_ensembles.ipynb #0cee78ec
+def boost(source:str|Path|list,      # a finished run or a frozen backbone's embeddings, or a list
+          out:str|Path|None=None,    # where to write (default: SOURCE/boost for one source)
+          model:str=BOOST_DEFAULTS['model'], # one of `BOOST_MODELS`: 'svr', 'ridge', 'kernel-ridge'
+          C:float=BOOST_DEFAULTS['C'],       # the SVR's C
+          alpha:float=BOOST_DEFAULTS['alpha'], # ridge / kernel ridge regularisation
+          clip:tuple|None=BOOST_DEFAULTS['clip'], # clip the training target to (low, high): (1, 85)
+          data_dir:str|Path|None=None, # the data (its sample_submission.csv; default: the run's)
+          compute:Compute=Compute(),   # where a run's models embed, if they must
+          record:dict|None=None,       # more for cv.json (e.g. the selection that chose `source`)
+         )->dict:
+    "Fit a regressor per fold on embeddings outside the fold; write a derived run; its cv.json"
+    check_clip(clip); make_regressor(model, C, alpha)    # bad values refused before any work
+    sources = [source] if isinstance(source, (str, Path)) else list(source)
+    if len(sources) > 1 and out is None: raise PetvitError(
+        "boosting several sources' features side by side: name the folder to write (--out)")
+    embs, runs = zip(*[_embeddings_of(Path(s), compute) for s in sources])
+    run = runs[0] if len(runs) == 1 else None          # the head to compare with
+    folds = shared_folds(embs)
+    out = out or (run.derived('boost') if run else embs[0].path/'boost')
+    out = BoostFolder(out).check_writable()
+    if data_dir: check_outside(out.path, data_dir)
+    oof, test_pred, test_ids, regs = _fit_folds(
+        embs, folds, lambda: make_regressor(model, C, alpha)[0], clip)
+    frame, cv = _boost_scores(folds, oof, run, model=model, C=C, alpha=alpha,
+                              clip=list(clip) if clip else None, backend=make_regressor(model)[1],
+                              **(record or {}))
+    data = data_dir or (runs[0].config().data_dir if runs[0] is not None
+                        else embs[0].manifest()['data_dir'])
+    order = submission_order(pd.Index(test_ids), data, data_dir is not None)
+    sub = pd.DataFrame({'Id': order, TARGET: pd.Series(test_pred, test_ids).loc[order].values})
+    _refuse_invalid(sub, order, out.path)    # all computed and checked before anything is written
+    _write_boost(out, embs, regs, frame, cv, sub, order, model=model, C=C, alpha=alpha,
+                 clip=cv['clip'])
     return cv
 
 # %% ../nbs/11_ensembles.ipynb #c5b509f4
@@ -585,6 +662,15 @@ def _blend_fit(P:np.ndarray, y:np.ndarray, fold:np.ndarray, weights:str)->tuple:
         return w, *nested_hill_climb(P, y, fold), steps
     return blend_weights(P, y), *nested_blend(P, y, fold), []
 
+# %% ../nbs/11_ensembles.ipynb #61781cf6
+def mean_baseline(y:np.ndarray,    # the targets
+                  fold:np.ndarray, # each row's fold
+                 )->np.ndarray:
+    "Each row predicted by the mean target of the other folds: what any model must beat"
+    k_sum = pd.Series(y).groupby(fold).transform('sum').to_numpy()
+    k_n = pd.Series(fold).map(pd.Series(fold).value_counts()).to_numpy()
+    return (y.sum() - k_sum) / (len(y) - k_n)
+
 # %% ../nbs/11_ensembles.ipynb #93378ec5
 def blend(members:list,                # run, boost or blend folders (at least two)
           out:str|Path,                # a new or empty folder (or petvit's blend)
@@ -616,11 +702,8 @@ def blend(members:list,                # run, boost or blend folders (at least t
                   made.oof_path)
         write_submission(sub, made.submission_path, order)
         atomic_write(tmp/out.MARKER, json_text(result))
-    k_sum = pd.Series(y).groupby(fold).transform('sum').to_numpy()
-    k_n = pd.Series(fold).map(pd.Series(fold).value_counts()).to_numpy()
-    train_mean = (y.sum() - k_sum) / (len(y) - k_n)        # each row's: its training folds' mean
     return {**result, 'steps': [(str(members[j].path), r) for j, r in climb],
-            'baseline_rmse': rmse(train_mean, y)}
+            'baseline_rmse': rmse(mean_baseline(y, fold), y)}
 
 # %% ../nbs/11_ensembles.ipynb #5a18ac82
 def blend_verdict(result:dict, # what `blend` returns (or `blend.json`'s content)
@@ -634,19 +717,25 @@ def blend_verdict(result:dict, # what `blend` returns (or `blend.json`'s content
     return (f"note: the blend's honest OOF RMSE {result['oof_rmse']:.3f} is worse than its best "
             f"member's, {best['path']} at {best['oof_rmse']:.3f}: {advice}")
 
+# %% ../nbs/11_ensembles.ipynb #1e4c1341
+def step_rows(steps:list, # (what was added, the OOF RMSE after adding it), in order
+             )->list:
+    "A forward selection as rows of text: step, what it added, OOF RMSE, gain on the step before"
+    rows = [f"{'step':>4}  {'added':<40} {'OOF RMSE':>9} {'gain':>7}"]
+    for i, (name, r) in enumerate(steps):
+        gain = f"{steps[i - 1][1] - r:7.3f}" if i else ''
+        rows.append(f"{i + 1:>4}  {name:<40} {r:9.3f} {gain:>7}")
+    return rows
+
 # %% ../nbs/11_ensembles.ipynb #f52641c4
 def climb_table(result:dict, # what `blend(..., weights='hill')` returns
                )->str:
     "The climb, a row per step (member added, in-sample OOF RMSE, gain), then the honest figures"
-    rows, steps = [f"{'step':>4}  {'added':<40} {'OOF RMSE':>9} {'gain':>7}"], result['steps']
-    for i, (path, r) in enumerate(steps):
-        gain = f"{steps[i - 1][1] - r:7.3f}" if i else ''
-        rows.append(f"{i + 1:>4}  {path:<40} {r:9.3f} {gain:>7}")
     best = min(m['oof_rmse'] for m in result['members'])
-    rows.append(f"OOF RMSE: honest {result['oof_rmse']:.3f} (climbed on the other folds), "
-                f"in-sample {result['oof_rmse_fitted']:.3f}; best member {best:.3f}; predicting "
-                f"the mean {result['baseline_rmse']:.3f}")
-    return '\n'.join(rows)
+    return '\n'.join(step_rows(result['steps']) + [
+        f"OOF RMSE: honest {result['oof_rmse']:.3f} (climbed on the other folds), in-sample "
+        f"{result['oof_rmse_fitted']:.3f}; best member {best:.3f}; predicting the mean "
+        f"{result['baseline_rmse']:.3f}"])
 
 # %% ../nbs/11_ensembles.ipynb #be9d71b3
 @dataclasses.dataclass(frozen=True)
@@ -661,13 +750,16 @@ class ForwardJob:
 # %% ../nbs/11_ensembles.ipynb #8be97f6d
 def _boost_regressors(folder:BoostFolder)->list:
     "A boost's regressors, once its embeddings, fold weights and files are what it was fitted on"
-    b, emb, p = folder.manifest(), folder.embeddings(), folder.path
-    again = f"petvit boost --run {emb.run().path if emb.run() else emb.path} again"
-    if emb.fingerprints() != b['embeddings_sha256']: raise PetvitError(
-        f"{p} was fitted on other embeddings than {emb.path} holds now (made again since, with "
+    b, embs, p = folder.manifest(), folder.embeddings(), folder.path
+    runs = ' '.join(os.path.normpath(e.run().path if e.run() else e.path) for e in embs)
+    again = f"petvit boost --run {runs} again"
+    if _per_fold(embs, 'fingerprints') != b['embeddings_sha256']: raise PetvitError(
+        f"{p} was fitted on other embeddings than "
+        f"{', '.join(os.path.normpath(e.path) for e in embs)} hold now (made again since, with "
         f"other views or weights?): run {again}")
-    if emb.weights_fingerprints() != b['weights_sha256']: raise PetvitError(
-        f"the fold weights behind {emb.path} changed since {p} was fitted: run {again}")
+    if _per_fold(embs, 'weights_fingerprints') != b['weights_sha256']:
+        raise PetvitError(f"the fold weights behind {runs} changed since {p} was fitted: run "
+                          f"{again}")
     regs = []
     for name, sha in zip(b['regressors'], b['regressor_sha256']):
         if file_sha256(p/name) != sha: raise PetvitError(
@@ -697,6 +789,13 @@ def _blend_members(folder:BlendFolder, seen:tuple)->tuple:
     kept = [(m, w) for m, w, _ in members if w >= MIN_BLEND_WEIGHT]
     return kept, [(m, w) for m, w, _ in members if 0 < w < MIN_BLEND_WEIGHT]
 
+# %% ../nbs/11_ensembles.ipynb #cd885a93
+def _embedding_job(emb:EmbeddingFolder, k:int)->ForwardJob:
+    "The job that makes fold `k`'s features of `emb` anew: a run's fold model, or the frozen one"
+    m, run = emb.manifest(), emb.run()
+    if run is not None: return ForwardJob(run.path, k, 'features', m['tta'])
+    return ForwardJob(emb.path, 0, 'frozen', m['tta'])
+
 # %% ../nbs/11_ensembles.ipynb #b1e44f1e
 def prediction_tree(path:str|Path,     # a run, boost or blend folder
                     tta:int|None=None, # a run's views (None: its own); not for a boost or blend
@@ -711,11 +810,9 @@ def prediction_tree(path:str|Path,     # a run, boost or blend folder
         views = cfg.tta if tta is None else tta
         return 'run', folder, [ForwardJob(folder.path, k, 'pred', views)
                                for k in range(cfg.n_folds)], None, []
-    if isinstance(folder, BoostFolder):
-        regs, emb = _boost_regressors(folder), folder.embeddings()
-        m, run = emb.manifest(), emb.run()
-        jobs = ([ForwardJob(run.path, k, 'features', m['tta']) for k in range(m['n_folds'])] if run
-                else [ForwardJob(emb.path, 0, 'frozen', m['tta'])] * m['n_folds'])
+    if isinstance(folder, BoostFolder):        # per fold: each source's job, side by side
+        regs, embs = _boost_regressors(folder), folder.embeddings()
+        jobs = [tuple(_embedding_job(e, k) for e in embs) for k in range(len(regs))]
         return 'boost', folder, jobs, regs, []
     kept, skipped = _blend_members(folder, _seen)
     members = [(prediction_tree(m.path, None, (*_seen, folder.path.resolve())), w) for m, w in kept]
@@ -726,7 +823,8 @@ def prediction_jobs(tree:tuple, # from `prediction_tree`
                    )->list:
     "Every `ForwardJob` of a `prediction_tree`, each once, in the order they are first needed"
     kind, _, parts, _, _ = tree
-    if kind != 'blend': return list(dict.fromkeys(parts))
+    if kind == 'run': return list(dict.fromkeys(parts))
+    if kind == 'boost': return list(dict.fromkeys(j for fold in parts for j in fold))
     return list(dict.fromkeys(j for member, _ in parts for j in prediction_jobs(member)))
 
 # %% ../nbs/11_ensembles.ipynb #116a41a1
@@ -754,7 +852,7 @@ def job_settings(job:ForwardJob,     # from `prediction_jobs`
         raise PetvitError(f"{weights}, the weights {emb.path} was made with, is missing or "
                           "changed: put the same file there")
     how = _frozen_settings(m['img_size'], m['tta'], m['seed'], compute.bs, device, precision)
-    return how, lambda d: frozen_model(m['arch'], weights, m['img_size']).to(d)
+    return how, lambda d: frozen_model(m['arch'], weights, m['img_size'], m['features']).to(d)
 
 # %% ../nbs/11_ensembles.ipynb #c862b90b
 def run_jobs(jobs:list,               # `ForwardJob`s, e.g. `prediction_jobs(tree)`
@@ -784,7 +882,8 @@ def tree_prediction(tree:tuple,     # from `prediction_tree`
     kind, _, parts, regs, skipped = tree
     if kind == 'run': return pd.Series(np.mean([results[j] for j in parts], axis=0), ids)
     if kind == 'boost':
-        preds = [reg.predict(results[j]) for reg, j in zip(regs, parts)]
+        preds = [reg.predict(np.concatenate([results[j] for j in fold], 1))
+                 for reg, fold in zip(regs, parts)]
         return pd.Series(np.clip(np.mean(preds, axis=0), 0, 100), ids)
     total = sum(tree_prediction(m, results, ids) * w for m, w in parts)
     return total / sum(w for _, w in parts) if skipped else total      # the kept weights sum to 1

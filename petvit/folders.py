@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from .core import (PetConfig, PetvitError, atomic_write, config_from_dict, config_to_dict,
-                         current_umask, file_sha256, read_arrays, read_config_file,
-                         read_csv_file, read_json, save_config)
+from .core import (FROZEN_FEATURES, PetConfig, PetvitError, atomic_write, config_from_dict,
+                         config_to_dict, current_umask, file_sha256, read_arrays,
+                         read_config_file, read_csv_file, read_json, save_config)
 
 # %% auto #0
 __all__ = ['FOLDER_KINDS', 'PREDICTION_KINDS', 'json_text', 'read_table', 'read_id_csv', 'write_csv', 'plain_names', 'Folder',
@@ -494,7 +494,7 @@ RunFolder.training = _training
 _EMBED_FIX = 'make the embeddings again with petvit embed'
 _EMBED_SCHEMA = dict(kind=str, n_folds=int, tta=int, n_train=int, n_test=int, files=[str])
 _FROZEN_SCHEMA = dict(arch=str, pretrained=str, img_size=int, seed=int, data_dir=str,
-                      weights_sha256=(str, type(None)))
+                      features=str, weights_sha256=(str, type(None)))
 _FEATURES = dict(train_ids='U', train='f', test_ids='U', test='f')
 
 class EmbeddingFolder(Folder):
@@ -513,6 +513,9 @@ class EmbeddingFolder(Folder):
         except PetvitError as e: raise PetvitError(f"{path}: {e}: {_EMBED_FIX}") from None
         if min(m['n_train'], m['n_test']) < 0: raise PetvitError(
             f"{path}: a negative number of images: {_EMBED_FIX}")
+        if m.get('features', 'pooled') not in FROZEN_FEATURES: raise PetvitError(
+            f"{path}: features {m['features']!r} is not one of {', '.join(FROZEN_FEATURES)}: "
+            f"{_EMBED_FIX}")
         if m['kind'] == 'run' and len(m['sha256']) != m['n_folds']: raise PetvitError(
             f"{path} records {len(m['sha256'])} fold weights for {m['n_folds']} folds: "
             f"{_EMBED_FIX}")
@@ -557,8 +560,9 @@ class EmbeddingFolder(Folder):
 
 # %% ../nbs/00a_folders.ipynb #715993dc
 _BOOST_FIX = 'fit it again with petvit boost'
-_BOOST_SCHEMA = dict(source=str, n_folds=int, regressors=[str], regressor_sha256=[str],
-                     embeddings_sha256=[str], weights_sha256=[(str, type(None))])
+# per fold: the SHA-256 of each source's features file and of the weights behind them
+_BOOST_SCHEMA = dict(sources=[str], n_folds=int, regressors=[str], regressor_sha256=[str],
+                     embeddings_sha256=[[str]], weights_sha256=[[(str, type(None))]])
 
 class BoostFolder(PredictionFolder):
     "Regressors fitted per fold on embeddings, with their OOF and test predictions"
@@ -574,14 +578,18 @@ class BoostFolder(PredictionFolder):
         for key in ('regressor_sha256', 'embeddings_sha256', 'weights_sha256'):
             if len(b[key]) != b['n_folds']: raise PetvitError(
                 f"{p/self.MARKER}: {key} does not list {b['n_folds']} folds: {_BOOST_FIX}")
+        n = len(b['sources'])
+        if not n or any(len(f) != n for f in b['embeddings_sha256'] + b['weights_sha256']):
+            raise PetvitError(f"{p/self.MARKER}: the fingerprints do not list its {n} sources per "
+                              f"fold: {_BOOST_FIX}")
         plain_names(b['regressors'], b['n_folds'], p/self.MARKER, _BOOST_FIX)
         return b
-    def embeddings(self)->EmbeddingFolder:
-        "The embeddings the boost was fitted on"
-        return EmbeddingFolder(self.path/self.manifest()['source'])
+    def embeddings(self)->list:
+        "The embeddings the boost was fitted on: their features side by side, in this order"
+        return [EmbeddingFolder(self.path/s) for s in self.manifest()['sources']]
     def sources(self)->list:
         "Its manifest (regressors' checksums) and its embeddings' (their weights' checksums)"
-        return [self.path/self.MARKER, self.embeddings().path/EmbeddingFolder.MARKER]
+        return [self.path/self.MARKER] + [e.path/EmbeddingFolder.MARKER for e in self.embeddings()]
 
 # %% ../nbs/00a_folders.ipynb #e06c09be
 _BLEND_FIX = 'make the blend again with petvit blend'

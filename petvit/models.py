@@ -18,9 +18,9 @@ from . import shiftvit, fnet, convstem   # petvit's own architectures, into timm
 from .data import METADATA_COLS
 
 # %% auto #0
-__all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'create_model', 'n_params', 'GatedResidualNetwork',
-           'VariableSelectionNetwork', 'pet_splitter', 'save_weights', 'load_weights', 'backbone_stats',
-           'backbone_normalize']
+__all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'classifier_backbone', 'create_model', 'n_params',
+           'GatedResidualNetwork', 'VariableSelectionNetwork', 'pet_splitter', 'save_weights', 'load_weights',
+           'backbone_stats', 'backbone_normalize']
 
 # %% ../nbs/03_models.ipynb #468a8c73
 class PetModel(nn.Module):
@@ -56,7 +56,7 @@ def _check_arch(arch:str):
 # %% ../nbs/03_models.ipynb #ee652574
 def _timm_backbone(arch, pretrained, img_size, **kwargs):
     "timm model with its classifier removed, built for `img_size` where the architecture takes one"
-    kwargs = dict(num_classes=0, **kwargs)
+    kwargs = {'num_classes': 0, **kwargs}      # num_classes=None: the model's own classifier
     try:
         return timm.create_model(arch, pretrained=pretrained,
                                  **({} if img_size is None else dict(img_size=img_size)), **kwargs)
@@ -67,7 +67,9 @@ def _timm_backbone(arch, pretrained, img_size, **kwargs):
 
 # %% ../nbs/03_models.ipynb #6159f934
 def load_backbone_weights(backbone:nn.Module, # a timm model, e.g. `PetModel.backbone`
-                          path:str|Path):      # .safetensors / .pth / .bin in timm's format
+                          path:str|Path,       # .safetensors / .pth / .bin in timm's format
+                          keep_classifier:bool=False, # load the classifier too (it must be there)
+                         ):
     "Load a timm weights file into `backbone`: classifier dropped, position embeddings resized"
     path, arch = Path(path).expanduser(), backbone.pretrained_cfg.get('architecture',
                                                                       type(backbone).__name__)
@@ -81,17 +83,21 @@ def load_backbone_weights(backbone:nn.Module, # a timm model, e.g. `PetModel.bac
     if any(k.startswith('backbone.') for k in sd): # a whole PetModel checkpoint: take its backbone
         sd = {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
     filter_fn = getattr(sys.modules[type(backbone).__module__], 'checkpoint_filter_fn', None)
+    classifier = backbone.pretrained_cfg.get('classifier') or ()
+    classifier = (classifier,) if isinstance(classifier, str) else tuple(classifier)
+    in_classifier = lambda k: any(k.startswith(c + '.') for c in classifier)
     try:
         if filter_fn is not None: sd = filter_fn(sd, backbone)
-        classifier = backbone.pretrained_cfg.get('classifier') or ()
-        classifier = (classifier,) if isinstance(classifier, str) else tuple(classifier)
-        sd = {k: v for k, v in sd.items() if not any(k.startswith(c + '.') for c in classifier)}
+        if not keep_classifier: sd = {k: v for k, v in sd.items() if not in_classifier(k)}
         res = backbone.load_state_dict(sd, strict=False)
     except Exception as e:
         msg = next((l.strip() for l in str(e).splitlines() if 'size mismatch' in l),
                    str(e).splitlines()[0] if str(e) else type(e).__name__)
         raise PetvitError(f"weights file {path} does not fit {arch}: {msg[:300]}: use weights "
                           f"saved from timm.create_model('{arch}')") from None
+    if keep_classifier and not any(map(in_classifier, sd)): raise PetvitError(
+        f"weights file {path} holds no classifier ({', '.join(classifier)}) of {arch}: embed its "
+        "pooled features instead (features: pooled)")
     if res.missing_keys or res.unexpected_keys:
         raise PetvitError(f"weights file {path} does not fit {arch}: {len(res.missing_keys)} "
                           f"missing keys ({', '.join(res.missing_keys[:3])}...), "
@@ -99,6 +105,24 @@ def load_backbone_weights(backbone:nn.Module, # a timm model, e.g. `PetModel.bac
                           f"({', '.join(res.unexpected_keys[:3])}...): use weights saved from "
                           f"timm.create_model('{arch}')")
     return backbone
+
+# %% ../nbs/03_models.ipynb #bf5f4c7d
+def classifier_backbone(arch:str,                 # a timm model name that has a classifier
+                        pretrained:bool|str|Path, # True: hub weights; a path: a local file
+                        img_size:int|None=None,   # input size, where the architecture has one
+                       )->nn.Module:
+    "A timm model with its own classifier (class outputs, or a CLIP tower's projection)"
+    _check_arch(arch)
+    try: pretrained = parse_pretrained(pretrained)
+    except ValueError as e: raise PetvitError(f"pretrained={pretrained!r} must be {e}") from None
+    try: model = _timm_backbone(arch, pretrained is True, img_size, num_classes=None)
+    except Exception as e: raise PetvitError(
+        f"could not build {arch} with its classifier ({type(e).__name__}): offline? pass a local "
+        "weights file") from None
+    if not getattr(model, 'num_classes', 0): raise PetvitError(
+        f"{arch} has no classifier: embed its pooled features instead (features: pooled)")
+    if isinstance(pretrained, str): load_backbone_weights(model, pretrained, keep_classifier=True)
+    return model.eval()
 
 # %% ../nbs/03_models.ipynb #ad4a9feb
 def create_model(arch:str,                  # timm architecture name (or a petvit-registered one)

@@ -107,19 +107,23 @@ def test_bad_input_is_refused_in_one_line(cli, two_runs, small_data, tmp_path):
 
 def test_a_zoo_embeds_each_backbone_once_and_each_folder_boosts(cli, small_data, tmp_path):
     "`petvit embed --zoo`: three frozen backbones (random weights saved to files), one added later"
-    from petvit.models import create_model
-    for arch in ('vit_convstem_nano', 'shiftvit_nano', 'resnet10t'):
+    from petvit.models import create_model, classifier_backbone
+    for arch in ('vit_convstem_nano', 'shiftvit_nano'):
         torch.save(create_model(arch).backbone.state_dict(), tmp_path/f'{arch}.pth')
-    entry = lambda arch, weights=None: f'- arch: {arch}\n  pretrained: {weights or arch}.pth\n  img_size: 32\n'
+    torch.save(classifier_backbone('resnet10t', False).state_dict(), tmp_path/'resnet10t.pth')
+    entry = lambda arch, weights=None, more='': (f'- arch: {arch}\n  pretrained: {weights or arch}.pth\n'
+                                                 f'  img_size: 32\n{more}')
     zoo, out = tmp_path/'zoo.yaml', tmp_path/'zoo'
     zoo.write_text(entry('vit_convstem_nano') + entry('shiftvit_nano'))
-    embed = lambda *more: cli('embed', '--zoo', zoo, '--data', small_data, '--out', out, '--folds', 2, *more)
+    embed = lambda *more: cli('embed', '--zoo', zoo, '--data', small_data, '--out', out, '--folds', 3, *more)
     r = embed()
     assert r.returncode == 0 and r.stdout.count(' embedded ') == 2, r.stderr[-2000:]
-    zoo.write_text(zoo.read_text() + entry('resnet10t'))
+    assert r.stdout.count(' img/s') == 2                           # each backbone's speed
+    zoo.write_text(zoo.read_text() + entry('resnet10t', more='  features: both\n'))
     r = embed()                                                    # only the new backbone
     assert r.returncode == 0 and r.stdout.count('  cached ') == 2 and r.stdout.count(' embedded ') == 1
     assert r.stdout.splitlines()[-1].endswith('3 backbones, 1 embedded, 2 cached')
+    assert np.load(out/'resnet10t'/'embeddings.npz')['train'].shape == (60, 512 + 1000)   # pooled, classes
     r = cli('boost', '--run', out/'resnet10t', '--C', 4)           # each folder is an embeddings folder
     assert r.returncode == 0 and (out/'resnet10t'/'boost'/'submission.csv').is_file(), r.stderr[-2000:]
     zoo.write_text(entry('vit_convstem_nano', 'shiftvit_nano'))    # weights of another model
@@ -128,3 +132,50 @@ def test_a_zoo_embeds_each_backbone_once_and_each_folder_boosts(cli, small_data,
     zoo.write_text('- arch: vit_convstem_nano\n  weights: x.pth\n')
     err = _one_error_line(cli('embed', '--zoo', zoo, '--data', small_data, '--out', tmp_path/'z2'))
     assert "entry 1: unknown key(s) 'weights'" in err
+    zoo.write_text(entry('vit_convstem_nanoo'))                    # an unknown architecture
+    err = _one_error_line(cli('embed', '--zoo', zoo, '--data', small_data, '--out', tmp_path/'z2'))
+    assert "unknown architecture 'vit_convstem_nanoo'" in err and not (tmp_path/'z2').exists()
+    zoo.write_text(entry('shiftvit_nano', more='  features: logits\n'))   # saved without a classifier
+    err = _one_error_line(cli('embed', '--zoo', zoo, '--data', small_data, '--out', tmp_path/'z2'))
+    assert 'zoo backbone shiftvit_nano' in err and not (tmp_path/'z2').exists()
+
+def test_select_features_stacks_backbones_that_predict_as_their_submission(cli, small_data, tmp_path):
+    "`petvit select --features`: the table, the honest figures, a boost folder that predicts and blends"
+    from petvit.models import create_model
+    torch.manual_seed(0)
+    for arch in ('vit_convstem_nano', 'shiftvit_nano', 'resnet10t'):
+        torch.save(create_model(arch, img_size=32).backbone.state_dict(), tmp_path/f'{arch}.pth')
+    zoo, out = tmp_path/'zoo.yaml', tmp_path/'zoo'
+    zoo.write_text(''.join(f'- {{arch: {a}, pretrained: {a}.pth, img_size: 32}}\n'
+                           for a in ('vit_convstem_nano', 'shiftvit_nano', 'resnet10t')))
+    assert cli('embed', '--zoo', zoo, '--data', small_data, '--out', out, '--folds', 3).returncode == 0
+    r = cli('select', '--features', *sorted(out.iterdir()), '--out', tmp_path/'stack', '--clip', 1, 85,
+            '--data', small_data)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = r.stdout.splitlines()
+    assert rows[0].split() == ['step', 'added', 'OOF', 'RMSE', 'gain'] and rows[-1].startswith('wrote ')
+    assert sum(l.lstrip().startswith('alone: ') for l in rows) == 3 and 'OOF RMSE: honest' in r.stdout
+    cv = json.loads((tmp_path/'stack'/'cv.json').read_text())
+    s = cv['selection']
+    assert cv['clip'] == [1, 85] and abs(cv['oof_rmse'] - s['oof_rmse_in_sample']) < 1e-9
+    assert sorted(s['chosen_by_fold']) == ['0', '1', '2'] and set(s['singles']) == set(s['candidates'])
+    assert cli('check-submission', tmp_path/'stack'/'submission.csv', '--data', small_data).returncode == 0
+    own = pd.read_csv(tmp_path/'stack'/'submission.csv')
+    for bs in (3, 16):                                             # predicts its own submission
+        r = cli('predict', '--run', tmp_path/'stack', '--data', small_data, '--out', tmp_path/f'p{bs}.csv',
+                '--bs', bs)
+        assert r.returncode == 0, r.stderr[-2000:]
+        new = pd.read_csv(tmp_path/f'p{bs}.csv')
+        assert (new.Id == own.Id).all() and (new.Pawpularity - own.Pawpularity).abs().max() < 1e-3
+    r = cli('blend', tmp_path/'stack', out/'resnet10t', '--out', tmp_path/'blend')
+    assert 'is not a petvit run, boost or blend' in _one_error_line(r)          # embeddings: boost them first
+    assert cli('boost', '--run', out/'resnet10t').returncode == 0
+    r = cli('select', tmp_path/'stack', out/'resnet10t'/'boost', '--out', tmp_path/'members')
+    assert r.returncode == 0 and 'OOF RMSE: honest' in r.stdout, r.stderr[-2000:]   # the stack as a member
+    assert cli('embed', '--zoo', zoo, '--data', small_data, '--out', tmp_path/'zoo4', '--folds', 4).returncode == 0
+    err = _one_error_line(cli('select', '--features', out/'shiftvit_nano', tmp_path/'zoo4'/'resnet10t',
+                              '--out', tmp_path/'x'))
+    assert 'holds other images or folds' in err and not (tmp_path/'x').exists()
+    assert cli('boost', '--run', tmp_path/'zoo4'/'resnet10t').returncode == 0
+    err = _one_error_line(cli('select', tmp_path/'stack', tmp_path/'zoo4'/'resnet10t'/'boost', '--out', tmp_path/'x'))
+    assert 'have different folds' in err and not (tmp_path/'x').exists()       # a member on other folds

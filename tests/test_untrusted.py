@@ -142,7 +142,7 @@ def test_a_broken_features_file_is_one_line(cli, runs_copy, damage, says):
     one_line(cli('boost', '--run', runs_copy/'a', '--C', 4), says)
 
 @pytest.mark.parametrize('name, text, says', [
-    ('boost', '{"source": ', 'cannot be read as JSON'), ('boost', '{}', "'source' is missing"),
+    ('boost', '{"source": ', 'cannot be read as JSON'), ('boost', '{}', "'sources' is missing"),
     ('blend', '{}', "'members' is missing"), ('blend', '{"members": "x"}', 'is not a list')])
 def test_a_broken_manifest_is_one_line(cli, runs_copy, small_data, tmp_path, name, text, says):
     folder = runs_copy/'a'/'boost' if name == 'boost' else runs_copy/'blend'
