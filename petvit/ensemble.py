@@ -752,7 +752,7 @@ def _boost_regressors(folder:BoostFolder)->list:
     "A boost's regressors, once its embeddings, fold weights and files are what it was fitted on"
     b, embs, p = folder.manifest(), folder.embeddings(), folder.path
     runs = ' '.join(os.path.normpath(e.run().path if e.run() else e.path) for e in embs)
-    again = f"petvit boost --run {runs} again"
+    again = f"petvit boost --run {runs} --out {os.path.normpath(p)} again"
     if _per_fold(embs, 'fingerprints') != b['embeddings_sha256']: raise PetvitError(
         f"{p} was fitted on other embeddings than "
         f"{', '.join(os.path.normpath(e.path) for e in embs)} hold now (made again since, with "
@@ -834,6 +834,17 @@ def skipped_members(tree:tuple, # from `prediction_tree`
     kind, _, parts, _, skipped = tree
     return skipped + [s for m, _ in parts for s in skipped_members(m)] if kind == 'blend' else []
 
+# %% ../nbs/11_ensembles.ipynb #13c5f134
+def _find_weights(recorded:Path, # where the weights were read from at embedding time
+                  sha256:str|None, # their SHA-256, as recorded
+                 )->Path:
+    "`recorded`, else a file of its name and SHA-256 under the folders of $PETVIT_WEIGHTS"
+    if recorded.is_file() or not sha256: return recorded
+    for folder in filter(None, os.environ.get('PETVIT_WEIGHTS', '').split(os.pathsep)):
+        for p in sorted(Path(folder).rglob(recorded.name)):
+            if p.is_file() and file_sha256(p) == sha256: return p
+    return recorded
+
 # %% ../nbs/11_ensembles.ipynb #6ca4707d
 def job_settings(job:ForwardJob,     # from `prediction_jobs`
                  compute:Compute,    # its batch (`compute.bs`)
@@ -847,10 +858,12 @@ def job_settings(job:ForwardJob,     # from `prediction_jobs`
         return how, lambda d: load_fold_model(run, job.fold, d)
     emb = EmbeddingFolder(job.source); m = emb.manifest()
     weights = _frozen_weights(m['pretrained'])
+    if weights is not True: weights = _find_weights(weights, m['weights_sha256'])
     if m['weights_sha256'] and not (Path(weights).is_file()
                                     and file_sha256(weights) == m['weights_sha256']):
-        raise PetvitError(f"{weights}, the weights {emb.path} was made with, is missing or "
-                          "changed: put the same file there")
+        raise PetvitError(f"{weights}, the weights {os.path.normpath(emb.path)} was made "
+                          "with, is missing or changed: put the same file there, or under a "
+                          "folder that PETVIT_WEIGHTS names (e.g. /kaggle/input)")
     how = _frozen_settings(m['img_size'], m['tta'], m['seed'], compute.bs, device, precision)
     return how, lambda d: frozen_model(m['arch'], weights, m['img_size'], m['features']).to(d)
 

@@ -14,7 +14,8 @@ import argparse, concurrent.futures as cf, hashlib, json, os, pickle, random, sh
 import sys, time
 from pathlib import Path
 
-FIX = ['DATA', 'RUN', 'RUN_B', 'BLEND', 'BLEND_BOOST', 'BLEND2', 'FROZEN', 'OUTSIDE', 'WEIGHTS']
+FIX = ['DATA', 'RUN', 'RUN_B', 'BLEND', 'BLEND_BOOST', 'BLEND2', 'FROZEN', 'OUTSIDE', 'WEIGHTS', 'ZOO',
+       'STACK']
 SETUP = [
     'petvit demo-data DATA --n 96 --n-test 16',
     'petvit train --data DATA --out RUN --preset demo --folds 2 --epochs 1 --tta 2',
@@ -31,6 +32,13 @@ SETUP = [
     '--img-size 32 --folds 2',
     'petvit boost --run FROZEN --C 4',
     'petvit explain --run RUN --worst 2 --best 0',
+    "python -c 'import torch; from petvit.models import create_model; "
+    "torch.save(create_model(\"shiftvit_nano\", img_size=32).backbone.state_dict(), "
+    "\"WEIGHTS/s.pth\")'",
+    "printf -- '- {arch: vit_convstem_nano, pretrained: w.pth, img_size: 32}\\n"
+    "- {arch: shiftvit_nano, pretrained: s.pth, img_size: 32}\\n' > WEIGHTS/zoo.yaml",
+    'petvit embed --zoo WEIGHTS/zoo.yaml --data DATA --out ZOO --folds 3',
+    'petvit select --features ZOO/vit_convstem_nano ZOO/shiftvit_nano --out STACK',
 ]
 
 # -- mutations of a file: fn(path) ------------------------------------------------------------
@@ -100,6 +108,7 @@ def json_field(kind, field):
 
 # -- cases ------------------------------------------------------------------------------------
 MERGE, PRED = 'petvit merge RUN', 'petvit predict --run {} --data DATA --out p.csv'
+SELECT = 'petvit select --features ZOO/vit_convstem_nano ZOO/shiftvit_nano --out {}'
 CASES = []  # (name, command, mutation(root) or None, expect, watched paths)
 def case(name, cmd, mutate=None, expect='refuse', watch=()): CASES.append(
     (name, cmd, mutate, expect, tuple(watch)))
@@ -123,7 +132,9 @@ JSON_TARGETS = [('RUN/fold0/fold.json', [MERGE, PRED.format('RUN')], 'train_mean
                 ('RUN/boost/boost.json', [PRED.format('RUN/boost')], 'n_folds'),
                 ('RUN/embeddings/embeddings.json', ['petvit boost --run RUN --C 4'], 'n_train'),
                 ('FROZEN/embeddings.json', [PRED.format('FROZEN/boost')], 'img_size'),
-                ('RUN/config.json', [PRED.format('RUN')], 'img_size')]
+                ('RUN/config.json', [PRED.format('RUN')], 'img_size'),
+                ('STACK/boost.json', [PRED.format('STACK')], 'sources'),
+                ('ZOO/shiftvit_nano/embeddings.json', [SELECT.format('NS')], 'features')]
 for path, cmds, field in JSON_TARGETS:
     kinds = {**JSON, **{k: json_field(k, field) for k in (
         'huge_int', 'huge_float', 'nan', 'null_value', 'list_value', 'missing_key', 'negative',
@@ -212,6 +223,43 @@ case('member.boost_regressors.blend', PRED.format('BLEND_BOOST'), _swap_regresso
 case('member.run_under_blend_of_blends', PRED.format('BLEND2'), _swap_weights)
 case('merge.fold_of_other_seed', MERGE, lambda r: (shutil.rmtree(r/'RUN/fold0'), shutil.copytree(
     r/'RUN_B/fold0', r/'RUN/fold0')))
+
+
+# the zoo and the stack of frozen backbones
+def _zoo_text(text):
+    def f(root): (root/'WEIGHTS/zoo.yaml').write_text(text)
+    return f
+ZOO_EMBED = 'petvit embed --zoo WEIGHTS/zoo.yaml --data DATA --out NZ --folds 3'
+for name, text in [('unknown_key', '- {arch: shiftvit_nano, weights: s.pth}\n'),
+                   ('bad_features', '- {arch: shiftvit_nano, pretrained: s.pth, features: all}\n'),
+                   ('unknown_arch', '- {arch: shiftvit_nanoo, pretrained: s.pth}\n'),
+                   ('weights_of_another_model', '- {arch: vit_convstem_nano, pretrained: s.pth}\n'),
+                   ('logits_without_classifier',
+                    '- {arch: shiftvit_nano, pretrained: s.pth, features: logits}\n'),
+                   ('name_escapes', '- {arch: shiftvit_nano, pretrained: s.pth, name: ../x}\n'),
+                   ('not_a_list', 'arch: shiftvit_nano\n'), ('binary', '\x00\x01\x02')]:
+    case(f'zoo.{name}', ZOO_EMBED, _zoo_text(text), watch=['WEIGHTS'])
+case('select.features_of_a_run', 'petvit select --features RUN/embeddings ZOO/shiftvit_nano '
+     '--out NS')
+case('select.features_on_other_folds', 'petvit select --features FROZEN ZOO/shiftvit_nano --out NS')
+case('select.features_and_members', 'petvit select RUN --features ZOO/shiftvit_nano '
+     'ZOO/vit_convstem_nano --out NS')
+case('select.one_feature', 'petvit select --features ZOO/shiftvit_nano --out NS')
+case('select.select_folds_too_many', SELECT.format('NS') + ' --select-folds 4')
+case('select.out_is_a_source', SELECT.format('ZOO/shiftvit_nano'), watch=['ZOO'])
+case('user_file.STACK/my_notes.txt', SELECT.format('STACK'), _notes('STACK/my_notes.txt'),
+     expect='keep', watch=['STACK/my_notes.txt'])
+case('symlink.select_out', SELECT.format('NS'), _link_out('NS', 'STACK'), watch=['OUTSIDE'])
+case('stack.embeddings_changed', PRED.format('STACK'), lambda r: shutil.copy(
+    r/'ZOO/vit_convstem_nano/embeddings.npz', r/'ZOO/shiftvit_nano/embeddings.npz'))
+def _point_weights(root, to):
+    "The stack's backbone names another weights file (the fixture's path is shared by all cases)"
+    p = root/'ZOO/shiftvit_nano/embeddings.json'; m = json.loads(p.read_text())
+    m['pretrained'] = str(root/to); p.write_text(json.dumps(m))
+case('stack.weights_changed', PRED.format('STACK'), lambda r: _point_weights(r, 'WEIGHTS/w.pth'))
+case('stack.weights_moved', PRED.format('STACK'), lambda r: _point_weights(r, 'gone/s.pth'))
+case('stack.weights_moved_found_by_sha', 'env PETVIT_WEIGHTS=WEIGHTS ' + PRED.format('STACK'),
+     lambda r: _point_weights(r, 'gone/s.pth'), expect='any')
 
 
 # -- running ----------------------------------------------------------------------------------
