@@ -516,6 +516,8 @@ def boost(source:str|Path|list,      # a finished run or a frozen backbone's emb
     if len(sources) > 1 and out is None: raise PetvitError(
         "boosting several sources' features side by side: name the folder to write (--out)")
     embs, runs = zip(*[_embeddings_of(Path(s), compute) for s in sources])
+    if len({e.path.resolve() for e in embs}) < len(embs): raise PetvitError(
+        "a source is given twice: its features side by side with themselves add nothing")
     run = runs[0] if len(runs) == 1 else None          # the head to compare with
     folds = shared_folds(embs)
     out = out or (run.derived('boost') if run else embs[0].path/'boost')

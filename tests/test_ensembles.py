@@ -167,6 +167,10 @@ def test_select_features_stacks_backbones_that_predict_as_their_submission(cli, 
         assert r.returncode == 0, r.stderr[-2000:]
         new = pd.read_csv(tmp_path/f'p{bs}.csv')
         assert (new.Id == own.Id).all() and (new.Pawpularity - own.Pawpularity).abs().max() < 1e-3
+    assert 'name the folder to write (--out)' in _one_error_line(
+        cli('boost', '--run', out/'shiftvit_nano', out/'resnet10t'))          # several sources
+    r = cli('boost', '--run', out/'shiftvit_nano', out/'resnet10t', '--out', tmp_path/'side')
+    assert r.returncode == 0 and (tmp_path/'side'/'submission.csv').is_file(), r.stderr[-2000:]
     r = cli('blend', tmp_path/'stack', out/'resnet10t', '--out', tmp_path/'blend')
     assert 'is not a petvit run, boost or blend' in _one_error_line(r)          # embeddings: boost them first
     assert cli('boost', '--run', out/'resnet10t').returncode == 0
