@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from .core import BOOST_DEFAULTS, PetvitError
+from .core import BOOST_DEFAULTS, BOOST_MODELS, PetvitError
 from .folders import BoostFolder, EmbeddingFolder, open_folder
 from .data import TARGET
 from .losses import rmse
@@ -79,8 +79,9 @@ def forward_select(blocks:list,     # each candidate's features, one row per tra
 def nested_select(blocks:list,     # each candidate's features, one row per training image
                   y:np.ndarray,    # the targets
                   fold:np.ndarray, # each row's fold (3 or more folds)
-                  make,            # builds an unfitted `make_regressor` pipeline
+                  make,            # builds an unfitted `make_regressor` pipeline: the selection's
                   clip:tuple|None=None, # clip the training target to (low, high)
+                  make_fit=None,   # the one fitted on the chosen set (None: `make`)
                  )->tuple:
     "(honest OOF predictions, blocks chosen per fold): each fold by a selection on the others"
     honest, chosen_by_fold = np.zeros(len(y)), {}
@@ -89,7 +90,7 @@ def nested_select(blocks:list,     # each candidate's features, one row per trai
         rest = fold != k
         chosen, _, _ = forward_select([b[rest] for b in blocks], y[rest], fold[rest], make, clip)
         X = np.concatenate([blocks[i] for i in chosen], 1)
-        honest[~rest] = fit_regressor(make(), X[rest], fit_y[rest]).predict(X[~rest])
+        honest[~rest] = fit_regressor((make_fit or make)(), X[rest], fit_y[rest]).predict(X[~rest])
         chosen_by_fold[int(k)] = chosen
     return np.clip(honest, 0, 100), chosen_by_fold
 
@@ -116,22 +117,29 @@ def select_features(sources:list,  # frozen embeddings folders (`embed --arch`/`
                     clip:tuple|None=BOOST_DEFAULTS['clip'], # clip the training target: (1, 85)
                     data_dir:str|Path|None=None, # the data (default: the embeddings')
                     select_folds:int|None=None,  # select on the folds grouped into this many
+                    select_model:str|None=None,  # score the steps with this one (None: `model`)
                    )->dict:
     "Choose backbones by forward selection on OOF RMSE; write their stack as a boost; its cv.json"
     check_clip(clip); make_regressor(model, C, alpha)
+    if select_model not in (None, *BOOST_MODELS): raise PetvitError(
+        f"--select-model {select_model!r} is not one of {', '.join(BOOST_MODELS)}")
     BoostFolder(out).check_writable()
     embs, blocks, folds = frozen_blocks(sources)
     y = folds[TARGET].to_numpy(float)
     fold = _selection_folds(folds.fold.to_numpy(), select_folds, embs[0].path)
     make = lambda: make_regressor(model, C, alpha)[0]
-    chosen, steps, singles = forward_select(blocks, y, fold, make, clip)
-    honest, by_fold = nested_select(blocks, y, fold, make, clip)
+    make_sel = lambda: make_regressor(select_model or model, C, alpha)[0]
+    chosen, steps, singles = forward_select(blocks, y, fold, make_sel, clip)
+    honest, by_fold = nested_select(blocks, y, fold, make_sel, clip, make)
+    in_sample = (steps[-1][1] if (select_model or model) == model
+                 else rmse(set_oof(blocks, chosen, y, fold, make, clip), y))
     name = lambda i: os.path.normpath(embs[i].path)
     selection = dict(
         candidates=[name(i) for i in range(len(embs))], steps=[[name(i), r] for i, r in steps],
         singles={name(i): r for i, r in singles.items()}, select_folds=len(np.unique(fold)),
+        select_model=select_model or model,
         chosen_by_fold={str(k): [name(i) for i in v] for k, v in by_fold.items()},
-        oof_rmse_honest=rmse(honest, y), oof_rmse_in_sample=steps[-1][1],
+        oof_rmse_honest=rmse(honest, y), oof_rmse_in_sample=in_sample,
         baseline_rmse=rmse(mean_baseline(y, fold), y))
     return boost([embs[i].path for i in chosen], out, model, C, alpha, clip, data_dir,
                  record=dict(selection=selection))
@@ -144,6 +152,9 @@ def selection_table(cv:dict, # what `select_features` returns (or its `cv.json`)
     best, best_name = min((r, p) for p, r in s['singles'].items())
     rows = step_rows(s['steps']) + [f"  alone: {p:<40} {r:9.3f}" for p, r in
                                     sorted(s['singles'].items(), key=lambda pr: pr[1])]
+    if s['select_model'] != cv['model']: rows.append(
+        f"(the steps and single backbones scored with {s['select_model']}; the figures below "
+        f"with the stack's {cv['model']})")
     rows.append(f"OOF RMSE: honest {s['oof_rmse_honest']:.3f} (selected on the other folds), "
                 f"in-sample {s['oof_rmse_in_sample']:.3f}; best single backbone {best:.3f}; "
                 f"predicting the mean {s['baseline_rmse']:.3f}")

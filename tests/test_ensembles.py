@@ -160,6 +160,9 @@ def test_select_features_stacks_backbones_that_predict_as_their_submission(cli, 
     assert cv['clip'] == [1, 85] and abs(cv['oof_rmse'] - s['oof_rmse_in_sample']) < 1e-9
     assert sorted(s['chosen_by_fold']) == ['0', '1', '2'] and set(s['singles']) == set(s['candidates'])
     assert cli('check-submission', tmp_path/'stack'/'submission.csv', '--data', small_data).returncode == 0
+    r = cli('select', '--features', *sorted(out.iterdir()), '--out', tmp_path/'stack_r', '--select-model', 'ridge')
+    assert r.returncode == 0 and 'scored with ridge' in r.stdout, r.stderr[-2000:]    # the stack: an SVR
+    assert json.loads((tmp_path/'stack_r'/'boost.json').read_text())['model'] == 'svr'
     own = pd.read_csv(tmp_path/'stack'/'submission.csv')
     for bs in (3, 16):                                             # predicts its own submission
         r = cli('predict', '--run', tmp_path/'stack', '--data', small_data, '--out', tmp_path/f'p{bs}.csv',
