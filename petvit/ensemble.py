@@ -416,7 +416,9 @@ def _embeddings_of(source:Path, compute:Compute)->tuple:
 # %% ../nbs/11_ensembles.ipynb #1b333bd5
 def shared_folds(embs:list, # `EmbeddingFolder`s
                  )->pd.DataFrame:
-    "The folds all `embs` share (Id, fold, Pawpularity); one line naming the one that differs"
+    "The folds all `embs` share (Id, fold, Pawpularity); one line if one differs or repeats"
+    if len({e.path.resolve() for e in embs}) < len(embs): raise PetvitError(
+        "a source is given twice: its features side by side with themselves add nothing")
     first = embs[0].folds()
     for e in embs[1:]:
         f = e.folds()
@@ -427,13 +429,10 @@ def shared_folds(embs:list, # `EmbeddingFolder`s
     return first
 
 # %% ../nbs/11_ensembles.ipynb #2ceb8e8f
-def _fold_features(embs:list, k:int, folds:pd.DataFrame)->dict:
-    "Fold `k`'s features of every source side by side: `train` (in `folds` order), `test`, ids"
-    parts = [e.arrays(k) for e in embs]
+def _fold_features(embs:list, k:int)->dict:
+    "Fold `k`'s features of every source side by side: `train` (folds' order), `test`, `test_ids`"
+    parts = [e.arrays(k) for e in embs]                  # each one's rows checked against its folds
     for e, a in zip(embs, parts):
-        if list(a['train_ids']) != list(folds.Id): raise PetvitError(
-            f"{e.path}: fold {k}'s embeddings are not of the training images in folds.csv "
-            "order: make them again with petvit embed")
         if list(a['test_ids']) != list(parts[0]['test_ids']): raise PetvitError(
             f"{e.path} embeds other test images than {embs[0].path}: embed both from one data "
             "folder")
@@ -447,7 +446,7 @@ def _fit_folds(embs:list, folds:pd.DataFrame, make, clip)->tuple:
     fit_y = np.clip(y, *clip) if clip else y
     oof, tests, regs = np.zeros(len(folds)), [], []
     for k in range(embs[0].manifest()['n_folds']):
-        a = _fold_features(embs, k, folds)
+        a = _fold_features(embs, k)
         inside = folds.fold.to_numpy() == k
         reg = fit_regressor(make(), a['train'][~inside], fit_y[~inside])
         oof[inside] = reg.predict(a['train'][inside])
@@ -516,8 +515,6 @@ def boost(source:str|Path|list,      # a finished run or a frozen backbone's emb
     if len(sources) > 1 and out is None: raise PetvitError(
         "boosting several sources' features side by side: name the folder to write (--out)")
     embs, runs = zip(*[_embeddings_of(Path(s), compute) for s in sources])
-    if len({e.path.resolve() for e in embs}) < len(embs): raise PetvitError(
-        "a source is given twice: its features side by side with themselves add nothing")
     run = runs[0] if len(runs) == 1 else None          # the head to compare with
     folds = shared_folds(embs)
     out = out or (run.derived('boost') if run else embs[0].path/'boost')
@@ -792,11 +789,11 @@ def _blend_members(folder:BlendFolder, seen:tuple)->tuple:
     return kept, [(m, w) for m, w, _ in members if 0 < w < MIN_BLEND_WEIGHT]
 
 # %% ../nbs/11_ensembles.ipynb #cd885a93
-def _embedding_job(emb:EmbeddingFolder, k:int)->ForwardJob:
-    "The job that makes fold `k`'s features of `emb` anew: a run's fold model, or the frozen one"
+def _embedding_jobs(emb:EmbeddingFolder, n_folds:int)->list:
+    "Per fold, the job that makes `emb`'s features anew: a run's fold model, or the frozen one"
     m, run = emb.manifest(), emb.run()
-    if run is not None: return ForwardJob(run.path, k, 'features', m['tta'])
-    return ForwardJob(emb.path, 0, 'frozen', m['tta'])
+    if run: return [ForwardJob(run.path, k, 'features', m['tta']) for k in range(n_folds)]
+    return [ForwardJob(emb.path, 0, 'frozen', m['tta'])] * n_folds
 
 # %% ../nbs/11_ensembles.ipynb #b1e44f1e
 def prediction_tree(path:str|Path,     # a run, boost or blend folder
@@ -814,7 +811,7 @@ def prediction_tree(path:str|Path,     # a run, boost or blend folder
                                for k in range(cfg.n_folds)], None, []
     if isinstance(folder, BoostFolder):        # per fold: each source's job, side by side
         regs, embs = _boost_regressors(folder), folder.embeddings()
-        jobs = [tuple(_embedding_job(e, k) for e in embs) for k in range(len(regs))]
+        jobs = list(zip(*[_embedding_jobs(e, len(regs)) for e in embs]))
         return 'boost', folder, jobs, regs, []
     kept, skipped = _blend_members(folder, _seen)
     members = [(prediction_tree(m.path, None, (*_seen, folder.path.resolve())), w) for m, w in kept]

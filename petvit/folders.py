@@ -556,6 +556,9 @@ class EmbeddingFolder(Folder):
                 and np.isfinite(a['train']).all() and np.isfinite(a['test']).all()):
             raise PetvitError(f"{path} does not hold {m['n_train']} training and {m['n_test']} "
                               f"test rows of finite features: {_EMBED_FIX}")
+        if list(a['train_ids']) != list(self.folds().Id): raise PetvitError(
+            f"{path}: its training rows are not the images of its folds table, in its order: "
+            f"{_EMBED_FIX}")
         return a
 
 # %% ../nbs/00a_folders.ipynb #715993dc

@@ -22,24 +22,15 @@ __all__ = ['frozen_blocks', 'set_oof', 'forward_select', 'nested_select', 'selec
 def frozen_blocks(sources:list, # folders of `petvit embed --arch` or `--zoo` (two or more)
                  )->tuple:
     "(embeddings folders, each one's training features in fold-table order, their shared folds)"
-    embs, seen = [open_folder(s, EmbeddingFolder) for s in sources], set()
+    embs = [open_folder(s, EmbeddingFolder) for s in sources]
     if len(embs) < 2: raise PetvitError(
         "select --features needs two or more embeddings folders to choose from")
     for e in embs:
         if e.run() is not None: raise PetvitError(
             f"{e.path} holds a run's embeddings, made by each fold's own model: select over "
             "frozen backbones (petvit embed --arch or --zoo); blend the run's boost instead")
-        if e.path.resolve() in seen: raise PetvitError(f"{e.path} is given twice: give it once")
-        seen.add(e.path.resolve())
-    folds = shared_folds(embs)
-    blocks = []
-    for e in embs:
-        a = e.arrays(0)                              # a frozen backbone: one file for all folds
-        if list(a['train_ids']) != list(folds.Id): raise PetvitError(
-            f"{e.path}: its features are not of the training images in its folds' order: make "
-            "them again with petvit embed")
-        blocks.append(a['train'])
-    return embs, blocks, folds
+    folds = shared_folds(embs)                          # the same folds, none given twice
+    return embs, [e.arrays(0)['train'] for e in embs], folds   # frozen: one file for all folds
 
 # %% ../nbs/11b_zoo.ipynb #dc9a0567
 def set_oof(blocks:list,     # each candidate's features, one row per training image
@@ -127,17 +118,18 @@ def select_features(sources:list,  # frozen embeddings folders (`embed --arch`/`
     embs, blocks, folds = frozen_blocks(sources)
     y = folds[TARGET].to_numpy(float)
     fold = _selection_folds(folds.fold.to_numpy(), select_folds, embs[0].path)
+    scored = select_model or model
     make = lambda: make_regressor(model, C, alpha)[0]
-    make_sel = lambda: make_regressor(select_model or model, C, alpha)[0]
+    make_sel = lambda: make_regressor(scored, C, alpha)[0]
     chosen, steps, singles = forward_select(blocks, y, fold, make_sel, clip)
     honest, by_fold = nested_select(blocks, y, fold, make_sel, clip, make)
-    in_sample = (steps[-1][1] if (select_model or model) == model
+    in_sample = (steps[-1][1] if scored == model
                  else rmse(set_oof(blocks, chosen, y, fold, make, clip), y))
     name = lambda i: os.path.normpath(embs[i].path)
     selection = dict(
         candidates=[name(i) for i in range(len(embs))], steps=[[name(i), r] for i, r in steps],
         singles={name(i): r for i, r in singles.items()}, select_folds=len(np.unique(fold)),
-        select_model=select_model or model,
+        select_model=scored,
         chosen_by_fold={str(k): [name(i) for i in v] for k, v in by_fold.items()},
         oof_rmse_honest=rmse(honest, y), oof_rmse_in_sample=in_sample,
         baseline_rmse=rmse(mean_baseline(y, fold), y))
