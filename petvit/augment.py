@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_augment.ipynb #eb156cc3
 from __future__ import annotations
-import hashlib, math
+import functools, hashlib, math
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,8 +13,32 @@ from fastai.vision.all import (AffineCoordTfm, RandTransform, TensorImage, Flip,
                                Contrast, Saturation, Hue, RandomResizedCropGPU)
 
 # %% auto #0
-__all__ = ['CoarseDropout', 'crop_boxes', 'RandomResizedCropPerImage', 'train_transforms', 'view_uniforms', 'tta_boxes',
-           'tta_view']
+__all__ = ['hole_mask', 'CoarseDropout', 'crop_boxes', 'RandomResizedCropPerImage', 'train_transforms', 'hue_matrices',
+           'colour_matrices', 'crop_grid', 'FusedAugment', 'view_uniforms', 'tta_boxes', 'tta_view']
+
+# %% ../nbs/02_augment.ipynb #7ba0ee70
+def hole_mask(b:int,             # images
+              h:int,             # their height, in pixels
+              w:int,             # their width, in pixels
+              p:float=0.5,       # probability that an image gets any holes
+              max_holes:int=8,   # at most this many rectangles per image
+              max_size:float=0.1, # each side at most this fraction of the image side
+              generator:torch.Generator|None=None, # where the draws come from (None: torch's)
+              device=None,       # where the mask is made
+             )->torch.Tensor:
+    "Boolean mask `(b, 1, h, w)`, True inside each image's own random rectangles"
+    g = dict(device=device, generator=generator)
+    n_holes = torch.randint(1, max_holes + 1, (b, 1), **g)
+    active = (torch.arange(max_holes, device=device) < n_holes) & (torch.rand(b, 1, **g) < p)
+    def side(n):    # between half and all of max_size: holes, not slivers
+        return ((0.5 + 0.5 * torch.rand(b, max_holes, **g)) * max_size * n).long().clamp(min=1)
+    hh, hw = side(h), side(w)
+    y0 = (torch.rand(b, max_holes, **g) * (h - hh + 1)).long()
+    x0 = (torch.rand(b, max_holes, **g) * (w - hw + 1)).long()
+    ys, xs = torch.arange(h, device=device), torch.arange(w, device=device)
+    rows = ((ys >= y0[..., None]) & (ys < (y0 + hh)[..., None]) & active[..., None]).float()
+    cols = ((xs >= x0[..., None]) & (xs < (x0 + hw)[..., None])).float()   # (b, holes, w)
+    return (rows.transpose(1, 2) @ cols > 0)[:, None]     # holes covering each pixel: any?
 
 # %% ../nbs/02_augment.ipynb #a1b9c278
 class CoarseDropout(RandTransform):
@@ -31,22 +55,7 @@ class CoarseDropout(RandTransform):
 
     def hole_mask(self, b:int, h:int, w:int, device=None)->torch.Tensor:
         "Boolean mask (b, 1, h, w), True inside the holes"
-        k = self.max_holes
-        n_holes = torch.randint(1, k + 1, (b, 1), device=device)
-        active = (torch.arange(k, device=device) < n_holes) & (
-            torch.rand(b, 1, device=device) < self.p_img
-        )
-        def side(n):
-            frac = (0.5 + 0.5 * torch.rand(b, k, device=device)) * self.max_size
-            return (frac * n).long().clamp(min=1)
-        hh, hw = side(h), side(w) # sides between half and all of max_size: holes, not slivers
-        y0 = (torch.rand(b, k, device=device) * (h - hh + 1)).long()
-        x0 = (torch.rand(b, k, device=device) * (w - hw + 1)).long()
-        ys = torch.arange(h, device=device)[None, None, :, None]
-        xs = torch.arange(w, device=device)[None, None, None, :]
-        inside = ((ys >= y0[..., None, None]) & (ys < (y0 + hh)[..., None, None]) &
-                  (xs >= x0[..., None, None]) & (xs < (x0 + hw)[..., None, None]))
-        return (inside & active[..., None, None]).any(1, keepdim=True)
+        return hole_mask(b, h, w, self.p_img, self.max_holes, self.max_size, device=device)
 
     def encodes(self, x:TensorImage):
         return x.masked_fill(self.hole_mask(x.shape[0], x.shape[-2], x.shape[-1], x.device),
@@ -59,10 +68,13 @@ def crop_boxes(n:int,                   # boxes to draw, one per image
                aspect:float=1.,         # the images' width / height
                device=None,             # where to draw (the batch's device)
                tries:int=10,            # draws per image before the whole image is taken
+               generator:torch.Generator|None=None, # where the draws come from (None: torch's)
               )->torch.Tensor:
     "`(n, 4)` random crop boxes `(x0, y0, w, h)` inside the image, as fractions of its sides"
-    area = torch.empty(n, tries, device=device).uniform_(min_scale, 1)
-    r = torch.empty(n, tries, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1])).exp()
+    g = dict(generator=generator)
+    area = torch.empty(n, tries, device=device).uniform_(min_scale, 1, **g)
+    r = torch.empty(n, tries, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]), **g)
+    r = r.exp()
     w, h = (area * r / aspect).sqrt(), (area * aspect / r).sqrt()
     fits = (w <= 1) & (h <= 1)
     first = fits.int().argmax(1, keepdim=True)                # the first draw that fits
@@ -70,7 +82,8 @@ def crop_boxes(n:int,                   # boxes to draw, one per image
     none = ~fits.any(1)                                       # no draw fits: the whole image
     w = torch.where(none, min(1., ratio[1] / aspect), w)
     h = torch.where(none, min(1., aspect / ratio[0]), h)
-    x0, y0 = torch.rand(n, device=device) * (1 - w), torch.rand(n, device=device) * (1 - h)
+    x0 = torch.rand(n, device=device, generator=generator) * (1 - w)
+    y0 = torch.rand(n, device=device, generator=generator) * (1 - h)
     return torch.stack([x0, y0, w, h], 1)
 
 # %% ../nbs/02_augment.ipynb #b91afd36
@@ -111,6 +124,109 @@ def train_transforms(cfg:PetConfig, # its img_size, crop, min_scale, flip, light
             Saturation(max_lighting=cfg.max_saturation),
             Hue(max_hue=cfg.max_hue),
             CoarseDropout(p=cfg.dropout_p, max_holes=cfg.dropout_holes, max_size=cfg.dropout_size)]
+
+# %% ../nbs/02_augment.ipynb #d6b4c9c6
+_YIQ = torch.tensor([[0.299, 0.587, 0.114],      # Y: luma
+                     [0.596, -0.274, -0.322],    # I: orange-blue
+                     [0.211, -0.523, 0.312]])    # Q: purple-green
+
+@functools.lru_cache(maxsize=8)
+def _yiq_on(device:torch.device)->tuple:
+    "YIQ's matrix and its inverse on `device`, copied there once (a copy per batch would wait)"
+    return _YIQ.to(device), torch.linalg.inv(_YIQ).to(device)
+
+
+# %% ../nbs/02_augment.ipynb #f6373939
+def hue_matrices(turns:torch.Tensor, # `(n,)` hue shifts, as fractions of the colour wheel
+                )->torch.Tensor:
+    "`(n, 3, 3)` RGB matrices rotating the hue by `turns` in YIQ's chroma plane (luma kept)"
+    yiq, yiq_inv = _yiq_on(turns.device)
+    c, s = torch.cos(2 * math.pi * turns), torch.sin(2 * math.pi * turns)
+    rot = torch.zeros(len(turns), 3, 3, device=turns.device)
+    rot[:, 0, 0], rot[:, 1, 1], rot[:, 2, 2] = 1., c, c
+    rot[:, 1, 2], rot[:, 2, 1] = s, -s          # this sign turns red towards yellow, as HSV
+    return yiq_inv @ rot @ yiq
+
+# %% ../nbs/02_augment.ipynb #42620b23
+def colour_matrices(n:int,                  # images
+                    max_lighting:float=0.2, # brightness shift up to max/2; contrast up to 1/(1-max)
+                    max_saturation:float=0.2, # saturation scaled by up to 1/(1-max)
+                    max_hue:float=0.05,     # hue turned by up to this fraction of the wheel
+                    p:float=0.75,           # probability of each change, per image (fastai's)
+                    generator:torch.Generator|None=None, # where the draws come from
+                    device=None,            # where they are made
+                   )->tuple:
+    "`(A, t)`: per image a `(3, 3)` matrix and a `(3,)` offset mapping RGB in [0, 1] to its colours"
+    g = dict(generator=generator, device=device)
+    def draw(lo, hi):                       # per image: in [lo, hi] with probability p, else 0
+        v = torch.rand(n, **g) * (hi - lo) + lo
+        return torch.where(torch.rand(n, **g) < p, v, torch.zeros_like(v))
+    log_l, log_s = -math.log(1 - max_lighting), -math.log(1 - max_saturation)
+    shift, contrast = draw(-max_lighting / 2, max_lighting / 2), draw(-log_l, log_l).exp()
+    sat, turns = draw(-log_s, log_s).exp()[:, None, None], draw(-max_hue, max_hue)
+    yiq = _yiq_on(torch.device(device or 'cpu'))[0]
+    eye, luma = torch.eye(3, device=device), yiq[0].expand(3, 3)
+    blend = sat * eye + (1 - sat) * luma                # saturation: towards the luma and back
+    A = contrast[:, None, None] * hue_matrices(turns) @ blend
+    return A, ((1 - contrast) * 0.5 + shift)[:, None].expand(n, 3)
+
+# %% ../nbs/02_augment.ipynb #c5bb0814
+def crop_grid(theta:torch.Tensor, # `(n, 2, 3)` affine maps without rotation or shear
+              h:int,              # output height
+              w:int,              # output width
+             )->torch.Tensor:
+    "`F.affine_grid(theta, (n, c, h, w))` (align_corners=False) of maps that only scale and shift"
+    xs = (torch.arange(w, device=theta.device) * 2 + 1) / w - 1      # pixel centres in [-1, 1]
+    ys = (torch.arange(h, device=theta.device) * 2 + 1) / h - 1
+    gx = theta[:, 0, 0, None] * xs + theta[:, 0, 2, None]           # (n, w)
+    gy = theta[:, 1, 1, None] * ys + theta[:, 1, 2, None]           # (n, h)
+    return torch.stack([gx[:, None, :].expand(-1, h, -1), gy[:, :, None].expand(-1, -1, w)], -1)
+
+# %% ../nbs/02_augment.ipynb #c06135f7
+class FusedAugment:
+    "The training augmentation of a uint8 batch as one resampling, one colour matrix, one mask"
+    def __init__(self, cfg:PetConfig,   # its img_size, crop, min_scale, flip, lighting, dropout
+                 mean,                  # the backbone's normalisation: mean (3 values)
+                 std,                   # and standard deviation (3 values)
+                 seed:int=0,            # seed of the augmentation's own generator
+                 device=None,           # where the batches are (and the generator draws)
+                 train:bool=True):      # False: convert and normalise only (validation)
+        self.cfg, self.train, self.device = cfg, train, torch.device(device or 'cpu')
+        as3 = lambda v: torch.as_tensor(v, dtype=torch.float32).reshape(3).to(self.device)
+        self.mean, self.std = as3(mean), as3(std)
+        self.black, self.white = -self.mean / self.std, (1 - self.mean) / self.std
+        self.generator = torch.Generator(self.device).manual_seed(seed)
+
+    def normalise(self, x:torch.Tensor)->torch.Tensor:
+        "uint8 images as floats normalised for the backbone"
+        return (x.float() / 255 - self.mean[:, None, None]) / self.std[:, None, None]
+
+    def thetas(self, n:int)->torch.Tensor:
+        "`(n, 2, 3)` affine maps: each image's crop box (or the batch's) and its flip"
+        c, g = self.cfg, dict(generator=self.generator, device=self.device)
+        boxes = crop_boxes(n if c.crop == 'image' else 1, c.min_scale, **g).expand(n, 4)
+        x0, y0, w, h = boxes.unbind(1)
+        flip = torch.rand(n, **g) < c.flip_p
+        theta = torch.zeros(n, 2, 3, device=self.device)
+        theta[:, 0, 0], theta[:, 1, 1] = torch.where(flip, -w, w), h
+        theta[:, 0, 2], theta[:, 1, 2] = 2 * x0 + w - 1, 2 * y0 + h - 1   # box centre, in [-1, 1]
+        return theta
+
+    def __call__(self, x:torch.Tensor)->torch.Tensor:
+        "`(n, 3, s, s)` uint8 images, augmented (training) and normalised, as float32"
+        if not self.train: return self.normalise(x)
+        c, n, s = self.cfg, len(x), self.cfg.img_size
+        x = F.grid_sample(x.float(), crop_grid(self.thetas(n), s, s), padding_mode='border',
+                          align_corners=False)                       # boxes lie inside the image
+        A, t = colour_matrices(n, c.max_lighting, c.max_saturation, c.max_hue,
+                               generator=self.generator, device=self.device)
+        A = A / (255 * self.std[:, None])                  # from uint8, and normalised
+        t = (t - self.mean) / self.std
+        x = torch.baddbmm(t[:, :, None], A, x.flatten(2)).view(n, 3, s, s)
+        x = torch.clamp(x, self.black[:, None, None], self.white[:, None, None])
+        holes = hole_mask(n, s, s, c.dropout_p, c.dropout_holes, c.dropout_size,
+                          generator=self.generator, device=self.device)
+        return torch.where(holes, self.black[:, None, None], x)
 
 # %% ../nbs/02_augment.ipynb #f1ff2189
 def view_uniforms(keys,       # one key per image: its Id

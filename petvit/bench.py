@@ -21,21 +21,24 @@ from .core import (PetConfig, PetvitError, atomic_write, get_device, gpu_peak, r
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
-from fastai.vision.all import Normalize
+from fastai.vision.all import Normalize, TensorImage
 from fasttransform import Pipeline
 from .data import METADATA_COLS, TARGET, read_petfinder
 from .folds import make_folds
 from .images import cache_images, fold_dataloaders
-from .augment import train_transforms
+from .augment import train_transforms, FusedAugment
+from .store import decode_store, StoreDL
+from fastai.callback.core import CancelFitException
 from .models import create_model
 from .losses import PawpularityLoss
-from .training import pet_learner, pet_adamw, resolve_precision
+from .training import pet_learner, pet_adamw, resolve_precision, fold_learner
 from .predict import PredictSettings, tta_dataloader, predict_tta
 from .cv import run_cv
 
 # %% auto #0
-__all__ = ['SETTINGS', 'make_photo_data', 'paired_ratio', 'bench_data', 'bench_train', 'gpu_peak_tflops', 'explicit_attention',
-           'model_flops', 'bench_infer', 'bench_cv', 'bench_table', 'check_bench_out', 'run_bench']
+__all__ = ['SETTINGS', 'make_photo_data', 'paired_ratio', 'bench_data', 'one_thread', 'bench_input', 'bench_train',
+           'bench_step_profile', 'gpu_peak_tflops', 'explicit_attention', 'model_flops', 'bench_infer', 'bench_cv',
+           'bench_table', 'check_bench_out', 'run_bench']
 
 # %% ../nbs/10_benchmark.ipynb #28c05fbc
 def _photo(seed:int, size:tuple)->Image.Image:
@@ -159,6 +162,87 @@ def bench_data(train:pd.DataFrame, # frame from `read_petfinder` (with `image_pa
                 augment_img_s=augment_img_s,
                 img_size=img_size, bs=bs, num_workers=num_workers, augment_device=str(dev))
 
+# %% ../nbs/10_benchmark.ipynb #f0e88dba
+@contextmanager
+def one_thread():
+    "PyTorch on one thread inside (per-core figures); its thread count restored after"
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(n)
+
+# %% ../nbs/10_benchmark.ipynb #d61e742d
+def _batches_seconds(dl, n_batches:int, sync:Callable, clock:Callable)->float:
+    "Seconds `dl` takes for `n_batches` batches, after one warm-up batch"
+    if len(dl) < n_batches + 1: raise PetvitError(
+        f"bench: {len(dl)} batch(es) of {dl.bs}: generate more photos or lower the batch size")
+    it = iter(dl); next(it); sync(); start = clock()
+    for _ in range(n_batches): next(it)
+    sync(); return clock() - start
+
+# %% ../nbs/10_benchmark.ipynb #c994b2c6
+def _input_paths(cached:pd.DataFrame, img_size:int, bs:int, dev, clock:Callable)->tuple:
+    "The four loaders compared (per item, store; without, with augmentation); the store's decode s"
+    cfg, stats = PetConfig(img_size=img_size, bs=bs), ([.5] * 3, [.25] * 3)
+    items = lambda tfms: fold_dataloaders(cached, 0, img_size=img_size, bs=bs, batch_tfms=tfms,
+                                         device=dev).train
+    train = cached[cached.fold != 0]
+    start = clock()
+    images = decode_store(train.image_path.tolist(), img_size, n_workers=1).to(dev)
+    decode = clock() - start
+    targets = torch.zeros(len(train), device=dev)
+    store = lambda aug: StoreDL(images, targets, augment=aug, bs=bs, shuffle=True, drop_last=True,
+                                seed=0, device=dev)
+    return dict(items=items(None),
+                items_aug=items([*train_transforms(cfg), Normalize.from_stats(*stats)]),
+                store=store(None), store_aug=store(FusedAugment(cfg, *stats, device=dev))), decode
+
+# %% ../nbs/10_benchmark.ipynb #8e415334
+def bench_input(train:pd.DataFrame, # frame from `read_petfinder` (with `image_path`)
+                img_size:int=224,    # training size
+                bs:int=32,           # batch size
+                n_batches:int=4,     # batches timed per side and pair
+                device:str='cpu',    # the training device (batches and augmentation go there)
+                pairs:int=5,         # interleaved pairs per ratio
+                cache_dir:str|Path|None=None, # cache folder (None: a new temporary one)
+                clock:Callable=time.perf_counter, # seconds (a test injects its own)
+               )->dict:
+    "Images/s of the per-item loader and the image store, alone and with augmentation; ratios"
+    dev = get_device(device)
+    _, cached = _folds_and_cache(train, img_size, cache_dir)
+    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
+    with one_thread():
+        dls, decode = _input_paths(cached, img_size, bs, dev, clock)
+        side = lambda name: lambda: _batches_seconds(dls[name], n_batches, sync, clock)
+        res = dict(img_size=img_size, bs=bs, pairs=pairs, device=str(dev), threads=1)
+        n = n_batches * bs
+        for key, (fast, slow) in dict(load=('store', 'items'),
+                                      end_to_end=('store_aug', 'items_aug')).items():
+            p = paired_ratio(side(fast), side(slow), pairs)
+            res.update({f'{slow}_img_s': n / float(np.median(p['b_s'])),
+                        f'{fast}_img_s': n / float(np.median(p['a_s'])), f'{key}_ratio': p['ratio'],
+                        f'{key}_spread': p['spread'], f'{key}_reliable': p['reliable']})
+        res.update(_augment_pair(dls['store'], img_size, n_batches, dev, sync, pairs, clock))
+    return dict(res, store_decode_img_s=len(dls['store'].images) / decode)
+
+# %% ../nbs/10_benchmark.ipynb #c4457a7a
+def _augment_pair(store_dl, img_size, n_batches, dev, sync, pairs, clock)->dict:
+    "Images/s of fastai's training transforms and of `FusedAugment` on one batch; their ratio"
+    cfg, stats = PetConfig(img_size=img_size), ([.5] * 3, [.25] * 3)
+    xb = store_dl.one_batch()[0]
+    fastai = Pipeline([*train_transforms(cfg), Normalize.from_stats(*stats)], split_idx=0)
+    fused, xf = FusedAugment(cfg, *stats, device=dev), TensorImage(xb.float() / 255)
+    def timed(f, x):
+        def seconds():
+            sync(); start = clock()
+            for _ in range(n_batches): f(x)
+            sync(); return clock() - start
+        return seconds
+    p = paired_ratio(timed(fused, xb), timed(fastai, xf), pairs)
+    n = n_batches * len(xb)
+    return dict(fastai_aug_img_s=n / float(np.median(p['b_s'])),
+                fused_aug_img_s=n / float(np.median(p['a_s'])), augment_ratio=p['ratio'],
+                augment_spread=p['spread'], augment_reliable=p['reliable'])
+
 # %% ../nbs/10_benchmark.ipynb #19c89f12
 def _plain_loop(arch, img_size, dev, prec, batches, warmup, clock, sync)->Callable:
     "A plain PyTorch training loop over `batches`: the Learner's optimizer and precision; its timer"
@@ -254,6 +338,69 @@ def bench_train(arch:str='vit_tiny_patch16_224', # timm / petvit architecture
                 learner_img_s=n / float(np.median(pair['b_s'])), learner_overhead=pair['ratio'],
                 learner_overhead_spread=pair['spread'], learner_overhead_reliable=pair['reliable'])
 
+# %% ../nbs/10_benchmark.ipynb #5fefa4c0
+def _phase_clocks(warmup:int, steps:int, sync:Callable, clock:Callable)->tuple:
+    "Two callbacks (first and last of each event) adding each step's phases into a shared dict"
+    t, mark = dict(data=0., forward=0., backward=0., optimizer=0., total=0.), {}
+    def stamp(name): sync(); mark[name] = clock()
+    class ClockFirst(Callback):
+        order = -100
+        def before_batch(self): stamp('batch')
+        def after_backward(self): stamp('bwd_end')
+        def after_step(self): stamp('opt_end')
+    class ClockLast(Callback):
+        order = 1000
+        def before_batch(self): stamp('fwd0')
+        def after_pred(self): stamp('fwd_end')
+        def before_backward(self): stamp('bwd0')
+        def before_step(self): stamp('opt0')
+        def after_batch(self):
+            if not self.training: return
+            stamp('end')
+            if self.iter >= warmup:
+                for k, (a, b) in dict(forward=('fwd0', 'fwd_end'), backward=('bwd0', 'bwd_end'),
+                                      optimizer=('opt0', 'opt_end'), data=('prev', 'batch'),
+                                      total=('prev', 'end')).items(): t[k] += mark[b] - mark[a]
+            mark['prev'] = mark['end']
+            if self.iter + 1 == warmup + steps: raise CancelFitException()
+    return ClockFirst(), ClockLast(), t
+
+# %% ../nbs/10_benchmark.ipynb #f5c328a3
+def bench_step_profile(train:pd.DataFrame, # frame from `read_petfinder` (with `image_path`)
+                       arch:str='vit_tiny_patch16_224', # architecture (random weights)
+                       img_size:int=224,                # input size
+                       bs:int=32,                       # batch size
+                       steps:int=5,                     # timed steps
+                       warmup:int=2,                    # untimed steps first
+                       data_path:str='store',           # 'store' or 'items'
+                       device:str='auto',               # 'auto', 'cpu', 'cuda', ...
+                       precision:str='auto',            # as `PetConfig.precision`
+                       num_workers:int=0,               # the per-item loader's workers
+                       cache_dir:str|Path|None=None,    # cache folder (None: a new one)
+                       clock:Callable=time.perf_counter, # seconds (a test injects its own)
+                      )->dict:
+    "Shares of a `Learner`'s training step: data, forward, backward, optimizer, host; its bound"
+    _, cached = _folds_and_cache(train, img_size, cache_dir)
+    cfg = PetConfig(arch=arch, pretrained=False, img_size=img_size, bs=bs, accum=1, epochs=1,
+                    device=device, precision=precision, wandb='disabled', num_workers=num_workers,
+                    data_path=data_path)
+    learn = fold_learner(cfg, cached, 0, progress=False)
+    if len(learn.dls.train) < warmup + steps: raise PetvitError(
+        f"bench: {len(learn.dls.train)} batches of {bs}: generate more photos or lower --bs")
+    dev = learn.dls.device
+    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
+    first, last, t = _phase_clocks(warmup, steps, sync, clock)
+    learn.fit(1, cbs=[first, last])
+    compute = t['forward'] + t['backward'] + t['optimizer']
+    shares = {k: t[k] / t['total'] for k in ('data', 'forward', 'backward', 'optimizer')}
+    shares['host'] = max(0., 1 - sum(shares.values()))
+    bound = max(('data', shares['data']), ('host', shares['host']),
+                ('compute', compute / t['total']), key=lambda kv: kv[1])[0]
+    return dict(arch=arch, img_size=img_size, bs=bs, steps=steps, data_path=data_path,
+                device=str(dev), precision=resolve_precision(precision, dev),
+                img_s=steps * bs / t['total'], outside=1 - compute / t['total'],
+                shares=shares, bound=bound)
+
 # %% ../nbs/10_benchmark.ipynb #f1938bed
 def gpu_peak_tflops(name:str, # as `torch.cuda.get_device_name` gives it
                    )->float|None:
@@ -327,15 +474,22 @@ def bench_cv(data:str|Path,  # a dataset in the PetFinder layout
 # %% ../nbs/10_benchmark.ipynb #7bc2db7a
 SETTINGS = dict(   # per mode: photos generated, then the settings of each part
     small=dict(n_photos=32, data=dict(img_size=64, bs=4, n_batches=2),
+               input=dict(img_size=64, bs=4, n_batches=2),
+               steps=[dict(arch='vit_tiny_patch16_224', img_size=32, bs=4, steps=2, warmup=1)],
                train=dict(arch='vit_tiny_patch16_224', img_size=32, bs=8, steps=3, warmup=1),
                infer=dict(img_size=32, bs=8, tta=2),
                cv=dict(n=32, arch='vit_tiny_patch16_224', img_size=32, bs=8, n_folds=2, epochs=1)),
-    full=dict(n_photos=256, data=dict(img_size=224, bs=32, n_batches=6),
+    full=dict(n_photos=512, data=dict(img_size=224, bs=32, n_batches=6),
+              input=dict(img_size=224, bs=32, n_batches=6),
+              steps=[dict(arch='vit_tiny_patch16_224', img_size=224, bs=32, steps=5, warmup=2)],
               train=dict(arch='vit_tiny_patch16_224', img_size=224, bs=32, steps=3, warmup=1),
               infer=dict(img_size=224, bs=32, tta=4),
               cv=dict(n=256, arch='vit_tiny_patch16_224', img_size=224, bs=32, n_folds=2,
                       epochs=1)),
     gpu=dict(n_photos=2048, data=dict(img_size=224, bs=64, n_batches=24, num_workers=-1),
+             input=dict(img_size=224, bs=64, n_batches=12),
+             steps=[dict(arch=a, img_size=224, bs=128, steps=5, warmup=2)
+                    for a in ('vit_base_patch16_224', 'vit_small_patch16_224')],
              train=dict(arch='vit_base_patch16_224', img_size=224, bs=128, steps=20, warmup=5),
              infer=dict(arch='vit_base_patch16_224', img_size=224, bs=128, tta=4),
              cv=dict(n=9912, arch='vit_base_patch16_224', img_size=224, bs=128, n_folds=5,
@@ -345,6 +499,28 @@ def _ratio_text(name:str, ratio:float|None, spread:float, unit:str='')->str:
     "`name ratio (spread s%)`, or why there is no figure"
     if ratio is None: return f"{name} unreliable (the pairs disagree by {spread:.0%})"
     return f"{name} {ratio:.2f}{unit} (spread {spread:.0%})"
+
+# %% ../nbs/10_benchmark.ipynb #8c877f42
+def _input_rows(res:dict)->list:
+    "The table's rows of the input paths and of the step profiles"
+    n = res['input']
+    rows = [f"input  {n['img_size']}px bs {n['bs']}, {n['threads']} thread: per item "
+            f"{n['items_img_s']:.0f} img/s, store {n['store_img_s']:.0f} img/s   "
+            + _ratio_text('load', n['load_ratio'], n['load_spread'], 'x'),
+            f"       with augmentation: per item {n['items_aug_img_s']:.0f} img/s, store "
+            f"{n['store_aug_img_s']:.0f} img/s   "
+            + _ratio_text('end_to_end', n['end_to_end_ratio'], n['end_to_end_spread'], 'x'),
+            f"       augmentation alone: fastai {n['fastai_aug_img_s']:.0f} img/s, fused "
+            f"{n['fused_aug_img_s']:.0f} img/s   "
+            + _ratio_text('augment', n['augment_ratio'], n['augment_spread'], 'x')
+            + f"   store decode {n['store_decode_img_s']:.0f} img/s"]
+    for r in res['steps']:
+        sh = r['shares']
+        rows.append(f"step   {r['arch']} {r['img_size']}px bs {r['bs']} {r['precision']} "
+                    f"{r['data_path']:>5}: {r['img_s']:.1f} img/s, {r['outside']:.0%} outside "
+                    f"forward/backward/optimizer (data {sh['data']:.0%}, host {sh['host']:.0%}), "
+                    f"{r['bound']}-bound" + (f", MFU {r['mfu']:.1%}" if r.get('mfu') else ''))
+    return rows
 
 # %% ../nbs/10_benchmark.ipynb #e0d3cdb9
 def bench_table(res:dict, # what `run_bench` returns
@@ -373,7 +549,7 @@ def bench_table(res:dict, # what `run_bench` returns
              f"({i['views_s']:.1f} views/s)",
              f"cv     {c['arch']} {c['img_size']}px, {c['n_folds']} folds x {c['epochs']} epochs "
              f"on {c['n_train']} photos: {c['seconds']:.1f} s wall (cache build included)"]
-    return '\n'.join(rows)
+    return '\n'.join(rows[:3] + (_input_rows(res) if 'input' in res else []) + rows[3:])
 
 # %% ../nbs/10_benchmark.ipynb #d9295198
 def _gpu_figures(t:dict, dev, gpu:str)->dict:
@@ -396,6 +572,22 @@ def check_bench_out(path:str|Path, # where `bench --out` would write
         f"--out {p} exists and is not a petvit bench result: petvit overwrites only its own "
         f"results, so {fix}") from None
 
+# %% ../nbs/10_benchmark.ipynb #ab927b66
+def _bench_input_and_steps(train:pd.DataFrame, s:dict, dev, cache_dir)->dict:
+    "The input paths compared, and each step profile of `s` on both data paths (GPU: with MFU)"
+    steps = []
+    for spec in s['steps']:
+        for path in ('items', 'store'):
+            r = bench_step_profile(train, **spec, data_path=path, device=str(dev),
+                                   num_workers=-1, cache_dir=cache_dir)
+            if dev.type == 'cuda':
+                flops = model_flops(spec['arch'], spec['img_size'], device=str(dev)) / 1e9
+                peak = gpu_peak_tflops(torch.cuda.get_device_name(dev))
+                r['mfu'] = flops * r['img_s'] / 1e3 / peak if peak else None
+            steps.append(r)
+    return dict(input=bench_input(train, **s['input'], device=str(dev), cache_dir=cache_dir),
+                steps=steps)
+
 # %% ../nbs/10_benchmark.ipynb #9351e00b
 def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'gpu' (ViT-B/16)
               device:str='auto',      # where training and inference run
@@ -408,10 +600,9 @@ def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'g
         raise PetvitError(f"bench mode {mode!r}: use one of {', '.join(SETTINGS)}")
     if out: check_bench_out(out)              # before minutes of work
     s, dev = SETTINGS[mode], get_device(device)
-    if work_dir is not None: Path(work_dir).mkdir(parents=True, exist_ok=True)
-    # a folder of its own (never a user's files), removed at the end
-    with tempfile.TemporaryDirectory(prefix='petvit-bench-', dir=work_dir) as tmp:
-        work = Path(tmp)
+    if work_dir is not None: Path(work_dir).mkdir(parents=True, exist_ok=True)  # then a folder
+    with tempfile.TemporaryDirectory(prefix='petvit-bench-', dir=work_dir) as tmp:  # of its own,
+        work = Path(tmp)                                               # removed at the end
         photos = make_photo_data(work/'photos', n=s['n_photos'], n_test=8)
         train, _ = read_petfinder(photos)
         res = dict(mode=mode, device=str(dev),
@@ -420,6 +611,7 @@ def run_bench(mode:str='small',       # 'small' (seconds, CPU), 'full' (CPU), 'g
                    python=platform.python_version())
         data_kw = {**s['data'], 'num_workers': resolve_workers(s['data'].get('num_workers', 0))}
         res['data'] = bench_data(train, **data_kw, cache_dir=work/'cache', device=str(dev))
+        res |= _bench_input_and_steps(train, s, dev, work/'cache')
         if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
         res['train'] = t = bench_train(**s['train'], device=str(dev))
         if dev.type == 'cuda': t.update(_gpu_figures(t, dev, res['gpu']))

@@ -18,10 +18,10 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
 
 # %% auto #0
 __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'FROZEN_FEATURES', 'CROPS',
-           'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS',
-           'GPU_PEAKS', 'PetvitError', 'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular',
-           'read_limited', 'read_text', 'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig',
-           'parse_pretrained', 'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file',
+           'DATA_PATHS', 'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS', 'EMBED_DEFAULTS',
+           'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError', 'current_umask', 'atomic_path', 'atomic_write', 'file_sha256',
+           'open_regular', 'read_limited', 'read_text', 'read_csv_file', 'read_json', 'read_arrays', 'check_outside',
+           'PetConfig', 'parse_pretrained', 'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file',
            'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device', 'parse_devices',
            'share_out', 'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak', 'resolve_workers']
 
@@ -222,6 +222,8 @@ BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')  # `petvit boost --model`: the e
 FROZEN_FEATURES = ('pooled', 'logits', 'both')  # what a frozen backbone embeds: its pooled
                                                 # features, its classifier's outputs, or both
 CROPS = ('image', 'batch')  # a random resized crop per image, or one per batch (fastai's)
+DATA_PATHS = ('auto', 'store', 'items')  # training batches from the in-memory image store, or
+                                         # fastai's per-item loader ('auto': the store if it fits)
 BLEND_WEIGHTS = ('fitted', 'equal', 'hill')  # `blend --weights`: fitted, the mean, hill climbing
 MIN_BLEND_WEIGHT = 1e-4   # lighter blend members are dropped: they move no prediction by 0.01
 SEED_LIMIT = 2**31        # seeds are below it: fold k and view v add k and v, within numpy's 2**32
@@ -277,6 +279,7 @@ class PetConfig:
     num_workers:int = -1         # DataLoader workers; -1: one per CPU core, at most 8
     cache:bool = True            # decode every image once into a resized JPEG cache
     cache_dir:str = ''           # image cache; '': $PETVIT_CACHE/images or ~/.cache/petvit/images
+    data_path:str = 'auto'       # 'store' (images in memory, fused augmentation), 'items', 'auto'
     channels_last:str = 'auto'   # 'auto' (on for convolutional backbones on CUDA), 'on', 'off'
     compile:bool = False         # torch.compile the model: slower first steps, faster long GPU runs
     wandb:str = 'offline'        # W&B: 'online', 'offline' (in the run folder), 'disabled'
@@ -286,7 +289,7 @@ class PetConfig:
             setattr(self, f.name, _convert(f.name, f.type, getattr(self, f.name)))
         for name, choices in [('wandb', WANDB_MODES), ('precision', PRECISIONS), ('loss', LOSSES),
                               ('schedule', SCHEDULES), ('channels_last', ('auto', 'on', 'off')),
-                              ('crop', CROPS)]:
+                              ('crop', CROPS), ('data_path', DATA_PATHS)]:
             if getattr(self, name) not in choices: raise PetvitError(
                 f"config {name}={getattr(self, name)!r} is not one of {'|'.join(choices)}: pick "
                 "one of those")

@@ -19,6 +19,7 @@ from .folders import RunFolder, write_csv, json_text
 from .data import TARGET, read_petfinder
 from .folds import assign_folds
 from .models import create_model
+from .store import data_path_plan
 from .losses import rmse
 from .training import FoldWrites, fold_learner, train_fold, enable_grad_checkpointing
 from .predict import PredictSettings, cached_frames, predict_frame
@@ -190,6 +191,7 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
         f"--compile needs a CUDA GPU and the device is {get_device(cfg.device)}: torch.compile of "
         "a run fails on the CPU with this stack, so drop --compile there")
     check_model(cfg)
+    data_path_plan(cfg, len(folds), get_device(cfg.device))  # --data-path store: does it fit?
     if (small := len(folds) - folds.fold.value_counts().max()) < cfg.bs: raise PetvitError(
         f"a fold trains on only {small} images, less than one batch of --bs {cfg.bs}: lower --bs "
         "or --folds")

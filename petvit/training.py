@@ -16,7 +16,8 @@ from .core import (PetConfig, PetvitError, get_device, config_to_dict, resolve_w
 from fastai.callback.core import (Callback, CancelBatchException, CancelStepException,
                                   CancelFitException)
 from fastai.callback.tracker import TrackerCallback, TerminateOnNaNCallback
-from fastai.callback.progress import CSVLogger
+from fastai.callback.progress import CSVLogger, ProgressCallback
+from fastai.learner import AvgSmoothLoss
 from fastai.callback.schedule import combined_cos
 from fastcore.basics import noop
 from fastcore.xtras import ContextManagers
@@ -28,15 +29,49 @@ from timm.utils import ModelEmaV3
 from functools import partial
 from .images import fold_dataloaders
 from .augment import train_transforms
-from .models import create_model, pet_splitter, save_weights, load_weights, backbone_normalize
+from .models import (create_model, pet_splitter, save_weights, load_weights,
+                          backbone_normalize, backbone_stats)
+from .store import data_path_plan, store_dataloaders, DropPadding, to_device_async
 from .losses import PawpularityLoss, petfinder_rmse
 from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 
 # %% auto #0
-__all__ = ['TRAIN_ONLY_CBS', 'AccumulateGradients', 'PetMixedPrecision', 'ClipGradNorm', 'enable_grad_checkpointing', 'ModelEMA',
-           'MixBatch', 'conv_share', 'use_channels_last', 'ChannelsLast', 'BestTracker', 'EarlyStop', 'wandb_mode',
-           'WandbLogger', 'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner', 'pet_adamw', 'layer_decay_groups',
-           'FoldWrites', 'pet_learner', 'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
+__all__ = ['TRAIN_ONLY_CBS', 'on_host', 'DeviceSmoothLoss', 'ProgressBars', 'AccumulateGradients', 'PetMixedPrecision',
+           'ClipGradNorm', 'enable_grad_checkpointing', 'ModelEMA', 'MixBatch', 'conv_share', 'use_channels_last',
+           'ChannelsLast', 'BestTracker', 'EarlyStop', 'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule',
+           'mom_schedule', 'PetLearner', 'pet_adamw', 'layer_decay_groups', 'FoldWrites', 'pet_learner', 'fold_data',
+           'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
+
+# %% ../nbs/06_training.ipynb #16545e8f
+def on_host(values:list, # numbers and 0-d tensors (on any device)
+           )->list:
+    "`values` as floats, the tensors among them read with a single wait for their device"
+    at = [i for i, v in enumerate(values) if isinstance(v, torch.Tensor)]
+    if not at: return [float(v) for v in values]
+    read = torch.stack([values[i].detach().float().reshape(()) for i in at]).tolist()
+    out = list(values)
+    for i, v in zip(at, read): out[i] = v
+    return [float(v) for v in out]
+
+# %% ../nbs/06_training.ipynb #842a8b36
+class DeviceSmoothLoss(AvgSmoothLoss):
+    "fastai's smoothed training loss (EMA, β = 0.98), kept on the loss's device: no copy per batch"
+    def accumulate(self, learn):
+        loss = learn.loss.detach().mean().float()
+        self.count += 1
+        self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
+
+# %% ../nbs/06_training.ipynb #fdf319b9
+class ProgressBars(ProgressCallback):
+    "fastai's progress bars, showing the smoothed loss every `every` batches rather than every one"
+    name = 'progress'                                   # what `Learner.no_bar` removes
+    def __init__(self,
+                 every:int=20, # batches between loss readings (each waits for the GPU)
+                ): self.every = every
+    def after_batch(self):
+        self.pbar.update(self.iter + 1)
+        if hasattr(self, 'smooth_loss') and (self.iter + 1) % self.every == 0:
+            self.pbar.comment = f'{float(self.smooth_loss):.4f}'
 
 # %% ../nbs/06_training.ipynb #1ad5a90d
 class AccumulateGradients(Callback):
@@ -70,8 +105,10 @@ class AccumulateGradients(Callback):
     def before_step(self):
         # keep the gradient, skip step and zero_grad
         if not self.last[self.iter]: raise CancelBatchException()
-        self.step_losses.append(float(self.window_loss))
+        self.step_losses.append(self.window_loss)      # a tensor on the device: no wait for it
         self.window_loss = 0.
+
+    def after_train(self): self.step_losses[:] = on_host(self.step_losses)  # once an epoch
 
     def after_fit(self):
         # nothing leaks into a next fit
@@ -123,9 +160,9 @@ class ClipGradNorm(Callback):
                 ): self.max_norm = max_norm
     def before_fit(self): self.norms = []
     def before_step(self):
-        "Clip, and record the norm before clipping"
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm)
-        self.norms.append(float(norm))
+        "Clip, and record the norm before clipping (on the device: no wait for it)"
+        self.norms.append(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm))
+    def after_train(self): self.norms[:] = on_host(self.norms)          # read once an epoch
 
 # %% ../nbs/06_training.ipynb #a286ac6e
 def enable_grad_checkpointing(model:torch.nn.Module, # a `PetModel` or a timm model
@@ -187,7 +224,7 @@ class MixBatch(Callback):
         kind = kinds[self.rng.integers(len(kinds))]
         x, *meta = self.xb
         lam = float(self.rng.beta(self.alphas[kind], self.alphas[kind]))
-        perm = torch.as_tensor(self.rng.permutation(len(x)), device=x.device)
+        perm = to_device_async(torch.as_tensor(self.rng.permutation(len(x))), x.device)
         if kind == 'mixup': x = lam * x + (1 - lam) * x[perm]
         else:
             y1, y2, x1, x2 = self._box(*x.shape[-2:], lam)
@@ -296,10 +333,12 @@ class WandbLogger(Callback):
                               mode=wandb_mode(self.cfg),
                               dir=str(self.run_dir), reinit='finish_previous')
 
-    def after_step(self): # optimizer steps only: the scheduler knows, and the lr the step used
-        if not (sched := self.learn.step_scheduler).stepped: return
-        self.wandb_run.log({'train/step_loss': self.learn.accumulate_gradients.step_losses[-1],
-                            'train/lr': sched.lrs[-1]})
+    def before_train(self): self.first = len(self.learn.step_scheduler.lrs)
+    def after_train(self): # each optimizer step: its loss (read once an epoch) and its lr
+        lrs, losses = self.learn.step_scheduler.lrs, self.learn.accumulate_gradients.step_losses
+        n = len(lrs) - self.first                                 # this epoch's steps
+        for loss, lr in zip(losses[len(losses) - n:], lrs[self.first:]):
+            self.wandb_run.log({'train/step_loss': loss, 'train/lr': lr})
 
     def after_epoch(self):
         if not self.recorder.values: return
@@ -318,14 +357,24 @@ class WandbLogger(Callback):
         self.wandb_run.finish()
 
 # %% ../nbs/06_training.ipynb #fb70d664
-class StopOnNaN(TerminateOnNaNCallback):
-    "Stop training when the loss turns NaN or infinite; `stopped` says whether it did"
-    name = 'stop_on_nan'                                  # not fastai's 'stop_on_na_n'
-    def __init__(self): pass                    # no options (fastai's Callback takes every event)
-    def before_fit(self): self.stopped = False
+class StopOnNaN(Callback):
+    "Stop training once a loss was NaN or infinite (checked every `every` batches, at phase ends)"
+    order, name = TerminateOnNaNCallback.order, 'stop_on_nan'    # not fastai's 'stop_on_na_n'
+    def __init__(self,
+                 every:int=50, # training batches between checks (each check waits for the GPU)
+                ): self.every = every
+    def before_fit(self): self.stopped, self.finite = False, None
     def after_batch(self):
-        if not bool(torch.isfinite(self.learn.loss).all()): self.stopped = True
-        super().after_batch()
+        "Fold this batch's loss into a flag on the device; read it every `every` batches"
+        ok = torch.isfinite(self.learn.loss.detach()).all()
+        self.finite = ok if self.finite is None else self.finite & ok
+        if self.training and (self.iter + 1) % self.every == 0: self.check()
+    def check(self):
+        "Stop the fit (and say so in `stopped`) if any loss so far was not finite"
+        if self.finite is not None and not bool(self.finite):
+            self.stopped = True; raise CancelFitException()
+    def after_train(self): self.check()
+    def after_validate(self): self.check()
 
 # %% ../nbs/06_training.ipynb #31f9b831
 def lr_schedule(cfg:PetConfig, # its schedule, lr, warmup and epochs
@@ -375,6 +424,7 @@ def pet_adamw(params:list,   # parameter lists, one per group (from the splitter
               lr:float,      # learning rate
               wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
               lr_scales:list|None=None, # an lr multiplier per list (`StepScheduler` applies it)
+              fused:bool|None=None, # PyTorch's fused kernel (one launch a step; for CUDA)
              )->OptimWrapper:
     "PyTorch's AdamW in fastai's `OptimWrapper`, as fastai's Adam: no decay on biases and norms"
     groups = []
@@ -384,8 +434,7 @@ def pet_adamw(params:list,   # parameter lists, one per group (from the splitter
             if group: groups.append({'params': group, 'weight_decay': wd if decay else 0.,
                                      'lr_scale': scale})
     return OptimWrapper(groups, opt=torch.optim.AdamW, convert_groups=False, lr=lr,
-                        betas=(0.9, 0.99),
-                        eps=1e-5)
+                        betas=(0.9, 0.99), eps=1e-5, fused=fused)
 
 # %% ../nbs/06_training.ipynb #a838dde5
 def layer_decay_groups(model:torch.nn.Module, # a `PetModel`
@@ -440,7 +489,8 @@ def _placed(cfg, model:torch.nn.Module, device)->tuple:
     model, cbs = model.to(device), []
     if use_channels_last(model, device, cfg.channels_last):
         model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
-    if cfg.compile: model.compile()                   # in place: state_dict keys stay plain
+    if cfg.compile:        # in place: state_dict keys stay plain; padded batches: one shape
+        model.compile(); cbs.append(DropPadding())
     return model, cbs
 
 # %% ../nbs/06_training.ipynb #f7858eea
@@ -455,17 +505,40 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
     device = get_device(cfg.device)
     model, placing = _placed(cfg, model, device)
     cbs = _callbacks(cfg, device, fold, writes) + placing
-    splitter, opt_func = pet_splitter, partial(pet_adamw, wd=cfg.wd)
+    fused = device.type == 'cuda'               # AdamW's fused kernel: one launch per step
+    splitter, opt_func = pet_splitter, partial(pet_adamw, wd=cfg.wd, fused=fused)
     if cfg.layer_decay:
         lists, scales = layer_decay_groups(model, cfg.layer_decay)
-        splitter, opt_func = (lambda m: lists), partial(pet_adamw, wd=cfg.wd, lr_scales=scales)
+        splitter = lambda m: lists
+        opt_func = partial(pet_adamw, wd=cfg.wd, lr_scales=scales, fused=fused)
     learn = PetLearner(dls, model, loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing),
                        metrics=petfinder_rmse, opt_func=opt_func, lr=cfg.lr, splitter=splitter,
                        cbs=cbs)
-    if progress == 'lines' and not rank_distrib():
-        learn.remove_cb(learn.progress); learn.logger = _epoch_line(learn)
-    elif not progress or rank_distrib(): learn.remove_cb(learn.progress); learn.logger = noop
+    learn.recorder.smooth_loss = DeviceSmoothLoss()
+    learn.remove_cb(learn.progress)
+    if progress == 'lines' and not rank_distrib(): learn.logger = _epoch_line(learn)
+    elif not progress or rank_distrib(): learn.logger = noop
+    else: learn.add_cb(ProgressBars())
     return learn
+
+# %% ../nbs/06_training.ipynb #cff082f1
+def fold_data(cfg:PetConfig,          # every knob
+              folds:pd.DataFrame,     # train frame with `fold` (from `make_folds`)
+              fold:int,               # validation fold
+              model:torch.nn.Module,  # the model (its backbone's normalisation)
+              device:torch.device,    # the training device
+              say=print,              # told which data path, and why
+             ):
+    "The fold's fastai `DataLoaders`: from the in-memory image store where it fits, else per item"
+    path, where, line = data_path_plan(cfg, len(folds), device)
+    say(f'fold {fold}: {line}')
+    if path == 'store':
+        return store_dataloaders(folds, fold, cfg, backbone_stats(model), device, where,
+                                 aug_seed=cfg.seed + fold, pad_valid=cfg.compile)
+    return fold_dataloaders(folds, fold, img_size=cfg.img_size, bs=cfg.bs, use_meta=cfg.use_meta,
+                            batch_tfms=[*train_transforms(cfg), backbone_normalize(model)],
+                            num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed,
+                            device=device, pin_memory=device.type == 'cuda')
 
 # %% ../nbs/06_training.ipynb #a229f099
 def fold_learner(cfg:PetConfig,                 # every knob
@@ -478,11 +551,7 @@ def fold_learner(cfg:PetConfig,                 # every knob
     device = get_device(cfg.device)
     model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size,
                          use_meta=cfg.use_meta, drop_path_rate=cfg.drop_path)
-    dls = fold_dataloaders(folds, fold, img_size=cfg.img_size, bs=cfg.bs, use_meta=cfg.use_meta,
-                           batch_tfms=[*train_transforms(cfg), backbone_normalize(model)],
-                           num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed,
-                           device=device,
-                           pin_memory=device.type == 'cuda')
+    dls = fold_data(cfg, folds, fold, model, device, say=print if progress else noop)
     if len(dls.train) == 0: raise PetvitError(
         f"fold {fold}: {len(dls.train_ds)} training images make no full batch of {cfg.bs}: lower "
         "--bs")

@@ -23,6 +23,7 @@ def test_two_process_training_writes_what_one_process_writes(tiny_runs, small_da
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count('OOF RMSE') == 1 and r.stdout.count('petvit train:') == 1      # rank 0 reports, once
     assert '\r' not in r.stdout + r.stderr                                               # plain lines in a log
+    assert r.stdout.count('image store in host memory') == 2                            # the store, sharded by fastai
     assert _files(tmp_path/'ddp') == _files(tmp_path/'single')
     for name in ('oof.csv', 'submission.csv', 'folds.csv'):
         a, b = pd.read_csv(tmp_path/'ddp'/name), pd.read_csv(tmp_path/'single'/name)

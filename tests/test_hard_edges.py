@@ -155,3 +155,14 @@ def test_wandb_mode_in_environment_wins(cli, small_data, tmp_path, monkeypatch):
             '--wandb', 'offline')
     assert r.returncode == 0, r.stderr[-2000:]
     assert not (tmp_path/'run'/'wandb').exists()
+
+def test_a_store_that_does_not_fit_is_refused_first_or_replaced_by_the_item_loader(cli, small_data, tmp_path):
+    "The host memory is simulated as 10 kB free: `--data-path store` is refused before any work; `auto` falls back, saying so"
+    from unittest import mock
+    with mock.patch('petvit.store.free_memory', return_value=10_000):
+        err = _one_line(cli('train', '--data', small_data, '--out', tmp_path/'store', *QUICK, '--data-path', 'store'))
+        assert 'data_path=store: the image store (60 images at 32 px' in err and not (tmp_path/'store').exists()
+        r = cli('train', '--data', small_data, '--out', tmp_path/'auto', *QUICK)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count('per-item loader: the image store (60 images at 32 px = 0.2 MB) needs more than half') == 2
+    assert (tmp_path/'auto'/'submission.csv').is_file()

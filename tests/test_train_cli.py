@@ -46,6 +46,29 @@ def test_killed_run_resumes_to_complete_outputs(small_data, tmp_path):
     oof = pd.read_csv(run/'oof.csv')
     assert len(oof) == 60 and oof.pred.notna().all() and sorted(oof.fold.unique()) == [0, 1, 2]
 
+def _kill_during_fold1(args, run):
+    "Start `petvit *args` and kill it (SIGKILL) once fold 1 has begun to train"
+    exe = os.path.join(os.path.dirname(sys.executable), 'petvit')
+    proc = subprocess.Popen([exe, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, 'WANDB_MODE': 'disabled'})
+    deadline = time.time() + 300
+    while not (run/'fold1'/'history.csv').exists() and time.time() < deadline and proc.poll() is None: time.sleep(0.05)
+    assert proc.poll() is None, 'the run ended before it could be killed mid-fold'
+    proc.send_signal(signal.SIGKILL); proc.wait()
+
+def test_store_run_killed_and_resumed_is_byte_identical(small_data, tmp_path):
+    "The image store's shuffle and fused augmentation are seeded per fold: a resumed run equals an uninterrupted one"
+    common = ['--data', small_data, '--folds', 3, '--epochs', 2, *TINY, '--data-path', 'store']
+    whole, resumed = tmp_path/'whole', tmp_path/'resumed'
+    r = petvit('train', *common, '--out', whole)
+    assert r.returncode == 0 and 'image store in host memory' in r.stdout, r.stderr[-2000:]
+    _kill_during_fold1(['train', *common, '--out', resumed], resumed)
+    r = petvit('train', *common, '--out', resumed)
+    assert r.returncode == 0 and 'fold 0: complete, skipped' in r.stdout, r.stderr[-2000:]
+    for name in ('oof.csv', 'submission.csv', 'folds.csv', *[f'fold{k}/model.pth' for k in range(3)],
+                 *[f'fold{k}/oof.csv' for k in range(3)], *[f'fold{k}/test.csv' for k in range(3)]):
+        assert (whole/name).read_bytes() == (resumed/name).read_bytes(), name
+
 def test_bad_input_stops_train_before_training(cli, small_data, tmp_path):
     import shutil
     bad = tmp_path/'bad'; shutil.copytree(small_data, bad)

@@ -154,7 +154,8 @@ CONFIGS = {'invalid_utf8.yaml': b'arch: caf\xe9\n', 'invalid_utf8.json': b'{"arc
            b'1' + b'0' * 30 + b'\n', 'bool_as_1.yaml': b'use_meta: 1\n',
            'int_as_float.yaml': b'epochs: 3.0\n', 'lr_1e308.yaml': b'lr: 1.0e+308\n',
            'pretrained_empty.yaml': b"pretrained: ''\n", 'bool_as_string.json': b'{"cache": "yes"}',
-           'top_list.yaml': b'- 1\n- 2\n', 'fifo.yaml': None, 'dev_zero.yaml': '/dev/zero'}
+           'top_list.yaml': b'- 1\n- 2\n', 'fifo.yaml': None, 'dev_zero.yaml': '/dev/zero',
+           'data_path_list.yaml': b'data_path: [store]\n'}
 for name, data in CONFIGS.items():
     def mk(root, name=name, data=data):
         p = root/name
@@ -164,6 +165,7 @@ for name, data in CONFIGS.items():
     case(f'config.{name}', f'{TRAIN} --config {name}', mk, watch=())
 case('flags.img_size_8', f'{TRAIN} --img-size 8')
 case('flags.compile_on_cpu', f'{TRAIN} --compile')
+case('flags.data_path_bogus', f'{TRAIN} --data-path gpu')
 case('flags.out_inside_data', 'petvit train --data DATA --out DATA/runs/x --preset demo '
      '--folds 2 --epochs 1', watch=['DATA'])
 case('env.ascii_terminal', 'env PYTHONIOENCODING=ascii petvit check DATA',
