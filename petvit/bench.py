@@ -504,15 +504,16 @@ def _ratio_text(name:str, ratio:float|None, spread:float, unit:str='')->str:
 def _input_rows(res:dict)->list:
     "The table's rows of the input paths and of the step profiles"
     n = res['input']
+    ratio = lambda k: n[f'{k}_ratio'] if n[f'{k}_reliable'] else None     # None: the pairs disagree
     rows = [f"input  {n['img_size']}px bs {n['bs']}, {n['threads']} thread: per item "
             f"{n['items_img_s']:.0f} img/s, store {n['store_img_s']:.0f} img/s   "
-            + _ratio_text('load', n['load_ratio'], n['load_spread'], 'x'),
+            + _ratio_text('load', ratio('load'), n['load_spread'], 'x'),
             f"       with augmentation: per item {n['items_aug_img_s']:.0f} img/s, store "
             f"{n['store_aug_img_s']:.0f} img/s   "
-            + _ratio_text('end_to_end', n['end_to_end_ratio'], n['end_to_end_spread'], 'x'),
+            + _ratio_text('end_to_end', ratio('end_to_end'), n['end_to_end_spread'], 'x'),
             f"       augmentation alone: fastai {n['fastai_aug_img_s']:.0f} img/s, fused "
             f"{n['fused_aug_img_s']:.0f} img/s   "
-            + _ratio_text('augment', n['augment_ratio'], n['augment_spread'], 'x')
+            + _ratio_text('augment', ratio('augment'), n['augment_spread'], 'x')
             + f"   store decode {n['store_decode_img_s']:.0f} img/s"]
     for r in res['steps']:
         sh = r['shares']
