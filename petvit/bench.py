@@ -108,16 +108,16 @@ def _augment_speed(xb, img_size:int, n_batches:int, device:str, clock:Callable)-
     return n_batches * len(xb) / (clock() - start), dev
 
 # %% ../nbs/10_benchmark.ipynb #121f38f9
-def _timed_batches(dl, n_batches:int, clock=time.perf_counter)->tuple:
-    "(images, seconds) of up to `n_batches` batches of `dl` after one warm-up batch"
+def _timed_batches(dl, n_batches:int, clock=time.perf_counter, sync=lambda: None)->tuple:
+    "(images, seconds) of up to `n_batches` batches of `dl` after one warm-up batch (`sync`: GPU)"
     n = min(n_batches, len(dl) - 1)
     if n < 1:
         raise PetvitError(f"bench: {len(dl)} batch(es) of {dl.bs}: generate more photos or lower "
                           "the batch size")
-    it = iter(dl); next(it)
+    it = iter(dl); next(it); sync()
     start = clock()
     for _ in range(n): next(it)
-    return n * dl.bs, clock() - start
+    sync(); return n * dl.bs, clock() - start
 
 # %% ../nbs/10_benchmark.ipynb #eb05ea32
 def _folds_and_cache(train, img_size, cache_dir):
@@ -170,15 +170,6 @@ def one_thread():
     try: yield
     finally: torch.set_num_threads(n)
 
-# %% ../nbs/10_benchmark.ipynb #d61e742d
-def _batches_seconds(dl, n_batches:int, sync:Callable, clock:Callable)->float:
-    "Seconds `dl` takes for `n_batches` batches, after one warm-up batch"
-    if len(dl) < n_batches + 1: raise PetvitError(
-        f"bench: {len(dl)} batch(es) of {dl.bs}: generate more photos or lower the batch size")
-    it = iter(dl); next(it); sync(); start = clock()
-    for _ in range(n_batches): next(it)
-    sync(); return clock() - start
-
 # %% ../nbs/10_benchmark.ipynb #c994b2c6
 def _input_paths(cached:pd.DataFrame, img_size:int, bs:int, dev, clock:Callable)->tuple:
     "The four loaders compared (per item, store; without, with augmentation); the store's decode s"
@@ -212,14 +203,18 @@ def bench_input(train:pd.DataFrame, # frame from `read_petfinder` (with `image_p
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     with one_thread():
         dls, decode = _input_paths(cached, img_size, bs, dev, clock)
-        side = lambda name: lambda: _batches_seconds(dls[name], n_batches, sync, clock)
-        res = dict(img_size=img_size, bs=bs, pairs=pairs, device=str(dev), threads=1)
-        n = n_batches * bs
+        res, images = dict(img_size=img_size, bs=bs, pairs=pairs, device=str(dev), threads=1), {}
+        def side(name):
+            def seconds():
+                images[name], secs = _timed_batches(dls[name], n_batches, clock, sync)
+                return secs
+            return seconds
         for key, (fast, slow) in dict(load=('store', 'items'),
                                       end_to_end=('store_aug', 'items_aug')).items():
             p = paired_ratio(side(fast), side(slow), pairs)
-            res.update({f'{slow}_img_s': n / float(np.median(p['b_s'])),
-                        f'{fast}_img_s': n / float(np.median(p['a_s'])), f'{key}_ratio': p['ratio'],
+            res.update({f'{slow}_img_s': images[slow] / float(np.median(p['b_s'])),
+                        f'{fast}_img_s': images[fast] / float(np.median(p['a_s'])),
+                        f'{key}_ratio': p['ratio'],
                         f'{key}_spread': p['spread'], f'{key}_reliable': p['reliable']})
         res.update(_augment_pair(dls['store'], img_size, n_batches, dev, sync, pairs, clock))
     return dict(res, store_decode_img_s=len(dls['store'].images) / decode)

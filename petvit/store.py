@@ -127,11 +127,11 @@ class StoreDL(DataLoader):
     def do_batch(self, b:list)->tuple:
         "Gather the images (and metadata, targets) of the indices `b`; put them on the device"
         idx = to_device_async(torch.tensor(b), self.images.device)
-        take = lambda i: [t.index_select(0, i) for t in (self.images, self.meta, self.targets)
-                          if t is not None]           # index_select: 10x `t[i]` on uint8 here
-        parts = take(idx)
-        if self.pad and len(b) < self.bs:                  # one shape: a compiled model's
-            parts[:-1] = take(torch.cat([idx, idx[-1:].expand(self.bs - len(b))]))[:-1]
+        inputs = idx                                   # padded to `bs`: a compiled model's shape
+        if self.pad and len(b) < self.bs:
+            inputs = torch.cat([idx, idx[-1:].expand(self.bs - len(b))])
+        parts = [t.index_select(0, inputs) for t in (self.images, self.meta) if t is not None]
+        parts.append(self.targets.index_select(0, idx))   # index_select: 10x `t[i]` on uint8
         return tuple(to_device_async(p, self.device) for p in parts)    # a host store: copied
 
     def after_batch(self, b:tuple)->tuple:

@@ -47,11 +47,9 @@ def on_host(values:list, # numbers and 0-d tensors (on any device)
            )->list:
     "`values` as floats, the tensors among them read with a single wait for their device"
     at = [i for i, v in enumerate(values) if isinstance(v, torch.Tensor)]
-    if not at: return [float(v) for v in values]
-    read = torch.stack([values[i].detach().float().reshape(()) for i in at]).tolist()
-    out = list(values)
-    for i, v in zip(at, read): out[i] = v
-    return [float(v) for v in out]
+    read = torch.stack([values[i].detach().float().reshape(()) for i in at]).tolist() if at else []
+    read = dict(zip(at, read))
+    return [read[i] if i in read else float(v) for i, v in enumerate(values)]
 
 # %% ../nbs/06_training.ipynb #842a8b36
 class DeviceSmoothLoss(AvgSmoothLoss):

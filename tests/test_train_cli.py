@@ -26,26 +26,6 @@ def test_train_writes_run_folder_and_resumes_identically(cli, tiny_runs, small_d
     pred, sub = pd.read_csv(tmp_path/'pred.csv'), pd.read_csv(run/'submission.csv')
     assert (pred.Id == sub.Id).all() and (pred.Pawpularity - sub.Pawpularity).abs().max() < 1e-3
 
-def test_killed_run_resumes_to_complete_outputs(small_data, tmp_path):
-    run = tmp_path/'run'
-    args = ['train', '--data', small_data, '--out', run, '--folds', 3, '--epochs', 2, *TINY]
-    exe = os.path.join(os.path.dirname(sys.executable), 'petvit')
-    proc = subprocess.Popen([exe, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, 'WANDB_MODE': 'disabled'})
-    deadline = time.time() + 300
-    while not (run/'fold1'/'history.csv').exists() and time.time() < deadline and proc.poll() is None: time.sleep(0.2)
-    assert proc.poll() is None, 'the run ended before it could be killed mid-fold'
-    proc.send_signal(signal.SIGKILL); proc.wait()
-    assert (run/'fold0'/'fold.json').is_file() and not (run/'fold1'/'fold.json').exists()
-    assert not (run/'submission.csv').exists()                   # nothing half-written that looks finished
-    fold0_model = (run/'fold0'/'model.pth').stat().st_mtime
-    r = petvit(*args)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert 'fold 0: complete, skipped' in r.stdout
-    assert (run/'fold0'/'model.pth').stat().st_mtime == fold0_model
-    oof = pd.read_csv(run/'oof.csv')
-    assert len(oof) == 60 and oof.pred.notna().all() and sorted(oof.fold.unique()) == [0, 1, 2]
-
 def _kill_during_fold1(args, run):
     "Start `petvit *args` and kill it (SIGKILL) once fold 1 has begun to train"
     exe = os.path.join(os.path.dirname(sys.executable), 'petvit')
@@ -55,6 +35,20 @@ def _kill_during_fold1(args, run):
     while not (run/'fold1'/'history.csv').exists() and time.time() < deadline and proc.poll() is None: time.sleep(0.05)
     assert proc.poll() is None, 'the run ended before it could be killed mid-fold'
     proc.send_signal(signal.SIGKILL); proc.wait()
+
+def test_killed_run_resumes_to_complete_outputs(small_data, tmp_path):
+    run = tmp_path/'run'
+    args = ['train', '--data', small_data, '--out', run, '--folds', 3, '--epochs', 2, *TINY]
+    _kill_during_fold1(args, run)
+    assert (run/'fold0'/'fold.json').is_file() and not (run/'fold1'/'fold.json').exists()
+    assert not (run/'submission.csv').exists()                   # nothing half-written that looks finished
+    fold0_model = (run/'fold0'/'model.pth').stat().st_mtime
+    r = petvit(*args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'fold 0: complete, skipped' in r.stdout
+    assert (run/'fold0'/'model.pth').stat().st_mtime == fold0_model
+    oof = pd.read_csv(run/'oof.csv')
+    assert len(oof) == 60 and oof.pred.notna().all() and sorted(oof.fold.unique()) == [0, 1, 2]
 
 def test_store_run_killed_and_resumed_is_byte_identical(small_data, tmp_path):
     "The image store's shuffle and fused augmentation are seeded per fold: a resumed run equals an uninterrupted one"
