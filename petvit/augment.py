@@ -7,14 +7,17 @@ from __future__ import annotations
 import functools, hashlib, math
 import numpy as np
 import torch
+from PIL import Image
 import torch.nn.functional as F
 from .core import PetConfig
 from fastai.vision.all import (AffineCoordTfm, RandTransform, TensorImage, Flip, Brightness,
-                               Contrast, Saturation, Hue, RandomResizedCropGPU)
+                               Contrast, Saturation, Hue, RandomResizedCropGPU, PILImage)
 
 # %% auto #0
-__all__ = ['hole_mask', 'CoarseDropout', 'crop_boxes', 'RandomResizedCropPerImage', 'train_transforms', 'hue_matrices',
-           'colour_matrices', 'crop_grid', 'FusedAugment', 'view_uniforms', 'tta_boxes', 'tta_view']
+__all__ = ['hole_mask', 'CoarseDropout', 'crop_boxes', 'RandomResizedCropPerImage', 'train_transforms', 'view_boxes',
+           'inner_boxes', 'box_thetas', 'erase_mask', 'random_erase', 'TimmAugment', 'FlipTranspose', 'RandomErase',
+           'AutoAugmentItem', 'train_item_transforms', 'hue_matrices', 'colour_matrices', 'crop_grid', 'FusedAugment',
+           'view_uniforms', 'tta_boxes', 'tta_view']
 
 # %% ../nbs/02_augment.ipynb #7ba0ee70
 def hole_mask(b:int,             # images
@@ -69,10 +72,11 @@ def crop_boxes(n:int,                   # boxes to draw, one per image
                device=None,             # where to draw (the batch's device)
                tries:int=10,            # draws per image before the whole image is taken
                generator:torch.Generator|None=None, # where the draws come from (None: torch's)
+               max_scale:float=1.,      # most share of the area a box keeps
               )->torch.Tensor:
     "`(n, 4)` random crop boxes `(x0, y0, w, h)` inside the image, as fractions of its sides"
     g = dict(generator=generator)
-    area = torch.empty(n, tries, device=device).uniform_(min_scale, 1, **g)
+    area = torch.empty(n, tries, device=device).uniform_(min_scale, max_scale, **g)
     r = torch.empty(n, tries, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]), **g)
     r = r.exp()
     w, h = (area * r / aspect).sqrt(), (area * aspect / r).sqrt()
@@ -109,6 +113,7 @@ class RandomResizedCropPerImage(AffineCoordTfm):
 # %% ../nbs/02_augment.ipynb #ddf54437
 def _crop(cfg, min_scale:float, flips:list)->list:
     "The random resized crop of `cfg.crop`, then `flips`; per image, the two are one transform"
+    if cfg.vflip_p or cfg.transpose_p: flips = [*flips, FlipTranspose(cfg.vflip_p, cfg.transpose_p)]
     if cfg.crop == 'batch': return [RandomResizedCropGPU(cfg.img_size, min_scale=min_scale), *flips]
     crop = RandomResizedCropPerImage(cfg.img_size, min_scale)
     for flip in flips: crop.compose(flip)      # one matrix per image: one resampling
@@ -123,7 +128,177 @@ def train_transforms(cfg:PetConfig, # its img_size, crop, min_scale, flip, light
             Contrast(max_lighting=cfg.max_lighting),
             Saturation(max_lighting=cfg.max_saturation),
             Hue(max_hue=cfg.max_hue),
-            CoarseDropout(p=cfg.dropout_p, max_holes=cfg.dropout_holes, max_size=cfg.dropout_size)]
+            CoarseDropout(p=cfg.dropout_p, max_holes=cfg.dropout_holes, max_size=cfg.dropout_size),
+            *([RandomErase(cfg.reprob, cfg.remode)] if cfg.reprob else [])]
+
+# %% ../nbs/02_augment.ipynb #13539de2
+def view_boxes(aspect:torch.Tensor,        # `(n,)` each photo's width / height
+               resize:str='squish',        # 'squish', 'crop' (a square of it) or 'pad' (letterbox)
+               where:torch.Tensor|None=None, # `(n,)` in [0, 1]: a crop's place (None: the centre)
+              )->torch.Tensor:
+    "`(n, 4)` boxes `(x0, y0, w, h)` of the square each photo becomes, as fractions of its sides"
+    one = torch.ones_like(aspect)
+    if resize == 'squish': return torch.stack([0 * one, 0 * one, one, one], 1)
+    w, h = 1 / aspect, aspect                     # a square's sides, as fractions of the photo's
+    if resize == 'crop': w, h = w.clamp(max=1), h.clamp(max=1)           # inside the photo
+    else: w, h = w.clamp(min=1), h.clamp(min=1)                            # around it
+    u = torch.full_like(aspect, 0.5) if where is None else where
+    return torch.stack([u * (1 - w), u * (1 - h), w, h], 1)
+
+# %% ../nbs/02_augment.ipynb #0aa5209d
+def inner_boxes(outer:torch.Tensor, # `(n, 4)` boxes `(x0, y0, w, h)` in the image
+                inner:torch.Tensor, # `(n, 4)` boxes as fractions of `outer`'s sides
+               )->torch.Tensor:
+    "`inner`'s boxes as fractions of the image's sides"
+    return torch.cat([outer[:, :2] + inner[:, :2] * outer[:, 2:], inner[:, 2:] * outer[:, 2:]], 1)
+
+# %% ../nbs/02_augment.ipynb #eb92d9e3
+def box_thetas(boxes:torch.Tensor,              # `(n, 4)` boxes `(x0, y0, w, h)` (shares of sides)
+               hflip:torch.Tensor|None=None,    # `(n,)` bool: mirror left-right
+               vflip:torch.Tensor|None=None,    # `(n,)` bool: mirror top-bottom
+               transpose:torch.Tensor|None=None, # `(n,)` bool: swap the output's axes
+              )->torch.Tensor:
+    "`(n, 2, 3)` affine maps of `grid_sample` cutting out `boxes`, flipped and transposed as asked"
+    x0, y0, w, h = boxes.unbind(1)
+    theta = torch.zeros(len(boxes), 2, 3, device=boxes.device)
+    theta[:, 0, 0] = w if hflip is None else torch.where(hflip, -w, w)
+    theta[:, 1, 1] = h if vflip is None else torch.where(vflip, -h, h)
+    theta[:, 0, 2], theta[:, 1, 2] = 2 * x0 + w - 1, 2 * y0 + h - 1   # box centre, in [-1, 1]
+    if transpose is None: return theta
+    return torch.where(transpose[:, None, None], theta[:, :, [1, 0, 2]], theta)
+
+# %% ../nbs/02_augment.ipynb #b85477ee
+def erase_mask(n:int,               # images
+               h:int,               # their height, in pixels
+               w:int,               # their width, in pixels
+               p:float=0.25,        # probability that an image gets a box
+               generator:torch.Generator|None=None, # where the draws come from (None: torch's)
+               device=None,         # where the mask is made
+              )->torch.Tensor:
+    "Boolean mask `(n, 1, h, w)`: per image, with probability `p`, one box of 2% to 1/3 of it"
+    x0, y0, bw, bh = crop_boxes(n, 0.02, (0.3, 1 / 0.3), w / h, device, generator=generator,
+                                max_scale=1 / 3).unbind(1)
+    on = torch.rand(n, device=device, generator=generator) < p
+    ys = (torch.arange(h, device=device) + 0.5) / h                # pixel centres, as fractions
+    xs = (torch.arange(w, device=device) + 0.5) / w
+    rows = (ys >= y0[:, None]) & (ys < (y0 + bh)[:, None]) & on[:, None]
+    cols = (xs >= x0[:, None]) & (xs < (x0 + bw)[:, None])
+    return (rows[:, :, None] & cols[:, None, :])[:, None]
+
+# %% ../nbs/02_augment.ipynb #201f2783
+def random_erase(x:torch.Tensor, # `(n, c, h, w)` normalised images
+                 p:float=0.25,   # probability that an image gets a box
+                 mode:str='pixel', # fill: 'const' (0), 'rand' (a colour per box), 'pixel' (noise)
+                 generator:torch.Generator|None=None, # where the draws come from (None: torch's)
+                )->torch.Tensor:
+    "`x` with one box per image erased, with probability `p` (timm's `RandomErasing`)"
+    n, c, h, w = x.shape
+    box = erase_mask(n, h, w, p, generator, x.device)
+    shape = {'const': None, 'rand': (n, c, 1, 1), 'pixel': (n, c, h, w)}[mode]
+    fill = (torch.zeros((), device=x.device, dtype=x.dtype) if shape is None else
+            torch.randn(shape, device=x.device, generator=generator).to(x.dtype))
+    return torch.where(box, fill, x)
+
+# %% ../nbs/02_augment.ipynb #863c7eba
+def _posterize_from_1_bit(transform):
+    "timm's `transform` with its posterize ops keeping at least 1 bit (Pillow refuses 0)"
+    ops = getattr(transform, 'ops', None) or [op for p in getattr(transform, 'policy', [])
+                                              for op in p]
+    for op in ops:
+        if op.name.startswith('Posterize'):
+            op.level_fn = lambda level, hparams, f=op.level_fn: tuple(
+                max(1, int(v)) for v in f(level, hparams))
+    return transform
+
+# %% ../nbs/02_augment.ipynb #4b42f3e4
+class TimmAugment:
+    "timm's auto-augmentation of an `--aa` string on PIL images, with its own seeded dice"
+    def __init__(self, spec:str,   # timm's string: 'rand-m9-mstd0.5-inc1', 'augmix-m5-w3', ...
+                 img_size:int,     # the training size (translations are a share of it)
+                 mean=(0.485, 0.456, 0.406), # the fill colour of rotations and shears (0-1)
+                 seed:int=0):      # seed of its dice
+        from petvit.core import _auto_augment_problem, PetvitError
+        from timm.data.auto_augment import (rand_augment_transform, augment_and_mix_transform,
+                                            auto_augment_transform)
+        if (problem := _auto_augment_problem(spec)) or not spec:
+            raise PetvitError(f"config aa={spec!r}: timm cannot read it ({problem or 'empty'})")
+        hparams = dict(translate_const=int(img_size * 0.45),
+                       img_mean=tuple(round(255 * float(v)) for v in mean))
+        build = {'rand': rand_augment_transform, 'augmix': augment_and_mix_transform}.get(
+            spec.split('-')[0], auto_augment_transform)
+        self.op, self.seed = _posterize_from_1_bit(build(spec, hparams)), seed
+        self.dice, self.worker = None, None
+
+    def _lend_dice(self):
+        "(Python's, NumPy's) global states, after putting this augmentation's own in their place"
+        import random
+        from torch.utils.data import get_worker_info
+        info = get_worker_info()                    # each DataLoader worker: dice of its own
+        if self.dice is None or (info and info.id != self.worker):
+            self.worker, s = info and info.id, self.seed + 7919 * (info.id + 1 if info else 0)
+            self.dice = random.Random(s).getstate(), np.random.RandomState(s % 2**32).get_state()
+        mine, theirs = self.dice, (random.getstate(), np.random.get_state())
+        random.setstate(mine[0]); np.random.set_state(mine[1])
+        return theirs
+
+    def __call__(self, im:Image.Image)->Image.Image:
+        "`im` augmented by timm's transform (a new draw each call)"
+        import random
+        theirs = self._lend_dice()
+        try: return self.op(im)
+        finally:
+            self.dice = random.getstate(), np.random.get_state()
+            random.setstate(theirs[0]); np.random.set_state(theirs[1])
+
+    def batch(self, x:torch.Tensor)->torch.Tensor:
+        "A `(n, 3, h, w)` uint8 batch (on any device), each image augmented on the host"
+        host = x.cpu()
+        out = [torch.from_numpy(np.array(self(Image.fromarray(a.permute(1, 2, 0).numpy()))))
+               for a in host]
+        return torch.stack(out).permute(0, 3, 1, 2).contiguous().to(x.device)
+
+# %% ../nbs/02_augment.ipynb #5561581f
+class FlipTranspose(AffineCoordTfm):
+    "Per image: a vertical flip with probability `vflip_p`, swapped axes with `transpose_p`"
+    def __init__(self, vflip_p:float=0.,     # probability of a vertical flip, per image
+                 transpose_p:float=0.):      # probability of swapping the axes, per image
+        super().__init__(aff_fs=self.matrices)
+        self.vflip_p, self.transpose_p = vflip_p, transpose_p
+
+    def matrices(self, x:TensorImage)->torch.Tensor:
+        "`(b, 3, 3)` matrices of the batch's flips and transposes"
+        n, dev = x.shape[0], x.device
+        vflip = torch.rand(n, device=dev) < self.vflip_p
+        swap = torch.rand(n, device=dev) < self.transpose_p
+        whole = torch.tensor([[0., 0, 1, 1]], device=dev).expand(n, 4)
+        theta = box_thetas(whole, None, vflip, swap)
+        return torch.cat([theta, torch.tensor([[[0., 0, 1]]], device=dev).expand(n, 1, 3)], 1)
+
+# %% ../nbs/02_augment.ipynb #27dc5ac8
+class RandomErase(RandTransform):
+    "timm's random erasing as a fastai batch transform, after `Normalize`"
+    order, split_idx = 100, 0
+    def __init__(self, p:float=0.25,   # probability that an image gets a box
+                 mode:str='pixel'):    # fill: 'const', 'rand' or 'pixel'
+        super().__init__(p=1.)         # always called; `p` is drawn per image
+        self.p_img, self.mode = p, mode
+    def encodes(self, x:TensorImage): return random_erase(x, self.p_img, self.mode)
+
+# %% ../nbs/02_augment.ipynb #5dba7021
+class AutoAugmentItem(RandTransform):
+    "A `TimmAugment` as a fastai item transform on training PIL photos (after the resize)"
+    order, split_idx = 2, 0
+    def __init__(self, aug:TimmAugment): # timm's transform with its own dice
+        super().__init__(p=1.); self.aug = aug
+    def encodes(self, x:PILImage): return self.aug(x)
+
+# %% ../nbs/02_augment.ipynb #7a2299ce
+def train_item_transforms(cfg:PetConfig, # its aa and img_size
+                          mean=(0.485, 0.456, 0.406), # the fill colour (the backbone's mean)
+                          seed:int=0,    # seed of timm's dice
+                         )->list:
+    "Per-item training transforms of the per-item loader: timm's auto-augmentation, if asked"
+    return [AutoAugmentItem(TimmAugment(cfg.aa, cfg.img_size, mean, seed))] if cfg.aa else []
 
 # %% ../nbs/02_augment.ipynb #d6b4c9c6
 _YIQ = torch.tensor([[0.299, 0.587, 0.114],      # Y: luma
@@ -174,13 +349,18 @@ def colour_matrices(n:int,                  # images
 def crop_grid(theta:torch.Tensor, # `(n, 2, 3)` affine maps without rotation or shear
               h:int,              # output height
               w:int,              # output width
+              swaps:bool=False,   # some maps swap the axes (a transpose): their off-diagonal counts
              )->torch.Tensor:
-    "`F.affine_grid(theta, (n, c, h, w))` (align_corners=False) of maps that only scale and shift"
+    "`F.affine_grid(theta, (n, c, h, w))` (align_corners=False) of maps that scale, shift, swap"
     xs = (torch.arange(w, device=theta.device) * 2 + 1) / w - 1      # pixel centres in [-1, 1]
     ys = (torch.arange(h, device=theta.device) * 2 + 1) / h - 1
     gx = theta[:, 0, 0, None] * xs + theta[:, 0, 2, None]           # (n, w)
     gy = theta[:, 1, 1, None] * ys + theta[:, 1, 2, None]           # (n, h)
-    return torch.stack([gx[:, None, :].expand(-1, h, -1), gy[:, :, None].expand(-1, -1, w)], -1)
+    grid = torch.stack([gx[:, None, :].expand(-1, h, -1), gy[:, :, None].expand(-1, -1, w)], -1)
+    if not swaps: return grid
+    ax = (theta[:, 0, 1, None, None] * ys[:, None]).expand(-1, h, w)   # x moves with the row,
+    ay = (theta[:, 1, 0, None, None] * xs[None, :]).expand(-1, h, w)   # y with the column
+    return grid + torch.stack([ax, ay], -1)
 
 # %% ../nbs/02_augment.ipynb #c06135f7
 class FusedAugment:
@@ -196,28 +376,41 @@ class FusedAugment:
         self.mean, self.std = as3(mean), as3(std)
         self.black, self.white = -self.mean / self.std, (1 - self.mean) / self.std
         self.generator = torch.Generator(self.device).manual_seed(seed)
+        self.timm_aug = TimmAugment(cfg.aa, cfg.img_size, mean, seed) if cfg.aa and train else None
+        self.padding = 'zeros' if cfg.resize == 'pad' else 'border'   # letterbox: black bars
 
     def normalise(self, x:torch.Tensor)->torch.Tensor:
-        "uint8 images as floats normalised for the backbone"
+        "uint8 images (or floats in 0-255) as floats normalised for the backbone"
         return (x.float() / 255 - self.mean[:, None, None]) / self.std[:, None, None]
 
-    def thetas(self, n:int)->torch.Tensor:
-        "`(n, 2, 3)` affine maps: each image's crop box (or the batch's) and its flip"
+    def thetas(self, n:int, aspect:torch.Tensor|None=None)->torch.Tensor:
+        "`(n, 2, 3)` affine maps: each image's square, its crop box (or the batch's), its flips"
         c, g = self.cfg, dict(generator=self.generator, device=self.device)
         boxes = crop_boxes(n if c.crop == 'image' else 1, c.min_scale, **g).expand(n, 4)
-        x0, y0, w, h = boxes.unbind(1)
         flip = torch.rand(n, **g) < c.flip_p
-        theta = torch.zeros(n, 2, 3, device=self.device)
-        theta[:, 0, 0], theta[:, 1, 1] = torch.where(flip, -w, w), h
-        theta[:, 0, 2], theta[:, 1, 2] = 2 * x0 + w - 1, 2 * y0 + h - 1   # box centre, in [-1, 1]
-        return theta
+        if aspect is not None and c.resize != 'squish':       # the square: a random crop, or pad
+            where = torch.rand(n, **g) if c.resize == 'crop' else None
+            boxes = inner_boxes(view_boxes(aspect, c.resize, where), boxes)
+        vflip = torch.rand(n, **g) < c.vflip_p if c.vflip_p else None
+        swap = torch.rand(n, **g) < c.transpose_p if c.transpose_p else None
+        return box_thetas(boxes, flip, vflip, swap)
 
-    def __call__(self, x:torch.Tensor)->torch.Tensor:
-        "`(n, 3, s, s)` uint8 images, augmented (training) and normalised, as float32"
-        if not self.train: return self.normalise(x)
+    def square(self, x:torch.Tensor, aspect:torch.Tensor|None)->torch.Tensor:
+        "Validation: the square of each photo (centre crop or letterbox), normalised"
+        if aspect is None or self.cfg.resize == 'squish': return self.normalise(x)
+        s, theta = self.cfg.img_size, box_thetas(view_boxes(aspect, self.cfg.resize))
+        return self.normalise(F.grid_sample(x.float(), crop_grid(theta, s, s),
+                                            padding_mode=self.padding, align_corners=False))
+
+    def __call__(self, x:torch.Tensor, # `(n, 3, S, S)` uint8 photos (squished to a square)
+                 aspect:torch.Tensor|None=None, # `(n,)` their width / height (None: squished)
+                )->torch.Tensor:
+        "`(n, 3, s, s)` float32 images, augmented (training) and normalised"
+        if not self.train: return self.square(x, aspect)
         c, n, s = self.cfg, len(x), self.cfg.img_size
-        x = F.grid_sample(x.float(), crop_grid(self.thetas(n), s, s), padding_mode='border',
-                          align_corners=False)                       # boxes lie inside the image
+        if self.timm_aug is not None: x = self.timm_aug.batch(x)   # timm's PIL ops, on the host
+        grid = crop_grid(self.thetas(n, aspect), s, s, swaps=bool(c.transpose_p))
+        x = F.grid_sample(x.float(), grid, padding_mode=self.padding, align_corners=False)
         A, t = colour_matrices(n, c.max_lighting, c.max_saturation, c.max_hue,
                                generator=self.generator, device=self.device)
         A = A / (255 * self.std[:, None])                  # from uint8, and normalised
@@ -226,7 +419,8 @@ class FusedAugment:
         x = torch.clamp(x, self.black[:, None, None], self.white[:, None, None])
         holes = hole_mask(n, s, s, c.dropout_p, c.dropout_holes, c.dropout_size,
                           generator=self.generator, device=self.device)
-        return torch.where(holes, self.black[:, None, None], x)
+        x = torch.where(holes, self.black[:, None, None], x)
+        return random_erase(x, c.reprob, c.remode, self.generator) if c.reprob else x
 
 # %% ../nbs/02_augment.ipynb #f1ff2189
 def view_uniforms(keys,       # one key per image: its Id

@@ -31,7 +31,7 @@ from .store import decode_store, StoreDL
 from fastai.callback.core import CancelFitException
 from .models import create_model
 from .losses import PawpularityLoss
-from .training import pet_learner, pet_adamw, resolve_precision, fold_learner
+from .training import pet_learner, pet_optimizer, resolve_precision, fold_learner
 from .predict import PredictSettings, tta_dataloader, predict_tta
 from .cv import run_cv
 
@@ -243,7 +243,7 @@ def _plain_loop(arch, img_size, dev, prec, batches, warmup, clock, sync)->Callab
     "A plain PyTorch training loop over `batches`: the Learner's optimizer and precision; its timer"
     seed_everything(0)
     model = create_model(arch, pretrained=False, img_size=img_size).to(dev).train()
-    opt = pet_adamw([list(model.parameters())], lr=1e-4, wd=0.01).opt  # the AdamW the Learner steps
+    opt = pet_optimizer([list(model.parameters())], lr=1e-4, wd=0.01).opt  # the Learner's AdamW
     loss_func = PawpularityLoss()
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(prec)
     scaler = torch.amp.GradScaler(dev.type, enabled=prec == 'fp16')

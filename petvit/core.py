@@ -18,12 +18,13 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
 
 # %% auto #0
 __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'FROZEN_FEATURES', 'CROPS',
-           'DATA_PATHS', 'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS', 'EMBED_DEFAULTS',
-           'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError', 'current_umask', 'atomic_path', 'atomic_write', 'file_sha256',
-           'open_regular', 'read_limited', 'read_text', 'read_csv_file', 'read_json', 'read_arrays', 'check_outside',
-           'PetConfig', 'parse_pretrained', 'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file',
-           'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device', 'parse_devices',
-           'share_out', 'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak', 'resolve_workers']
+           'RESIZES', 'REMODES', 'HEADS', 'DATA_PATHS', 'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS',
+           'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError', 'current_umask', 'atomic_path',
+           'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text', 'read_csv_file', 'read_json',
+           'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained', 'optimizer_names', 'config_to_dict',
+           'config_from_dict', 'save_config', 'read_data_file', 'read_config_file', 'load_config', 'preset_config',
+           'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision',
+           'resolve_precision', 'gpu_peak', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -222,6 +223,9 @@ BOOST_MODELS = ('svr', 'ridge', 'kernel-ridge')  # `petvit boost --model`: the e
 FROZEN_FEATURES = ('pooled', 'logits', 'both')  # what a frozen backbone embeds: its pooled
                                                 # features, its classifier's outputs, or both
 CROPS = ('image', 'batch')  # a random resized crop per image, or one per batch (fastai's)
+RESIZES = ('squish', 'crop', 'pad')  # a photo to a square: squished, a square crop, letterboxed
+REMODES = ('const', 'rand', 'pixel') # random erasing's fill: 0, a colour, noise per pixel (timm's)
+HEADS = ('logit', 'ordinal')  # one logit (sigmoid x 100), or K ordinal thresholds (expected score)
 DATA_PATHS = ('auto', 'store', 'items')  # training batches from the in-memory image store, or
                                          # fastai's per-item loader ('auto': the store if it fits)
 BLEND_WEIGHTS = ('fitted', 'equal', 'hill')  # `blend --weights`: fitted, the mean, hill climbing
@@ -249,21 +253,33 @@ class PetConfig:
     dropout_size:float = 0.1     # rectangles' sides at most this fraction of the image side
     min_scale:float = 0.75       # random resized crop keeps at least this share of the area
     crop:str = 'image'           # random resized crop drawn per 'image' or per 'batch'
+    resize:str = 'crop'          # photo to square: 'crop' (a square of it), 'squish' or 'pad'
+    vflip_p:float = 0.           # probability of a vertical flip
+    transpose_p:float = 0.       # probability of swapping the axes (with flips: 90° rotations)
+    aa:str = ''                  # timm's auto-augmentation ('rand-m9-mstd0.5-inc1', ...); '': off
+    reprob:float = 0.            # probability of timm's random erasing of a box per image
+    remode:str = 'pixel'         # its fill: 'const' (0), 'rand' (per channel), 'pixel' (noise)
     # -- model --
     arch:str = 'vit_base_patch16_224' # a timm architecture name, or one registered by petvit
     pretrained:bool|str = True   # True: timm hub weights; False: random; or a local weights file
     img_size:int = 224           # images are resized to `img_size` x `img_size`
+    head:str = 'logit'           # 'logit' (one, sigmoid x 100) or 'ordinal' (K thresholds' BCE)
+    ordinal_bins:int = 10        # K of the ordinal head: thresholds every 100/K points
     # -- training --
     epochs:int = 5               # most epochs per fold (early stopping may end sooner)
     bs:int = 8                   # micro-batch size
     accum:int = 4                # micro-batches per optimizer step (effective batch bs*accum)
     lr:float = 2e-5              # peak learning rate
     warmup:float = 0.1           # fraction of optimizer steps spent warming up
-    wd:float = 0.01              # AdamW weight decay
+    opt:str = 'adamw'            # a timm optimizer name (`timm.optim.list_optimizers()`)
+    opt_eps:float = 0.           # its epsilon; 0: the default (adamw: 1e-5, fastai's; else timm's)
+    momentum:float = 0.9         # momentum of the optimizers that have one (sgd, lars, ...)
+    wd:float = 0.01              # decoupled weight decay (not on biases and norms)
     loss:str = 'bce'             # 'bce' on Pawpularity/100 (soft labels) or 'mse'
     label_smoothing:float = 0.01 # BCE target t -> t*(1-s) + s/2
     schedule:str = 'warmup_cosine' # 'warmup_cosine', 'ramp' or 'one_cycle'
     patience:int = 3             # early stopping: epochs without a better validation RMSE
+    average_last:int = 1         # average the weights of a fold's K best epochs; 1: the best one
     precision:str = 'auto'       # 'auto' (a GPU's native bf16/fp16, else fp32) or fp32/bf16/fp16
     drop_path:float = 0.         # stochastic depth of the backbone (timm's drop_path_rate); 0: off
     clip_grad:float = 0.         # clip the gradient norm to this before each step; 0: no clipping
@@ -289,7 +305,8 @@ class PetConfig:
             setattr(self, f.name, _convert(f.name, f.type, getattr(self, f.name)))
         for name, choices in [('wandb', WANDB_MODES), ('precision', PRECISIONS), ('loss', LOSSES),
                               ('schedule', SCHEDULES), ('channels_last', ('auto', 'on', 'off')),
-                              ('crop', CROPS), ('data_path', DATA_PATHS)]:
+                              ('crop', CROPS), ('data_path', DATA_PATHS),
+                              ('resize', RESIZES), ('remode', REMODES), ('head', HEADS)]:
             if getattr(self, name) not in choices: raise PetvitError(
                 f"config {name}={getattr(self, name)!r} is not one of {'|'.join(choices)}: pick "
                 "one of those")
@@ -343,6 +360,38 @@ def _to_str(v):
     if isinstance(v, str): return v
     raise ValueError('a string')
 
+# %% ../nbs/00_core.ipynb #38f242d6
+def optimizer_names()->list:
+    "The optimizers `--opt` takes: timm's registry (`timm.optim.list_optimizers`)"
+    from timm.optim import list_optimizers
+    return list_optimizers()
+
+# %% ../nbs/00_core.ipynb #881d0c58
+def _is_timm_optimizer(name:str)->bool: return name.strip().lower() in optimizer_names()
+
+# %% ../nbs/00_core.ipynb #42c01a83
+_AA_SECTIONS = {'rand': r'(mstd|mmax|inc|m|n|p)\d+(\.\d+)?|t[a-z]+',   # RandAugment's
+                'augmix': r'(mstd|m|w|d|a|b)\d+(\.\d+)?'}            # AugMix's
+
+def _auto_augment_problem(spec:str)->str|None:
+    "Why timm cannot read the `--aa` string `spec` (None: it can, or '' for off)"
+    import re
+    if not spec: return None
+    family, *sections = spec.split('-')
+    pattern = _AA_SECTIONS.get(family)
+    if pattern is not None and (bad := [s for s in sections if not re.fullmatch(pattern, s)]):
+        return f'unknown section {bad[0]!r}'
+    if pattern is not None and (big := [s for s in sections if re.fullmatch(r'[a-z]+[\d.]+', s)
+                                        and float(re.sub('^[a-z]+', '', s)) > 1000]):
+        return f'section {big[0]!r} is out of range (at most 1000)'
+    from timm.data.auto_augment import (rand_augment_transform, augment_and_mix_transform,
+                                        auto_augment_transform)
+    build = dict(rand=rand_augment_transform, augmix=augment_and_mix_transform).get(
+        family, auto_augment_transform)
+    try: build(spec, dict(translate_const=100, img_mean=(124, 116, 104)))
+    except Exception as e: return f'{type(e).__name__}: {e}'
+    return None
+
 # %% ../nbs/00_core.ipynb #8d634272
 _CONVERTERS = {'bool': _to_bool, 'int': _to_int, 'float': _to_float, 'str': _to_str,
                'bool|str': parse_pretrained}
@@ -389,6 +438,20 @@ _RULES = { # field: (test, what the message says)
     'fold_seed': (lambda v: 0 <= v < SEED_LIMIT, 'must be in [0, 2**31)'),
     'num_workers': (lambda v: -1 <= v <= 256, 'must be -1 (automatic) or in [0, 256]'),
     'arch': (lambda v: v.strip() != '', 'must name an architecture'),
+    'vflip_p': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
+    'transpose_p': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
+    'reprob': (lambda v: 0 <= v <= 1, 'must be in [0, 1] (0: off; 0.25 is usual)'),
+    'ordinal_bins': (lambda v: 2 <= v <= 100, 'must be in [2, 100] (thresholds of the score)'),
+    'opt_eps': (lambda v: 0 <= v <= 1, 'must be 0 (the default) or a small positive number'),
+    'momentum': (lambda v: 0 <= v < 1, 'must be in [0, 1) (0.9 is usual)'),
+    'average_last': (lambda v: 1 <= v <= 100,
+                     'must be in [1, 100] (1: the best epoch alone; 3-5 is usual)'),
+    'opt': (lambda v: v == 'adamw' or _is_timm_optimizer(v),   # the default: no timm import
+            "is not a timm optimizer: see petvit.core.optimizer_names() (adamw, sgd, lamb, lion, "
+            "adan, ...)"),
+    'aa': (lambda v: _auto_augment_problem(v) is None,
+           "is not an augmentation timm reads: 'rand-m9-mstd0.5-inc1' (RandAugment), "
+           "'rand-m9-n1-mstd101' (TrivialAugment-like), 'augmix-m5-w3', 'original' or ''"),
 }
 
 # %% ../nbs/00_core.ipynb #80d7e922

@@ -18,10 +18,11 @@ from .core import (PetConfig, PetvitError, atomic_path, atomic_write, seed_every
 from .folders import RunFolder, write_csv, json_text
 from .data import TARGET, read_petfinder
 from .folds import assign_folds
-from .models import create_model
+from .models import create_model, head_outputs
 from .store import data_path_plan
 from .losses import rmse
-from .training import FoldWrites, fold_learner, train_fold, enable_grad_checkpointing
+from .training import (FoldWrites, fold_learner, train_fold, enable_grad_checkpointing,
+                             pet_optimizer)
 from .predict import PredictSettings, cached_frames, predict_frame
 from .submission import submission_order, write_submission
 
@@ -76,11 +77,12 @@ def run_fold(cfg:PetConfig,      # the run's config
 # %% ../nbs/07_cv.ipynb #c7721ab0
 def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
                ):
-    "Build the run's model (with weights and levers), run 2 images through it: one-line errors"
+    "Build the run's model (with weights, levers, optimizer), run 2 images: one-line errors"
     x = torch.zeros(2, 3, cfg.img_size, cfg.img_size)
     try:
         model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size,
-                             use_meta=cfg.use_meta, drop_path_rate=cfg.drop_path).eval()
+                             use_meta=cfg.use_meta, drop_path_rate=cfg.drop_path,
+                             n_out=head_outputs(cfg)).eval()
         if cfg.grad_checkpointing: enable_grad_checkpointing(model, cfg.arch)
         with torch.no_grad(): model(x, torch.zeros(2, 12)) if cfg.use_meta else model(x)
     except PetvitError: raise
@@ -89,6 +91,8 @@ def check_model(cfg:PetConfig, # its arch, pretrained, img_size and use_meta
         raise PetvitError(f"{cfg.arch} cannot run on {cfg.img_size} px images ({msg}): choose "
                           "another --img-size (at least the model's patch size or stride) or "
                           "another --arch") from None
+    pet_optimizer([list(model.parameters())], cfg.lr, cfg.opt, cfg.wd, eps=cfg.opt_eps,
+                  momentum=cfg.momentum)                       # timm can build the optimizer
     return model
 
 # %% ../nbs/07_cv.ipynb #0f0c1587

@@ -276,7 +276,8 @@ def _sha256_of_version(path:str, size:int, mtime_ns:int)->str: return file_sha25
 # %% ../nbs/00a_folders.ipynb #8e8bb058
 _EARLIER_MEANING = dict(fold_seed=lambda d: d.get('seed', PetConfig.seed),  # folds by its seed
                         crop=lambda d: 'batch',                             # fastai's crop
-                        data_path=lambda d: 'items')                        # fastai's loader
+                        data_path=lambda d: 'items',                        # fastai's loader
+                        resize=lambda d: 'squish')                          # squished photos
 
 def _folds_phrase(ks:list)->str:
     return f'fold {ks[0]} is' if len(ks) == 1 else f"folds {', '.join(map(str, ks))} are"

@@ -34,20 +34,22 @@ def metadata_vector(row, # a row of train.csv or test.csv
 # %% ../nbs/01b_images.ipynb #a21fec55
 def pet_datablock(img_size:int=224,          # images are resized to img_size x img_size
                   use_meta:bool=False,       # inputs are (image, metadata vector)
+                  resize:str='squish',       # 'squish', 'crop' (random / centre square) or 'pad'
                   labelled:bool=True,        # with the target block (Pawpularity / 100)
                   splitter=None,             # fastai splitter of the rows (training vs validation)
                   item_tfms:list|None=None,  # extra per-image transforms (after the resize)
                   batch_tfms:list|None=None, # per-batch transforms (augmentation, normalisation)
                  ):
-    "The fastai `DataBlock` of petvit's inputs: each image RGB, squished to `img_size`"
+    "The fastai `DataBlock` of petvit's inputs: each image RGB, made a square of `img_size`"
     from fastai.vision.all import (DataBlock, ImageBlock, RegressionBlock, TransformBlock,
-                                   ColReader, Resize, ResizeMethod)
+                                   ColReader, Resize, PadMode)
     blocks = [ImageBlock, TransformBlock] if use_meta else [ImageBlock]
     getters = [ColReader('image_path'), metadata_vector] if use_meta else [ColReader('image_path')]
     n_inp = len(blocks)
     if labelled: blocks, getters = blocks + [RegressionBlock], getters + [pawpularity_target]
     return DataBlock(blocks=blocks, getters=getters, n_inp=n_inp, splitter=splitter,
-                     item_tfms=[Resize(img_size, method=ResizeMethod.Squish), *(item_tfms or [])],
+                     item_tfms=[Resize(img_size, method=resize, pad_mode=PadMode.Zeros),
+                                *(item_tfms or [])],
                      batch_tfms=batch_tfms)
 
 # %% ../nbs/01b_images.ipynb #2becf704
@@ -62,6 +64,7 @@ def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` 
                      use_meta:bool=False,       # inputs are (image, metadata vector)
                      device=None,               # where batches go (None: fastai default)
                      pin_memory:bool=False,     # page-locked batches: faster copies to a GPU
+                     resize:str='squish',       # 'squish', 'crop' or 'pad' (`pet_datablock`)
                     ):
     "fastai `DataLoaders` for training on all folds but `fold` and validating on `fold`"
     from fastai.vision.all import IndexSplitter
@@ -76,7 +79,7 @@ def fold_dataloaders(df:pd.DataFrame,           # train frame with `image_path` 
     if use_meta and missing: raise PetvitError(
         f"use_meta: the frame lacks metadata column(s) {listing(missing, 12)}: "
         "turn the metadata branch off or add them")
-    dblock = pet_datablock(img_size, use_meta, splitter=IndexSplitter(valid_idx),
+    dblock = pet_datablock(img_size, use_meta, resize, splitter=IndexSplitter(valid_idx),
                            item_tfms=item_tfms, batch_tfms=batch_tfms)
     dls = dblock.dataloaders(df, bs=bs, num_workers=num_workers, device=device,
                              pin_memory=pin_memory)
@@ -92,11 +95,12 @@ def image_dataloader(df:pd.DataFrame,           # frame with `image_path` (and t
                      batch_tfms:list|None=None, # per-batch transforms (TTA views, normalisation)
                      num_workers:int=0,         # DataLoader worker processes
                      device=None,               # where batches go (None: the CPU)
+                     resize:str='squish',       # 'squish', 'crop' (the centre square) or 'pad'
                     ):
     "The images of `df`, in order and unlabelled, through the validation side of `pet_datablock`"
     from fastai.data.core import Datasets, TfmdDL
     import torch
-    db = pet_datablock(img_size, use_meta, labelled=False, batch_tfms=batch_tfms)
+    db = pet_datablock(img_size, use_meta, resize, labelled=False, batch_tfms=batch_tfms)
     dsets = Datasets(df, tfms=[[g, *t] for g, t in zip(db.getters, db.type_tfms)], n_inp=db.n_inp,
                      split_idx=1)                  # the validation side: random transforms are off
     return TfmdDL(dsets, bs=bs, shuffle=False, drop_last=False, num_workers=num_workers,

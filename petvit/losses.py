@@ -12,11 +12,26 @@ from .core import PetvitError
 from fastai.metrics import AccumMetric
 
 # %% auto #0
-__all__ = ['petfinder_rmse', 'PawpularityLoss', 'rmse_0_100', 'rmse']
+__all__ = ['petfinder_rmse', 'ordinal_targets', 'pawpularity_probs', 'PawpularityLoss', 'rmse_0_100', 'rmse']
+
+# %% ../nbs/04_losses_metrics.ipynb #959d406a
+def ordinal_targets(t:torch.Tensor, # `(n,)` Pawpularity / 100
+                    k:int,          # thresholds, at the centres of k equal bins of [0, 1]
+                   )->torch.Tensor:
+    "`(n, k)` soft labels of the ordinal head: how far past each threshold, within one bin"
+    centres = (torch.arange(k, device=t.device, dtype=t.dtype) + 0.5) / k
+    return ((t[:, None] - centres) * k + 0.5).clamp(0, 1)
+
+# %% ../nbs/04_losses_metrics.ipynb #6eb60801
+def pawpularity_probs(out:torch.Tensor, # model outputs: `(n,)` logits or `(n, k)` ordinal ones
+                     )->torch.Tensor:
+    "`(n,)` predictions in [0, 1] (x100 for Pawpularity): σ of the logit, or the mean σ of k"
+    p = torch.sigmoid(out.float())
+    return p.mean(-1) if p.ndim == 2 else p
 
 # %% ../nbs/04_losses_metrics.ipynb #ed9c82ee
 class PawpularityLoss(nn.Module):
-    "BCE with logits on soft targets Pawpularity/100 (label smoothing), or MSE of sigmoid(logit)"
+    "BCE on soft targets Pawpularity/100 (label smoothing; ordinal: K of them), or MSE of the score"
     def __init__(self, kind:str='bce',            # 'bce' (the seed method) or 'mse'
                  label_smoothing:float=0.,        # BCE targets t -> t*(1-s) + s/2
                  reduction:str='mean'):           # 'mean', 'sum' or 'none' (one loss per sample)
@@ -27,28 +42,32 @@ class PawpularityLoss(nn.Module):
         self.kind, self.label_smoothing, self.reduction = kind, label_smoothing, reduction
 
     def forward(self, logits:torch.Tensor, target:torch.Tensor)->torch.Tensor:
-        logits, target = logits.float().view(-1), target.float().view(-1)
+        k = logits.shape[-1] if logits.ndim == 2 and logits.shape[-1] > 1 else 0  # ordinal K
+        target = target.float().view(-1)
+        logits = logits.float().reshape(len(target), -1).squeeze(-1)
         if self.kind == 'mse':
-            return F.mse_loss(torch.sigmoid(logits), target, reduction=self.reduction)
-        s = self.label_smoothing
-        return F.binary_cross_entropy_with_logits(logits, target * (1 - s) + s / 2,
-                                                  reduction=self.reduction)
+            return F.mse_loss(pawpularity_probs(logits), target, reduction=self.reduction)
+        s, soft = self.label_smoothing, ordinal_targets(target, k) if k else target
+        loss = F.binary_cross_entropy_with_logits(logits, soft * (1 - s) + s / 2, reduction='none')
+        if k: loss = loss.mean(-1)                            # per sample: the mean over K
+        return {'mean': loss.mean, 'sum': loss.sum}.get(self.reduction, lambda: loss)()
 
     # predictions in [0, 1]: x100 for Pawpularity
     def activation(self, logits):
         "Predictions in [0, 1] from logits (fastai's `get_preds` applies it): x100 for Pawpularity"
-        return torch.sigmoid(logits)
+        return pawpularity_probs(logits)
     def decodes(self, preds): return preds
 
 # %% ../nbs/04_losses_metrics.ipynb #1a4ef290
-def rmse_0_100(logits:torch.Tensor, # model outputs (before the sigmoid)
+def rmse_0_100(logits:torch.Tensor, # model outputs (before the sigmoid): `(n,)` or `(n, k)`
                target:torch.Tensor, # Pawpularity / 100
               )->float:
     "RMSE on the Pawpularity scale of logits vs targets/100"
-    return torch.sqrt(F.mse_loss(torch.sigmoid(logits.float()) * 100, target.float() * 100)).item()
+    pred = pawpularity_probs(logits.reshape(len(target.view(-1)), -1).squeeze(-1)) * 100
+    return torch.sqrt(F.mse_loss(pred, target.float().view(-1) * 100)).item()
 
 # %% ../nbs/04_losses_metrics.ipynb #9becb781
-petfinder_rmse = AccumMetric(rmse_0_100, name='rmse', flatten=True)
+petfinder_rmse = AccumMetric(rmse_0_100, name='rmse', flatten=False)   # `(n, k)` stays whole
 
 # %% ../nbs/04_losses_metrics.ipynb #8f1a0d90
 def rmse(pred,   # predictions

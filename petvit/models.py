@@ -18,7 +18,7 @@ from . import shiftvit, fnet, convstem   # petvit's own architectures, into timm
 from .data import METADATA_COLS
 
 # %% auto #0
-__all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'classifier_backbone', 'create_model', 'n_params',
+__all__ = ['default_cfgs', 'PetModel', 'load_backbone_weights', 'classifier_backbone', 'create_model', 'head_outputs', 'n_params',
            'GatedResidualNetwork', 'VariableSelectionNetwork', 'pet_splitter', 'save_weights', 'load_weights',
            'backbone_stats', 'backbone_normalize']
 
@@ -28,12 +28,13 @@ class PetModel(nn.Module):
     def __init__(self,
                  backbone:nn.Module,       # a timm model with `num_classes=0` (pooled features)
                  meta:nn.Module|None=None, # metadata branch (None: images only)
-                 hidden:int=64,            # width of the head: Linear→hidden, SELU, Linear→1
+                 hidden:int=64,            # width of the head: Linear→hidden, SELU, Linear→n_out
+                 n_out:int=1,              # outputs: 1 logit, or K of the ordinal head
                 ):
         super().__init__()
         self.backbone, self.meta = backbone, meta
         n_in = backbone.num_features + (meta.out_features if meta is not None else 0)
-        self.head = nn.Sequential(nn.Linear(n_in, hidden), nn.SELU(), nn.Linear(hidden, 1))
+        self.head = nn.Sequential(nn.Linear(n_in, hidden), nn.SELU(), nn.Linear(hidden, n_out))
 
     def forward(self, x:torch.Tensor, meta:torch.Tensor|None=None)->torch.Tensor:
         f = self.backbone(x)
@@ -130,6 +131,7 @@ def create_model(arch:str,                  # timm architecture name (or a petvi
                  img_size:int|None=None,    # input size, where the architecture has one
                  use_meta:bool=False,       # add the metadata branch (variable selection network)
                  drop_path_rate:float=0.,   # stochastic depth of the backbone, where supported
+                 n_out:int=1,               # the head's outputs: 1 logit, or the ordinal head's K
                  **kwargs)->PetModel:       # passed on to `timm.create_model`
     "The Pawpularity model: a timm backbone with the seed head, and optionally the metadata branch"
     _check_arch(arch)
@@ -150,7 +152,14 @@ def create_model(arch:str,                  # timm architecture name (or a petvi
             raise PetvitError(f"{arch} has no stochastic depth (drop_path_rate): set --drop-path 0"
                               ) from None
         if pretrained: load_backbone_weights(backbone, pretrained)
-    return PetModel(backbone, VariableSelectionNetwork(len(METADATA_COLS)) if use_meta else None)
+    return PetModel(backbone, VariableSelectionNetwork(len(METADATA_COLS)) if use_meta else None,
+                    n_out=n_out)
+
+# %% ../nbs/03_models.ipynb #88ceea6c
+def head_outputs(cfg, # a `PetConfig`: its head and ordinal_bins
+                )->int:
+    "The head's outputs of a run: 1 logit, or the ordinal head's K"
+    return cfg.ordinal_bins if cfg.head == 'ordinal' else 1
 
 # %% ../nbs/03_models.ipynb #38e9bd78
 def n_params(m:nn.Module, # any module

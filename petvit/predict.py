@@ -16,7 +16,8 @@ from .folders import RunFolder
 from .data import TARGET, read_petfinder
 from .images import cache_images, image_dataloader
 from .augment import tta_view
-from .models import create_model, load_weights, backbone_normalize
+from .models import create_model, load_weights, backbone_normalize, head_outputs
+from .losses import pawpularity_probs
 from .submission import submission_order
 
 # %% auto #0
@@ -49,6 +50,7 @@ class PredictSettings:
     cache:bool = _DEFAULT.cache     # read the images from the image cache
     cache_dir:str = _DEFAULT.cache_dir # its folder ('' = the default)
     num_workers:int = _DEFAULT.num_workers # DataLoader workers (-1: automatic)
+    resize:str = 'squish'           # photo to square: 'squish', 'crop' (centre) or 'pad'
 
     @property
     def dtype(self)->torch.dtype|None: return _DTYPES[self.precision]   # autocast (None: fp32)
@@ -69,7 +71,7 @@ class PredictSettings:
         dev = device if isinstance(device, torch.device) else get_device(device or cfg.device)
         return cls(cfg.img_size, dev, resolve_precision(precision or cfg.precision, dev),
                    bs or 2 * cfg.bs, cfg.tta if tta is None else tta, cfg.seed, cfg.use_meta,
-                   cfg.min_scale, cfg.flip_p, cfg.cache, cfg.cache_dir, cfg.num_workers)
+                   cfg.min_scale, cfg.flip_p, cfg.cache, cfg.cache_dir, cfg.num_workers, cfg.resize)
 
 # %% ../nbs/06a_predict.ipynb #2a5030a4
 def tta_dataloader(df:pd.DataFrame, # frame with `Id`, `image_path` (and metadata), in order
@@ -80,7 +82,7 @@ def tta_dataloader(df:pd.DataFrame, # frame with `Id`, `image_path` (and metadat
     return image_dataloader(df, how.img_size, how.bs, how.use_meta,
                             batch_tfms=[backbone_normalize(model)],
                             num_workers=resolve_workers(how.num_workers),
-                            device=next(model.parameters()).device)
+                            device=next(model.parameters()).device, resize=how.resize)
 
 # %% ../nbs/06a_predict.ipynb #0959c579
 def predict_view(model:torch.nn.Module,  # a trained model (set to eval mode here)
@@ -99,7 +101,7 @@ def predict_view(model:torch.nn.Module,  # a trained model (set to eval mode her
             done += len(x)
             with torch.autocast(device.type, dtype=how.dtype or torch.float32,
                                 enabled=how.dtype is not None):
-                probs.append(torch.sigmoid(model(x, *meta).float()).reshape(-1).cpu())
+                probs.append(pawpularity_probs(model(x, *meta)).reshape(-1).cpu())
     return (torch.cat(probs) * 100).numpy()
 
 # %% ../nbs/06a_predict.ipynb #da0e959a
@@ -142,7 +144,8 @@ def load_fold_model(run:RunFolder,  # a run folder
     if run.fold_record(k) is None: raise PetvitError(
         f"fold {k} of {run.path} is not complete (or its weights changed since): "
         f"finish the run with petvit train --out {run.path}")
-    model = create_model(cfg.arch, pretrained=False, img_size=cfg.img_size, use_meta=cfg.use_meta)
+    model = create_model(cfg.arch, pretrained=False, img_size=cfg.img_size, use_meta=cfg.use_meta,
+                         n_out=head_outputs(cfg))
     return load_weights(model.to(device), run.weights(k)).eval()
 
 # %% ../nbs/06a_predict.ipynb #b774e505

@@ -18,6 +18,7 @@ from .core import PetvitError, atomic_write, check_outside
 from .folders import RunFolder, GalleryFolder, open_folder, json_text
 from .data import TARGET, METADATA_COLS, unsafe_ids
 from .predict import PredictSettings, cached_frames, load_fold_model, tta_dataloader
+from .models import PetModel
 
 # %% auto #0
 __all__ = ['METHODS', 'vit_of', 'capture_attention', 'fuse_heads', 'discard_lowest', 'rollout_matrix', 'grad_rollout_matrix',
@@ -131,11 +132,12 @@ def scale_to_max(maps:torch.Tensor, # non-negative maps (B, ...)
     return maps / torch.where(top > 0, top, torch.ones_like(top))
 
 # %% ../nbs/08_attention_rollout.ipynb #24190e3a
-def _scalar_output(out:torch.Tensor)->torch.Tensor:
-    "One score per sample: a regression logit, or the top class of a classifier"
+def _scalar_output(out:torch.Tensor, ordinal:bool=False)->torch.Tensor:
+    "One score per sample: a logit, the ordinal head's expected score, a classifier's top class"
     out = out.float()
     if out.ndim == 1: return out
     if out.shape[1] == 1: return out.squeeze(1)
+    if ordinal: return torch.sigmoid(out).mean(1)         # a petvit model's K thresholds
     return out.gather(1, out.argmax(1, keepdim=True)).squeeze(1)
 
 # %% ../nbs/08_attention_rollout.ipynb #f022e368
@@ -147,7 +149,8 @@ def _attentions(model, x, meta, with_grads:bool)->tuple:
         else:
             with torch.enable_grad():                  # a graph even if the weights are frozen
                 x = x.detach().requires_grad_(True)
-                score = _scalar_output(model(x, *([] if meta is None else [meta])))
+                out = model(x, *([] if meta is None else [meta]))
+                score = _scalar_output(out, ordinal=isinstance(model, PetModel))
                 grads = torch.autograd.grad(score.sum(), attns)  # one per layer, same order
     return [a.detach() for a in attns], [g.detach() for g in grads] if with_grads else None
 

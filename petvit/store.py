@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_store.ipynb #b978980f
 from __future__ import annotations
-import copy, os, random
+import copy, math, os, random
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -19,27 +19,61 @@ from fastai.torch_core import to_detach
 from .data import METADATA_COLS, TARGET
 from .images import to_rgb8
 from .augment import FusedAugment
+from fastai.vision.all import PILImage, Resize, PadMode
 
 # %% auto #0
-__all__ = ['GPU_SHARE', 'HOST_SHARE', 'decode_store', 'free_memory', 'store_plan', 'data_path_plan', 'to_device_async', 'StoreDL',
-           'DropPadding', 'store_dataloaders']
+__all__ = ['GPU_SHARE', 'HOST_SHARE', 'decode_store', 'store_side', 'image_aspects', 'validation_square', 'free_memory',
+           'store_plan', 'data_path_plan', 'to_device_async', 'StoreDL', 'DropPadding', 'store_dataloaders']
 
 # %% ../nbs/02a_store.ipynb #4337d7a2
 def decode_store(paths:list,        # image files (the image cache's copies, or the originals)
                  size:int,          # each image is squished to size x size
                  n_workers:int=8,   # decoding threads
                  pin:bool=False,    # page-locked memory (fast, asynchronous copies to a GPU)
+                 square=None,       # RGB PIL image -> its `size` square (None: squished)
                 )->torch.Tensor:
     "The images of `paths` as one `(n, 3, size, size)` uint8 tensor, in order"
     store = torch.empty(len(paths), 3, size, size, dtype=torch.uint8, pin_memory=pin)
     def one(i):
         with Image.open(paths[i]) as im:
             im = to_rgb8(im)
-            if im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
+            if square is not None: im = square(im)
+            elif im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
             store[i] = torch.from_numpy(np.array(im)).permute(2, 0, 1)
     with ThreadPoolExecutor(max(1, min(n_workers, os.cpu_count() or 1))) as pool:
         list(pool.map(one, range(len(paths))))
     return store
+
+# %% ../nbs/02a_store.ipynb #8e2837f1
+def store_side(cfg:PetConfig, # its img_size and resize
+              )->int:
+    "The side of the store's square canvas: the input size; 4/3 of it where squares are cropped"
+    return math.ceil(cfg.img_size * 4 / 3) if cfg.resize == 'crop' else cfg.img_size
+
+# %% ../nbs/02a_store.ipynb #215554f5
+def image_aspects(paths:list, # image files
+                 )->torch.Tensor:
+    "`(n,)` float32 width / height of each image, from its header"
+    def one(p):
+        with Image.open(p) as im: return im.size[0] / im.size[1]
+    return torch.tensor([one(p) for p in paths], dtype=torch.float32)
+
+# %% ../nbs/02a_store.ipynb #3f90e4a9
+def validation_square(cfg:PetConfig, # its img_size and resize
+                     ):
+    "PIL image -> its validation square of side `cfg.img_size`, as fastai's `Resize` cuts it"
+    resize = Resize(cfg.img_size, method=cfg.resize, pad_mode=PadMode.Zeros)
+    return lambda im: resize(PILImage.create(im), split_idx=1)
+
+# %% ../nbs/02a_store.ipynb #c9e847da
+def _fold_images(paths:list, n_train:int, cfg:PetConfig, n_workers:int, pin:bool)->tuple:
+    "(training images, validation images, the training photos' aspect ratios or None)"
+    if cfg.resize == 'squish':                     # one store: training and validation are views
+        images = decode_store(paths, cfg.img_size, n_workers, pin)
+        return images[:n_train], images[n_train:], None
+    train = decode_store(paths[:n_train], store_side(cfg), n_workers, pin)          # canvases
+    valid = decode_store(paths[n_train:], cfg.img_size, n_workers, pin, validation_square(cfg))
+    return train, valid, image_aspects(paths[:n_train])
 
 # %% ../nbs/02a_store.ipynb #b5fd03f2
 def free_memory(device:torch.device, # where the store would go
@@ -61,11 +95,12 @@ def store_plan(n:int,                # images
                device:torch.device,  # the training device
                free_device:int|None=None, # its free bytes (None: measured; a test passes its own)
                free_host:int|None=None,   # the host's available bytes (None: measured)
+               why_size:str='',      # what the size is, where it is not the input size
               )->tuple:
     "(where: 'device', 'pinned', 'host' or None, and a line saying why) for a store of `n` images"
     nbytes = n * 3 * size * size
     gb = lambda b: f'{b / 1e9:.2f} GB' if b >= 1e8 else f'{b / 1e6:.1f} MB'
-    what = f'{n:,} images at {size} px = {gb(nbytes)}'
+    what = f'{n:,} images at {size} px{why_size} = {gb(nbytes)}'
     host = free_memory(torch.device('cpu')) if free_host is None else free_host
     if device.type == 'cuda':
         free = free_memory(device) if free_device is None else free_device
@@ -88,7 +123,9 @@ def data_path_plan(cfg:PetConfig,      # its data_path and img_size
                   )->tuple:
     "('store' or 'items', where the store goes, a line saying why) for a run of `cfg` on `n` images"
     if cfg.data_path == 'items': return 'items', None, 'per-item loader (--data-path items)'
-    where, line = store_plan(n, cfg.img_size, device, free_device, free_host)
+    side = store_side(cfg)
+    why = f' for square crops of {cfg.img_size} px' if side != cfg.img_size else ''
+    where, line = store_plan(n, side, device, free_device, free_host, why)
     if where: return 'store', where, line
     if cfg.data_path == 'store': raise PetvitError(
         f"config data_path=store: {line.removeprefix('per-item loader: ')}: use --data-path auto "
@@ -117,10 +154,12 @@ class StoreDL(DataLoader):
                  drop_last:bool=False,        # drop a short last batch
                  seed:int|None=None,          # seed of the shuffle (None: fastai's)
                  device=None,                 # where batches go (None: where the store is)
-                 pad:bool=False):             # pad a short last batch's images to `bs`
+                 pad:bool=False,              # pad a short last batch's images to `bs`
+                 aspects:torch.Tensor|None=None): # `(n,)` photos' width / height (for `augment`)
         super().__init__(range(len(images)), bs=bs, shuffle=shuffle, drop_last=drop_last,
                          device=device or images.device)
         self.images, self.targets, self.meta, self.augment = images, targets, meta, augment
+        self.aspects = aspects
         self.n_inp, self.pad = 1 if meta is None else 2, pad
         if seed is not None: self.rng = random.Random(seed)
 
@@ -132,10 +171,15 @@ class StoreDL(DataLoader):
             inputs = torch.cat([idx, idx[-1:].expand(self.bs - len(b))])
         parts = [t.index_select(0, inputs) for t in (self.images, self.meta) if t is not None]
         parts.append(self.targets.index_select(0, idx))   # index_select: 10x `t[i]` on uint8
+        if self.aspects is not None: parts.append(self.aspects.index_select(0, inputs))
         return tuple(to_device_async(p, self.device) for p in parts)    # a host store: copied
 
     def after_batch(self, b:tuple)->tuple:
-        return (b[0] if self.augment is None else self.augment(b[0]), *b[1:])
+        "The images augmented (with their aspect ratios, which leave the batch here)"
+        if self.aspects is not None: b, aspects = b[:-1], b[-1]
+        if self.augment is None: return b
+        x = self.augment(b[0]) if self.aspects is None else self.augment(b[0], aspects)
+        return (x, *b[1:])
     def to_detach(self, b, cpu:bool=True, gather:bool=True):
         "Detached, left on the device: no wait for the GPU at each batch"
         return to_detach(b, cpu=False, gather=gather)
@@ -171,16 +215,18 @@ def store_dataloaders(df:pd.DataFrame,    # train frame with `image_path`, `fold
         raise PetvitError(f"fold {fold} is empty: folds are {sorted(df.fold.unique())}")
     order = np.concatenate([np.flatnonzero(~is_valid), np.flatnonzero(is_valid)])
     rows, n_train = df.iloc[order], int((~is_valid).sum())
-    images = decode_store(rows.image_path.tolist(), cfg.img_size, n_workers, where == 'pinned')
-    if where == 'device': images = images.to(device)
-    at = images.device
+    train, valid, aspects = _fold_images(rows.image_path.tolist(), n_train, cfg, n_workers,
+                                         where == 'pinned')
+    if where == 'device': train, valid = train.to(device), valid.to(device)
+    at = train.device
     targets = torch.tensor(rows[TARGET].to_numpy(np.float32) / 100, device=at)
     meta = (torch.tensor(rows[METADATA_COLS].to_numpy(np.float32), device=at) if cfg.use_meta
             else None)
-    side = lambda s, train: StoreDL(
-        images[s], targets[s], None if meta is None else meta[s],
+    side = lambda images, s, train: StoreDL(
+        images, targets[s], None if meta is None else meta[s],
         FusedAugment(cfg, *stats, seed=aug_seed, device=device, train=train), bs=cfg.bs,
         shuffle=train, drop_last=train, seed=cfg.seed if train else None, device=device,
-        pad=pad_valid and not train)
-    return DataLoaders(side(slice(0, n_train), True), side(slice(n_train, None), False),
-                       device=device)
+        pad=pad_valid and not train, aspects=aspects.to(at) if train and aspects is not None
+        else None)
+    return DataLoaders(side(train, slice(0, n_train), True),
+                       side(valid, slice(n_train, None), False), device=device)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_training.ipynb #e5635815
 from __future__ import annotations
-import contextlib, os, time
+import contextlib, math, os, time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +24,13 @@ from fastcore.xtras import ContextManagers
 from fastai.torch_core import num_distrib, rank_distrib
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
-from timm.optim import param_groups_layer_decay
+from timm.optim import param_groups_layer_decay, create_optimizer_v2
 from timm.utils import ModelEmaV3
 from functools import partial
 from .images import fold_dataloaders
-from .augment import train_transforms
+from .augment import train_transforms, train_item_transforms
 from .models import (create_model, pet_splitter, save_weights, load_weights,
-                          backbone_normalize, backbone_stats)
+                          backbone_normalize, backbone_stats, head_outputs)
 from .store import data_path_plan, store_dataloaders, DropPadding, to_device_async
 from .losses import PawpularityLoss, petfinder_rmse
 from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
@@ -38,9 +38,10 @@ from .schedulers import SchedWarmupCosine, SchedRamp, StepScheduler
 # %% auto #0
 __all__ = ['TRAIN_ONLY_CBS', 'on_host', 'DeviceSmoothLoss', 'ProgressBars', 'AccumulateGradients', 'PetMixedPrecision',
            'ClipGradNorm', 'enable_grad_checkpointing', 'ModelEMA', 'MixBatch', 'conv_share', 'use_channels_last',
-           'ChannelsLast', 'BestTracker', 'EarlyStop', 'wandb_mode', 'WandbLogger', 'StopOnNaN', 'lr_schedule',
-           'mom_schedule', 'PetLearner', 'pet_adamw', 'layer_decay_groups', 'FoldWrites', 'pet_learner', 'fold_data',
-           'fold_learner', 'data_parallel', 'drop_training_callbacks', 'train_fold']
+           'ChannelsLast', 'BestTracker', 'EarlyStop', 'average_weights', 'AverageBest', 'wandb_mode', 'WandbLogger',
+           'StopOnNaN', 'lr_schedule', 'mom_schedule', 'PetLearner', 'pet_optimizer', 'layer_decay_groups',
+           'FoldWrites', 'pet_learner', 'fold_data', 'fold_learner', 'data_parallel', 'drop_training_callbacks',
+           'train_fold']
 
 # %% ../nbs/06_training.ipynb #16545e8f
 def on_host(values:list, # numbers and 0-d tensors (on any device)
@@ -295,6 +296,38 @@ class EarlyStop(Callback):
             print(f'No improvement since epoch {self.epoch - since}: early stopping')
             raise CancelFitException()
 
+# %% ../nbs/06_training.ipynb #5d94b00c
+def average_weights(states:list, # `state_dict`s of one architecture, the best first
+                   )->dict:
+    "The mean of `states`: floating tensors averaged, the others (counters) from the first"
+    def mean(k):
+        ts = [s[k] for s in states]
+        if not ts[0].is_floating_point(): return ts[0].clone()
+        return torch.stack([t.float() for t in ts]).mean(0).to(ts[0].dtype)
+    return {k: mean(k) for k in states[0]}
+
+# %% ../nbs/06_training.ipynb #0f80fbfb
+class AverageBest(Callback):
+    "At the end of training, the mean of the weights of the `k` best epochs (validation RMSE)"
+    order, run_valid = BestTracker.order + 1, False   # before EarlyStop can end the epoch
+    def __init__(self, k:int=3,                  # epochs averaged
+                 path:str|Path|None=None):       # write the averaged weights here (atomically)
+        self.k, self.path = k, None if path is None else Path(path)
+    def before_fit(self): self.kept, self.epochs = [], []   # (RMSE, epoch, host weights)
+    def after_epoch(self):
+        value = float(self.recorder.values[-1][self.best_tracker.idx])
+        if not math.isfinite(value) or (len(self.kept) == self.k and value >= self.kept[-1][0]):
+            return
+        model = getattr(self.model, 'module', self.model)                   # no DDP wrapper
+        state = {n: t.detach().to('cpu', copy=True) for n, t in model.state_dict().items()}
+        self.kept = sorted(self.kept + [(value, self.epoch, state)], key=lambda e: e[:2])[:self.k]
+    def after_fit(self):
+        if len(self.kept) < 2: return                 # one epoch: BestTracker's weights stand
+        model = getattr(self.model, 'module', self.model)
+        model.load_state_dict(average_weights([s for *_, s in self.kept]))
+        self.epochs = sorted(e for _, e, _ in self.kept)
+        if self.path: save_weights(model, self.path)
+
 # %% ../nbs/06_training.ipynb #69fc303c
 def wandb_mode(cfg:PetConfig, # its `wandb` setting
               )->str:
@@ -418,21 +451,37 @@ def _epoch_line(learn):
     return log
 
 # %% ../nbs/06_training.ipynb #87cb3b27
-def pet_adamw(params:list,   # parameter lists, one per group (from the splitter)
-              lr:float,      # learning rate
-              wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
-              lr_scales:list|None=None, # an lr multiplier per list (`StepScheduler` applies it)
-              fused:bool|None=None, # PyTorch's fused kernel (one launch a step; for CUDA)
-             )->OptimWrapper:
-    "PyTorch's AdamW in fastai's `OptimWrapper`, as fastai's Adam: no decay on biases and norms"
+def _decay_groups(params:list, wd:float, lr_scales:list|None)->list:
+    "Parameter groups: per list, weights with decay `wd`, biases and norm weights (1-D) without"
     groups = []
     for ps, scale in zip(params, lr_scales or [1.] * len(params)):
         for decay in (True, False):
-            group = [p for p in ps if (p.ndim > 1) == decay]  # biases and norm weights are 1-D
+            group = [p for p in ps if (p.ndim > 1) == decay]
             if group: groups.append({'params': group, 'weight_decay': wd if decay else 0.,
                                      'lr_scale': scale})
-    return OptimWrapper(groups, opt=torch.optim.AdamW, convert_groups=False, lr=lr,
-                        betas=(0.9, 0.99), eps=1e-5, fused=fused)
+    return groups
+
+# %% ../nbs/06_training.ipynb #b781719a
+def pet_optimizer(params:list,   # parameter lists, one per group (from the splitter)
+                  lr:float,      # learning rate
+                  opt:str='adamw', # a timm optimizer name (`timm.optim.list_optimizers()`)
+                  wd:float=0.01, # decoupled weight decay, on weight matrices and embeddings only
+                  lr_scales:list|None=None, # an lr multiplier per list (`StepScheduler` applies it)
+                  eps:float=0.,  # the optimizer's epsilon; 0: its default (adamw: fastai's 1e-5)
+                  momentum:float=0.9,   # momentum, for the optimizers that have one
+                  fused:bool|None=None, # PyTorch's fused kernel for adam/adamw (one launch a step)
+                 )->OptimWrapper:
+    "timm's optimizer `opt` in fastai's `OptimWrapper`, without decay on biases and norms"
+    name = opt.strip().lower()
+    kwargs = dict(betas=(0.9, 0.99), eps=1e-5) if name == 'adamw' else {}   # fastai's Adam
+    if eps: kwargs['eps'] = eps
+    if fused and name in ('adam', 'adamw'): kwargs['fused'] = True
+    try: built = create_optimizer_v2(_decay_groups(params, wd, lr_scales), name, lr=lr,
+                                     weight_decay=wd, momentum=momentum, **kwargs)
+    except Exception as e: raise PetvitError(
+        f"config opt={opt!r}: timm cannot build it ({type(e).__name__}: "
+        f"{str(e).splitlines()[0][:150] if str(e) else ''}): choose another --opt") from None
+    return OptimWrapper(opt=built)
 
 # %% ../nbs/06_training.ipynb #a838dde5
 def layer_decay_groups(model:torch.nn.Module, # a `PetModel`
@@ -472,6 +521,8 @@ def _callbacks(cfg, device, fold, writes)->list:
     if cfg.clip_grad: cbs.append(ClipGradNorm(cfg.clip_grad))
     if cfg.ema: cbs.append(ModelEMA(cfg.ema))
     if cfg.mixup or cfg.cutmix: cbs.append(MixBatch(cfg.mixup, cfg.cutmix, cfg.seed))
+    if cfg.average_last > 1:
+        cbs.append(AverageBest(cfg.average_last, writes.checkpoint if writer else None))
     if writer and writes.history is not None:
         Path(writes.history).parent.mkdir(parents=True, exist_ok=True)  # CSVLogger does not
         cbs.append(CSVLogger(writes.history))
@@ -503,12 +554,12 @@ def pet_learner(cfg:PetConfig,                # every knob but the data's
     device = get_device(cfg.device)
     model, placing = _placed(cfg, model, device)
     cbs = _callbacks(cfg, device, fold, writes) + placing
-    fused = device.type == 'cuda'               # AdamW's fused kernel: one launch per step
-    splitter, opt_func = pet_splitter, partial(pet_adamw, wd=cfg.wd, fused=fused)
+    splitter, scales = pet_splitter, None
     if cfg.layer_decay:
         lists, scales = layer_decay_groups(model, cfg.layer_decay)
         splitter = lambda m: lists
-        opt_func = partial(pet_adamw, wd=cfg.wd, lr_scales=scales, fused=fused)
+    opt_func = partial(pet_optimizer, opt=cfg.opt, wd=cfg.wd, lr_scales=scales, eps=cfg.opt_eps,
+                       momentum=cfg.momentum, fused=device.type == 'cuda')  # one launch a step
     learn = PetLearner(dls, model, loss_func=PawpularityLoss(cfg.loss, cfg.label_smoothing),
                        metrics=petfinder_rmse, opt_func=opt_func, lr=cfg.lr, splitter=splitter,
                        cbs=cbs)
@@ -535,6 +586,9 @@ def fold_data(cfg:PetConfig,          # every knob
                                  aug_seed=cfg.seed + fold, pad_valid=cfg.compile)
     return fold_dataloaders(folds, fold, img_size=cfg.img_size, bs=cfg.bs, use_meta=cfg.use_meta,
                             batch_tfms=[*train_transforms(cfg), backbone_normalize(model)],
+                            item_tfms=train_item_transforms(cfg, backbone_stats(model)[0],
+                                                            cfg.seed),
+                            resize=cfg.resize,
                             num_workers=resolve_workers(cfg.num_workers), seed=cfg.seed,
                             device=device, pin_memory=device.type == 'cuda')
 
@@ -548,7 +602,8 @@ def fold_learner(cfg:PetConfig,                 # every knob
     "A fastai `Learner` for `fold` of the data, set up entirely from `cfg`"
     device = get_device(cfg.device)
     model = create_model(cfg.arch, pretrained=cfg.pretrained, img_size=cfg.img_size,
-                         use_meta=cfg.use_meta, drop_path_rate=cfg.drop_path)
+                         use_meta=cfg.use_meta, drop_path_rate=cfg.drop_path,
+                         n_out=head_outputs(cfg))
     dls = fold_data(cfg, folds, fold, model, device, say=print if progress else noop)
     if len(dls.train) == 0: raise PetvitError(
         f"fold {fold}: {len(dls.train_ds)} training images make no full batch of {cfg.bs}: lower "
@@ -581,7 +636,7 @@ def data_parallel():
 
 # %% ../nbs/06_training.ipynb #f2a87946
 TRAIN_ONLY_CBS = (AccumulateGradients, StepScheduler, BestTracker, EarlyStop, StopOnNaN,
-                  CSVLogger, WandbLogger)
+                  CSVLogger, WandbLogger, AverageBest)
 
 # %% ../nbs/06_training.ipynb #a0fdb1f1
 def drop_training_callbacks(learn:Learner, # a Learner from `fold_learner`

@@ -14,7 +14,8 @@ def _files(run):
 
 def test_two_process_training_writes_what_one_process_writes(tiny_runs, small_data, tmp_path):
     "The one-process run is the session's tiny_runs/b: these flags, trained by `petvit train`"
-    args = ['train', '--data', small_data, '--folds', 2, '--epochs', 1, *TINY, '--arch', 'vit_convstem_nano']
+    args = ['train', '--data', small_data, '--folds', 2, '--epochs', 1, *TINY, '--arch', 'vit_convstem_nano',
+            '--resize', 'squish']
     (tmp_path/'single').symlink_to(tiny_runs/'b', target_is_directory=True)
     exe = os.path.join(os.path.dirname(sys.executable), 'accelerate')
     r = subprocess.run([exe, 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import TINY
 
-QUICK = ['--folds', 2, '--epochs', 1, *TINY]
+QUICK = ['--folds', 2, '--epochs', 1, *TINY, '--resize', 'squish']   # as tiny_runs/a was trained
 
 @pytest.fixture
 def quick_run(tiny_runs, tmp_path):

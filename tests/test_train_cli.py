@@ -18,7 +18,8 @@ def test_train_writes_run_folder_and_resumes_identically(cli, tiny_runs, small_d
     oof = pd.read_csv(run/'oof.csv')
     assert list(oof.columns) == ['Id', 'fold', 'Pawpularity', 'pred'] and len(oof) == 60
     first = _outputs(run)
-    r2 = cli('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY, '--arch', 'shiftvit_nano')
+    r2 = cli('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY, '--arch', 'shiftvit_nano',
+             '--resize', 'squish')
     assert r2.returncode == 0 and r2.stdout.count('complete, skipped') == 2
     assert _outputs(run) == first
     r3 = cli('predict', '--run', run, '--data', small_data, '--out', tmp_path/'pred.csv')
@@ -107,3 +108,62 @@ def test_training_levers_from_flags(cli, small_data, tmp_path):
     assert not (tmp_path/'x').exists()
     r = cli('train', '--data', small_data, '--out', tmp_path/'y', '--clip-grad', -1, *TINY)
     assert r.returncode == 2 and 'clip_grad=-1.0 must be 0 (no clipping) or a positive gradient norm' in r.stderr, r.stderr
+
+def test_medal_recipe_flags_reach_the_run_and_predict(cli, small_data, tmp_path):
+    "--resize, --vflip-p, --transpose-p, --aa, --reprob, --opt, --average-last and --head ordinal train, resume and predict"
+    run = tmp_path/'run'
+    flags = ['--resize', 'crop', '--vflip-p', 0.5, '--transpose-p', 0.5, '--aa', 'rand-m9-mstd0.5-inc1',
+             '--reprob', 0.25, '--remode', 'rand', '--opt', 'lamb', '--opt-eps', 1e-6, '--average-last', 2,
+             '--head', 'ordinal', '--ordinal-bins', 5]
+    r = cli('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 2, *TINY, *flags)
+    assert r.returncode == 0, r.stderr[-2000:]
+    cfg = json.loads((run/'config.json').read_text())
+    assert (cfg['resize'], cfg['aa'], cfg['opt'], cfg['average_last'], cfg['head'], cfg['ordinal_bins']) == (
+        'crop', 'rand-m9-mstd0.5-inc1', 'lamb', 2, 'ordinal', 5)
+    weights = torch.load(run/'fold0'/'model.pth', weights_only=True)
+    assert weights['head.2.weight'].shape[0] == 5                                   # K outputs
+    oof = pd.read_csv(run/'oof.csv')
+    assert oof.pred.between(0, 100).all() and oof.pred.std() > 0
+    r = cli('predict', '--run', run, '--data', small_data, '--out', tmp_path/'pred.csv')
+    assert r.returncode == 0, r.stderr[-2000:]
+    pred, sub = pd.read_csv(tmp_path/'pred.csv'), pd.read_csv(run/'submission.csv')
+    assert (pred.Pawpularity - sub.Pawpularity).abs().max() < 1e-3
+
+@pytest.mark.parametrize('flag, value, message', [
+    ('--opt', 'nope', "opt='nope' is not a timm optimizer"),
+    ('--average-last', 0, 'average_last=0 must be in [1, 100]'),
+    ('--aa', 'garbage', "aa='garbage' is not an augmentation timm reads"),
+    ('--aa', 'rand-m9-garbage', "aa='rand-m9-garbage' is not an augmentation timm reads"),
+    ('--resize', 'stretch', "resize='stretch' is not one of squish|crop|pad"),
+    ('--reprob', 1.5, 'reprob=1.5 must be in [0, 1]'),
+    ('--remode', 'zeros', "remode='zeros' is not one of const|rand|pixel"),
+    ('--head', 'softmax', "head='softmax' is not one of logit|ordinal"),
+    ('--ordinal-bins', 1, 'ordinal_bins=1 must be in [2, 100]'),
+    ('--momentum', 'fast', "momentum='fast' must be a number"),
+    ('--opt-eps', -1, 'opt_eps=-1.0 must be 0'),
+    ('--transpose-p', 'nan', "transpose_p='nan' must be a finite number"),
+])
+def test_medal_recipe_flags_refuse_bad_values_in_one_line(cli, small_data, tmp_path, flag, value, message):
+    r = cli('train', '--data', small_data, '--out', tmp_path/'run', *TINY, flag, value)
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and message in r.stderr, r.stderr
+    assert not (tmp_path/'run').exists()
+
+def test_an_optimizer_timm_cannot_build_is_refused_before_work(cli, small_data, tmp_path):
+    "bnbadamw is in timm's registry but needs bitsandbytes: refused by name, before any fold trains"
+    pytest.importorskip('timm')
+    try: import bitsandbytes  # noqa: F401
+    except ImportError: pass
+    else: pytest.skip('bitsandbytes is installed here')
+    r = cli('train', '--data', small_data, '--out', tmp_path/'run', *TINY, '--opt', 'bnbadamw')
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and "config opt='bnbadamw': timm cannot build it" in r.stderr, r.stderr
+    assert not (tmp_path/'run'/'fold0').exists()
+
+def test_square_crops_validate_on_the_pixels_that_predict(cli, small_data, tmp_path):
+    "With --resize crop (the default) and the image store, the validation RMSE that picks the best epoch is the RMSE of the OOF predictions written after"
+    run = tmp_path/'run'
+    r = cli('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 2, *TINY, '--data-path', 'store')
+    assert r.returncode == 0 and 'for square crops of 32 px' in r.stdout, r.stderr[-2000:]
+    cv = json.loads((run/'cv.json').read_text())
+    for f in cv['folds']:
+        hist = pd.read_csv(run/f'fold{f["fold"]}'/'history.csv')
+        assert abs(hist.rmse.min() - f['rmse_plain']) < 1e-3, (hist.rmse.min(), f['rmse_plain'])

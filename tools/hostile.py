@@ -155,7 +155,9 @@ CONFIGS = {'invalid_utf8.yaml': b'arch: caf\xe9\n', 'invalid_utf8.json': b'{"arc
            'int_as_float.yaml': b'epochs: 3.0\n', 'lr_1e308.yaml': b'lr: 1.0e+308\n',
            'pretrained_empty.yaml': b"pretrained: ''\n", 'bool_as_string.json': b'{"cache": "yes"}',
            'top_list.yaml': b'- 1\n- 2\n', 'fifo.yaml': None, 'dev_zero.yaml': '/dev/zero',
-           'data_path_list.yaml': b'data_path: [store]\n'}
+           'data_path_list.yaml': b'data_path: [store]\n', 'opt_list.yaml': b'opt: [adamw]\n',
+           'aa_number.yaml': b'aa: 9\n', 'average_last_float.yaml': b'average_last: 2.5\n',
+           'head_null.yaml': b'head: null\n', 'aa_long.yaml': b'aa: rand' + b'-m9' * 5000 + b'\n'}
 for name, data in CONFIGS.items():
     def mk(root, name=name, data=data):
         p = root/name
@@ -166,6 +168,13 @@ for name, data in CONFIGS.items():
 case('flags.img_size_8', f'{TRAIN} --img-size 8')
 case('flags.compile_on_cpu', f'{TRAIN} --compile')
 case('flags.data_path_bogus', f'{TRAIN} --data-path gpu')
+for flag, value in [('--opt', 'nope'), ('--opt', 'bnbadamw'), ('--opt', "''"), ('--aa', 'garbage'),
+                    ('--aa', 'rand-m9-x'), ('--aa', 'augmix-m99999999999999999999'),
+                    ('--average-last', '0'), ('--average-last', '-1'), ('--head', 'ordinal2'),
+                    ('--ordinal-bins', '1000'), ('--resize', 'crop,pad'), ('--reprob', 'inf'),
+                    ('--remode', 'pixels'), ('--momentum', '1e999'), ('--opt-eps', 'nan')]:
+    tag = value.strip("'")[:12] or 'empty'
+    case(f'flags.{flag[2:]}_{tag}', f'{TRAIN} {flag} {value}')
 case('flags.out_inside_data', 'petvit train --data DATA --out DATA/runs/x --preset demo '
      '--folds 2 --epochs 1', watch=['DATA'])
 case('env.ascii_terminal', 'env PYTHONIOENCODING=ascii petvit check DATA',
