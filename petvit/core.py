@@ -311,8 +311,9 @@ class PetConfig:
                 f"config {name}={getattr(self, name)!r} is not one of {'|'.join(choices)}: pick "
                 "one of those")
         for name, (ok, rule) in _RULES.items():
-            if not ok(getattr(self, name)):
-                raise PetvitError(f"config {name}={getattr(self, name)!r} {rule}")
+            if not ok(v := getattr(self, name)):
+                shown = repr(v) if len(repr(v)) <= 80 else f'{repr(v)[:60]}...({len(v)} characters)'
+                raise PetvitError(f"config {name}={shown} {rule}")
         if self.folds_file and self.fold_seed != PetConfig.fold_seed: raise PetvitError(
             f"config fold_seed={self.fold_seed} and folds_file={self.folds_file!r} both choose the "
             "folds: set one of them (--fold-seed or --folds-file)")
@@ -377,7 +378,11 @@ def _auto_augment_problem(spec:str)->str|None:
     "Why timm cannot read the `--aa` string `spec` (None: it can, or '' for off)"
     import re
     if not spec: return None
+    if len(spec) > 200: return f'{len(spec)} characters: timm\'s strings are a few dozen'
     family, *sections = spec.split('-')
+    keys = [re.sub(r'[\d.]+$', '', s) for s in sections]
+    if (twice := [k for k in set(keys) if keys.count(k) > 1]):
+        return f'section {twice[0]!r} is given {keys.count(twice[0])} times'
     pattern = _AA_SECTIONS.get(family)
     if pattern is not None and (bad := [s for s in sections if not re.fullmatch(pattern, s)]):
         return f'unknown section {bad[0]!r}'
