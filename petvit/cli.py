@@ -12,7 +12,7 @@ import pandas as pd
 
 from fastcore.docments import docments
 from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
-                         FROZEN_FEATURES, GPU_PEAKS,
+                         CONFIG_CHOICES, FROZEN_FEATURES, GPU_PEAKS,
                          MIN_BLEND_WEIGHT, PetConfig, PetvitError, PRECISIONS, PRESETS,
                          SEED_LIMIT, config_from_dict, get_device, read_config_file)
 
@@ -119,8 +119,10 @@ def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
             p.add_argument(config_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
                            default=None, help=h)
         else:
+            choices = CONFIG_CHOICES.get(f.name)           # shown, and checked by PetConfig
+            metavar = '{' + ','.join(choices) + '}' if choices else None
             p.add_argument(config_flag(f.name), dest=f.name, default=None,
-                           metavar=_METAVARS.get(f.name, f.name.upper()), help=h)
+                           metavar=metavar or _METAVARS.get(f.name, f.name.upper()), help=h)
 
 # %% ../nbs/09_cli.ipynb #2a442a5d
 def train_config(args, # the parsed command line

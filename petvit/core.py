@@ -18,13 +18,13 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
 
 # %% auto #0
 __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHEDULES', 'BOOST_MODELS', 'FROZEN_FEATURES', 'CROPS',
-           'RESIZES', 'REMODES', 'HEADS', 'DATA_PATHS', 'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT', 'SEED_LIMIT', 'PRESETS',
-           'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError', 'current_umask', 'atomic_path',
-           'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text', 'read_csv_file', 'read_json',
-           'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained', 'optimizer_names', 'config_to_dict',
-           'config_from_dict', 'save_config', 'read_data_file', 'read_config_file', 'load_config', 'preset_config',
-           'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision',
-           'resolve_precision', 'gpu_peak', 'resolve_workers']
+           'RESIZES', 'REMODES', 'HEADS', 'DATA_PATHS', 'CHANNELS_LAST', 'BLEND_WEIGHTS', 'MIN_BLEND_WEIGHT',
+           'SEED_LIMIT', 'CONFIG_CHOICES', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
+           'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
+           'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained',
+           'optimizer_names', 'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file', 'read_config_file',
+           'load_config', 'preset_config', 'seed_everything', 'get_device', 'parse_devices', 'share_out',
+           'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak', 'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -228,9 +228,15 @@ REMODES = ('const', 'rand', 'pixel') # random erasing's fill: 0, a colour, noise
 HEADS = ('logit', 'ordinal')  # one logit (sigmoid x 100), or K ordinal thresholds (expected score)
 DATA_PATHS = ('auto', 'store', 'items')  # training batches from the in-memory image store, or
                                          # fastai's per-item loader ('auto': the store if it fits)
+CHANNELS_LAST = ('auto', 'on', 'off')  # the channels_last memory format ('auto': conv nets on CUDA)
 BLEND_WEIGHTS = ('fitted', 'equal', 'hill')  # `blend --weights`: fitted, the mean, hill climbing
 MIN_BLEND_WEIGHT = 1e-4   # lighter blend members are dropped: they move no prediction by 0.01
 SEED_LIMIT = 2**31        # seeds are below it: fold k and view v add k and v, within numpy's 2**32
+
+# the config fields that take one of a few words: `PetConfig` refuses others, `--help` lists them
+CONFIG_CHOICES = dict(wandb=WANDB_MODES, precision=PRECISIONS, loss=LOSSES, schedule=SCHEDULES,
+                      channels_last=CHANNELS_LAST, crop=CROPS, data_path=DATA_PATHS,
+                      resize=RESIZES, remode=REMODES, head=HEADS)
 
 @dataclass
 class PetConfig:
@@ -303,10 +309,7 @@ class PetConfig:
     def __post_init__(self):
         for f in fields(self):
             setattr(self, f.name, _convert(f.name, f.type, getattr(self, f.name)))
-        for name, choices in [('wandb', WANDB_MODES), ('precision', PRECISIONS), ('loss', LOSSES),
-                              ('schedule', SCHEDULES), ('channels_last', ('auto', 'on', 'off')),
-                              ('crop', CROPS), ('data_path', DATA_PATHS),
-                              ('resize', RESIZES), ('remode', REMODES), ('head', HEADS)]:
+        for name, choices in CONFIG_CHOICES.items():
             if getattr(self, name) not in choices: raise PetvitError(
                 f"config {name}={getattr(self, name)!r} is not one of {'|'.join(choices)}: pick "
                 "one of those")
