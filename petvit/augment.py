@@ -217,16 +217,12 @@ class TimmAugment:
                  img_size:int,     # the training size (translations are a share of it)
                  mean=(0.485, 0.456, 0.406), # the fill colour of rotations and shears (0-1)
                  seed:int=0):      # seed of its dice
-        from petvit.core import _auto_augment_problem, PetvitError
-        from timm.data.auto_augment import (rand_augment_transform, augment_and_mix_transform,
-                                            auto_augment_transform)
+        from petvit.core import _auto_augment_problem, timm_auto_augment, PetvitError
         if (problem := _auto_augment_problem(spec)) or not spec:
             raise PetvitError(f"config aa={spec!r}: timm cannot read it ({problem or 'empty'})")
         hparams = dict(translate_const=int(img_size * 0.45),
                        img_mean=tuple(round(255 * float(v)) for v in mean))
-        build = {'rand': rand_augment_transform, 'augmix': augment_and_mix_transform}.get(
-            spec.split('-')[0], auto_augment_transform)
-        self.op, self.seed = _posterize_from_1_bit(build(spec, hparams)), seed
+        self.op, self.seed = _posterize_from_1_bit(timm_auto_augment(spec, hparams)), seed
         self.dice, self.worker = None, None
 
     def _lend_dice(self):

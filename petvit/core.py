@@ -22,9 +22,10 @@ __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHED
            'SEED_LIMIT', 'CONFIG_CHOICES', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
            'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
            'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained',
-           'optimizer_names', 'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file', 'read_config_file',
-           'load_config', 'preset_config', 'seed_everything', 'get_device', 'parse_devices', 'share_out',
-           'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak', 'resolve_workers']
+           'optimizer_names', 'timm_auto_augment', 'config_to_dict', 'config_from_dict', 'save_config',
+           'read_data_file', 'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device',
+           'parse_devices', 'share_out', 'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak',
+           'resolve_workers']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -392,13 +393,20 @@ def _auto_augment_problem(spec:str)->str|None:
     if pattern is not None and (big := [s for s in sections if re.fullmatch(r'[a-z]+[\d.]+', s)
                                         and float(re.sub('^[a-z]+', '', s)) > 1000]):
         return f'section {big[0]!r} is out of range (at most 1000)'
+    try: timm_auto_augment(spec, dict(translate_const=100, img_mean=(124, 116, 104)))
+    except Exception as e: return f'{type(e).__name__}: {e}'
+    return None
+
+# %% ../nbs/00_core.ipynb #261edef0
+def timm_auto_augment(spec:str,     # timm's `--aa` string ('rand-...', 'augmix-...', a policy)
+                      hparams:dict, # timm's hparams: translate_const, img_mean, ...
+                     ):
+    "timm's transform of `spec`: RandAugment, AugMix or an AutoAugment policy, by its first word"
     from timm.data.auto_augment import (rand_augment_transform, augment_and_mix_transform,
                                         auto_augment_transform)
     build = dict(rand=rand_augment_transform, augmix=augment_and_mix_transform).get(
-        family, auto_augment_transform)
-    try: build(spec, dict(translate_const=100, img_mean=(124, 116, 104)))
-    except Exception as e: return f'{type(e).__name__}: {e}'
-    return None
+        spec.split('-')[0], auto_augment_transform)
+    return build(spec, hparams)
 
 # %% ../nbs/00_core.ipynb #8d634272
 _CONVERTERS = {'bool': _to_bool, 'int': _to_int, 'float': _to_float, 'str': _to_str,
