@@ -4,23 +4,24 @@
 
 # %% ../nbs/09_cli.ipynb #f163319f
 from __future__ import annotations
-import argparse, dataclasses, errno, math, sys
+import argparse, dataclasses, difflib, errno, math, os, sys
 from dataclasses import fields
 from pathlib import Path
-
-import pandas as pd
 
 from fastcore.docments import docments
 from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
                          CONFIG_CHOICES, FROZEN_FEATURES, GPU_PEAKS,
                          MIN_BLEND_WEIGHT, PetConfig, PetvitError, PRECISIONS, PRESETS,
-                         SEED_LIMIT, config_from_dict, get_device, read_config_file)
+                         SEED_LIMIT, check_outside, config_from_dict, get_device,
+                         hub_offline_mode, parse_pretrained, read_config_file)
+
 
 # %% auto #0
-__all__ = ['SEED', 'whole', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags', 'train_config', 'config_source',
-           'cmd_train', 'compute_line', 'cmd_predict', 'cmd_merge', 'cmd_bench', 'cmd_explain', 'number', 'cmd_embed',
-           'cmd_boost', 'cmd_blend', 'cmd_select', 'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser',
-           'get_parser', 'os_error_line', 'main']
+__all__ = ['SEED', 'CONFIG_GROUPS', 'whole', 'path_flag', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags',
+           'train_config', 'config_source', 'preflight', 'start_line', 'cmd_train', 'compute_line', 'cmd_predict',
+           'cmd_merge', 'cmd_bench', 'cmd_explain', 'number', 'cmd_embed', 'cmd_boost', 'cmd_blend', 'cmd_select',
+           'cmd_check_submission', 'cmd_kaggle_kit', 'OneLineParser', 'get_parser', 'preset_asked', 'unknown_words',
+           'use_old_spelling', 'os_error_line', 'main']
 
 # %% ../nbs/09_cli.ipynb #30f44558
 def whole(low:int,            # the smallest value allowed
@@ -39,29 +40,48 @@ def whole(low:int,            # the smallest value allowed
 
 SEED = whole(0, SEED_LIMIT - 1)  # the seeds the config takes (the core notebook's rule)
 
+# %% ../nbs/09_cli.ipynb #c3511c10
+def path_flag(p:argparse.ArgumentParser, # a sub-parser
+              flag:str,                  # '--data', '--run', '--out', ...
+              help:str,                  # what the path is
+              required:bool=True,        # whether the command needs it
+              many:bool=False,           # several paths (nargs '+')
+              metavar:str='DIR',         # how --help names the value
+             ):
+    "A path flag that also takes its value as a bare argument, the older spelling (not in --help)"
+    dest = flag.lstrip('-').replace('-', '_')
+    p.add_argument(flag, dest=dest, type=Path, nargs='+' if many else None, metavar=metavar,
+                   help=help + (' (required)' if required else ''))
+    p.add_argument(f'{dest}_bare', type=Path, nargs='*' if many else '?', help=argparse.SUPPRESS)
+    p.set_defaults(bare_path=(flag, dest, required))
+
+
 # %% ../nbs/09_cli.ipynb #8f0deee9
 def _add_demo_data(sub):
     p = sub.add_parser('demo-data',
-                       help='write the built-in demo dataset (PetFinder layout) to DIR',
+                       help='write the built-in demo dataset (PetFinder layout) to --out DIR',
                        description='Write a PetFinder-layout dataset of digit "pet photos" (from '
-                                   'scikit-learn images) to DIR.')
-    p.add_argument('dir', type=Path, help='folder to create')
+                                   'scikit-learn images) to --out DIR.')
+    path_flag(p, '--out', 'folder to create')
     p.add_argument('--n', type=whole(10), default=300, help='training images (default 300)')
     p.add_argument('--n-test', type=whole(1), default=None,
                    help='test images (default n//10, at least 8)')
     p.add_argument('--seed', type=SEED, default=42, help='seed: same seed, same files (default 42)')
     p.set_defaults(func=cmd_demo_data)
 
+
 # %% ../nbs/09_cli.ipynb #0af7c2be
 def cmd_demo_data(args, # the parsed command line
                  ):
-    "`petvit demo-data DIR`"
+    "`petvit demo-data --out DIR`"
     from petvit.demo import make_demo_data
-    path = make_demo_data(args.dir, n=args.n, n_test=args.n_test, seed=args.seed)
-    n_test = len(pd.read_csv(path/'test.csv'))
+    from petvit.folders import read_id_csv
+    path = make_demo_data(args.out, n=args.n, n_test=args.n_test, seed=args.seed)
+    n_test = len(read_id_csv(path/'test.csv', 'make the demo data again'))
     print(f'wrote a demo dataset to {path}: {args.n} train images, {n_test} test images, '
           'train.csv, test.csv, sample_submission.csv')
     return 0
+
 
 # %% ../nbs/09_cli.ipynb #ed259dae
 def _add_check(sub):
@@ -71,8 +91,8 @@ def _add_check(sub):
                        description='Validate a PetFinder-layout folder: CSVs, columns, values and '
                                    'every image; print rows, image sizes, near-duplicates, folds '
                                    'and all problems.')
-    p.add_argument('dir', type=Path,
-                   help='data folder (train.csv, test.csv, sample_submission.csv, train/, test/)')
+    path_flag(p, '--data',
+              'data folder (train.csv, test.csv, sample_submission.csv, train/, test/)')
     p.add_argument('--folds', type=whole(2), default=d.n_folds,
                    help=f'folds to show (default {d.n_folds})')
     p.add_argument('--fold-seed', '--seed', dest='fold_seed', type=SEED, default=d.fold_seed,
@@ -84,12 +104,13 @@ def _add_check(sub):
                         f'{d.dup_threshold})')
     p.set_defaults(func=cmd_check)
 
+
 # %% ../nbs/09_cli.ipynb #6b5d8921
 def cmd_check(args, # the parsed command line
              ):
-    "`petvit check DIR`: the folds notebook's `check_report`; exit status 1 on problems"
+    "`petvit check --data DIR`: the folds notebook's `check_report`; exit status 1 on problems"
     from petvit.folds import check_report
-    report, problems = check_report(args.dir, args.folds, args.fold_seed, args.dup_threshold,
+    report, problems = check_report(args.data, args.folds, args.fold_seed, args.dup_threshold,
                                     progress=sys.stderr.isatty(), folds_file=args.folds_file or '')
     print(report)
     return 1 if problems else 0
@@ -103,26 +124,60 @@ def config_flag(name:str, # a `PetConfig` field
     "The `petvit train` flag of config field `name`: `--img-size` for `img_size`; a few shorter"
     return _FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
 
+# %% ../nbs/09_cli.ipynb #e6546b8b
+CONFIG_GROUPS = {  # `train --help`'s sections, in order: every `PetConfig` field (but the paths)
+    'data and folds': ('n_folds', 'fold_seed', 'folds_file', 'dup_threshold'),
+    'model': ('arch', 'pretrained', 'img_size', 'head', 'ordinal_bins', 'use_meta', 'drop_path'),
+    'optimisation and schedule': ('epochs', 'bs', 'accum', 'lr', 'schedule', 'warmup', 'opt',
+                                  'opt_eps', 'momentum', 'wd', 'loss', 'label_smoothing',
+                                  'patience', 'seed'),
+    'augmentation': ('resize', 'crop', 'min_scale', 'flip_p', 'vflip_p', 'transpose_p',
+                     'max_lighting', 'max_hue', 'max_saturation', 'dropout_p', 'dropout_holes',
+                     'dropout_size', 'aa', 'reprob', 'remode', 'mixup', 'cutmix', 'tta'),
+    'training levers': ('layer_decay', 'ema', 'average_last', 'clip_grad', 'grad_checkpointing'),
+    'output and logging': ('wandb',),
+    'hardware': ('device', 'precision', 'num_workers', 'data_path', 'cache', 'cache_dir',
+                 'channels_last', 'compile'),
+}
+
+
 # %% ../nbs/09_cli.ipynb #5e526350
 # what the value is, where the field's name does not say
 _METAVARS = dict(ema='DECAY', layer_decay='FACTOR', mixup='ALPHA', cutmix='ALPHA', drop_path='RATE',
-                 clip_grad='NORM', folds_file='FILE')
+                 clip_grad='NORM', folds_file='FILE', n_folds='K', fold_seed='SEED', seed='SEED',
+                 pretrained='{true,false,PATH}', img_size='PX', dup_threshold='BITS', epochs='N',
+                 bs='N', accum='N', ordinal_bins='K', patience='EPOCHS', tta='VIEWS')
 
+
+# %% ../nbs/09_cli.ipynb #9f8b6351
+def _default_words(name:str, preset:str|None)->str:
+    "A field's default for --help: petvit's, and the preset's where it differs"
+    mine, theirs = getattr(PetConfig(), name), PRESETS.get(preset, {}).get(name)
+    if theirs is None or theirs == mine: return f'default {mine!r}'
+    return f'default {theirs!r} with preset {preset}; {mine!r} without'
+
+
+# %% ../nbs/09_cli.ipynb #157e3d07
 def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
+                     preset:str|None=None,      # the defaults shown are this preset's
+                     groups:dict|None=None,     # `CONFIG_GROUPS` title: argparse group
                     ):
-    "A flag per `PetConfig` field (but data_dir, out_dir), its help from the field's comment"
-    helps, default = docments(PetConfig), PetConfig()
-    for f in fields(PetConfig):
-        if f.name in ('data_dir', 'out_dir'): continue
-        h = f"{helps[f.name]} (default {getattr(default, f.name)!r})".replace('%', '%%')
-        if f.type in ('bool', bool):
-            p.add_argument(config_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
-                           default=None, help=h)
-        else:
-            choices = CONFIG_CHOICES.get(f.name)           # shown, and checked by PetConfig
+    "A flag per `PetConfig` field (but data_dir, out_dir), in its group, its help from its comment"
+    groups = groups or {t: p.add_argument_group(t) for t in CONFIG_GROUPS}
+    helps = docments(PetConfig)
+    for title, names in CONFIG_GROUPS.items():
+        for name in names:
+            kind, flag = PetConfig.__dataclass_fields__[name].type, config_flag(name)
+            h = f"{helps[name]} ({_default_words(name, preset)})".replace('%', '%%')
+            if kind in ('bool', bool):
+                groups[title].add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                                           default=None, help=h)
+                continue
+            choices = CONFIG_CHOICES.get(name)           # shown, and checked by PetConfig
             metavar = '{' + ','.join(choices) + '}' if choices else None
-            p.add_argument(config_flag(f.name), dest=f.name, default=None,
-                           metavar=metavar or _METAVARS.get(f.name, f.name.upper()), help=h)
+            groups[title].add_argument(flag, dest=name, default=None, help=h,
+                                       metavar=metavar or _METAVARS.get(name, name.upper()))
+
 
 # %% ../nbs/09_cli.ipynb #2a442a5d
 def train_config(args, # the parsed command line
@@ -150,28 +205,106 @@ def config_source(args, # the parsed command line
         parts + (['flags ' + ', '.join(config_flag(n) for n in flags)] if flags else [])
     )
 
+# %% ../nbs/09_cli.ipynb #cfd5e79b
+def preflight(cfg:PetConfig, # the run's config
+             ):
+    "The checks of a run that need no model, before PyTorch loads: folders, CSVs, weights"
+    from petvit.data import check_data_folder
+    from petvit.folders import RunFolder
+    check_outside(cfg.out_dir, cfg.data_dir)
+    RunFolder(cfg.out_dir).check_writable()
+    check_data_folder(cfg.data_dir, need_meta=cfg.use_meta)
+    weights = parse_pretrained(cfg.pretrained)
+    if isinstance(weights, str) and not Path(weights).expanduser().is_file(): raise PetvitError(
+        f"weights file {weights} not found: pass an existing .safetensors/.pth/.bin file "
+        "(--pretrained PATH), or train from scratch (--pretrained false)")
+    if weights is True: hub_offline_mode()
+
+
+# %% ../nbs/09_cli.ipynb #7bca51cd
+def start_line(cfg:PetConfig, # the run's config
+               args,          # the parsed command line (for the config's layers)
+              )->str:
+    "The first line of `petvit train`: what runs, on what, from which layers of config"
+    from petvit.core import choose_precision
+    device = get_device(cfg.device)
+    precision, why = choose_precision(cfg.precision, device)
+    weights = parse_pretrained(cfg.pretrained)
+    weights = {True: 'hub weights', False: 'from scratch'}.get(weights, f'weights {weights}')
+    folds = f'from {cfg.folds_file}' if cfg.folds_file else f'fold seed {cfg.fold_seed}'
+    return (f'petvit train: {cfg.arch} at {cfg.img_size} px ({weights}), {cfg.n_folds} folds x '
+            f'{cfg.epochs} epochs, batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g}, seed {cfg.seed}, '
+            f'folds {folds} ({config_source(args)}); data {cfg.data_dir} -> {cfg.out_dir}; '
+            f'{precision} on {device} ({why})')
+
+
+# %% ../nbs/09_cli.ipynb #332fd854
+_LR_PLOT_MARK = 'petvit lr-find'   # the PNG's Software field: a plot petvit may replace
+
+def _lr_plot_ours(plot:Path)->bool:
+    "Whether `plot` is free to write: nothing there, or a plot of `--lr-find` (a plain PNG file)"
+    from PIL import Image
+    if not os.path.lexists(plot): return True
+    if plot.is_symlink() or not plot.is_file(): return False
+    try:
+        with Image.open(plot) as im: return im.text.get('Software') == _LR_PLOT_MARK
+    except Exception: return False
+
+
+# %% ../nbs/09_cli.ipynb #c08783a5
+def _lr_find(cfg:PetConfig)->int:
+    "`petvit train --lr-find`: the suggestion, and its plot beside the run folder"
+    from petvit.core import atomic_path
+    plot = Path(cfg.out_dir).with_name(Path(cfg.out_dir).name + '-lr_find.png')
+    check_outside(plot, cfg.data_dir)
+    if not _lr_plot_ours(plot): raise PetvitError(
+        f"{plot} exists and petvit did not write it: move it, or pick another --out")
+    from petvit.cv import find_lr
+    lr, fig = find_lr(cfg)
+    with atomic_path(plot) as tmp:
+        fig.savefig(tmp, format='png', metadata={'Software': _LR_PLOT_MARK})
+    print(f"petvit train --lr-find: suggested lr {lr:.1e} (fastai's valley; this config trains at "
+          f"{cfg.lr:g}); plot: {plot}")
+    return 0
+
+
 # %% ../nbs/09_cli.ipynb #17be75cc
-def _add_train(sub):
+def _add_train(sub, preset:str|None=None):
     p = sub.add_parser('train',
                        help='run K-fold CV training, OOF and TTA predictions into a run folder',
+                       usage='petvit train (--demo | --data DIR) [--preset NAME] [--config FILE] '
+                             '[--out DIR] [options]',
                        description='Train every fold, predict out-of-fold and test images with '
                                    'TTA, write config.json, oof.csv, submission.csv, cv.json and '
                                    'plots into --out. Re-running resumes. The config is layered: '
-                                   'defaults < --preset < --config FILE < flags; the defaults '
-                                   'shown are petvit\'s own, before any preset.')
-    p.add_argument('--data', type=Path, help='data folder in the PetFinder layout')
-    p.add_argument('--out', type=Path,
-                   help='run folder (default runs/petvit, or runs/demo with --demo)')
-    p.add_argument('--preset', choices=list(PRESETS), help='named config to start from')
-    p.add_argument('--config', type=Path,
-                   help='a config file (.json/.yaml): the keys it sets refine the preset')
-    p.add_argument('--demo', action='store_true',
-                   help='train the demo preset on the built-in demo data')
-    p.add_argument('--fold', dest='folds_to_run', type=int, nargs='+', metavar='K',
-                   help='train only fold(s) K: one process per fold (GPU, job array), then `petvit '
-                        'merge`')
-    add_config_flags(p)
+                                   'defaults < --preset < --config FILE < flags. The defaults '
+                                   "shown are petvit's own; `--preset NAME --help` shows the "
+                                   "preset's.")
+    config = p.add_argument_group('the config')
+    config.add_argument('--preset', choices=list(PRESETS),
+                        help="named config to start from (none: petvit's defaults, "
+                             f"{PetConfig().arch} with pretrained weights from the Hugging Face "
+                             "hub: it needs the network or their local file, --pretrained PATH)")
+    config.add_argument('--config', type=Path, metavar='FILE',
+                        help='a config file (.json/.yaml): the keys it sets refine the preset')
+    groups = {t: p.add_argument_group(t) for t in CONFIG_GROUPS}
+    data = groups['data and folds']
+    data.add_argument('--demo', action='store_true',
+                      help='train the demo preset on the built-in demo data')
+    data.add_argument('--data', type=Path, metavar='DIR', help='data folder (PetFinder layout)')
+    data.add_argument('--fold', dest='folds_to_run', type=int, nargs='+', metavar='K',
+                      help='train only fold(s) K: one process per fold (GPU, job array), then '
+                           '`petvit merge`')
+    groups['optimisation and schedule'].add_argument(
+        '--lr-find', action='store_true',
+        help="run fastai's learning-rate finder on fold 0, print its suggestion, save its plot "
+             'beside --out, and stop')
+    groups['output and logging'].add_argument(
+        '--out', type=Path, metavar='DIR',
+        help='run folder (default runs/petvit, or runs/demo with --demo)')
+    add_config_flags(p, preset, groups)
     p.set_defaults(func=cmd_train)
+
 
 # %% ../nbs/09_cli.ipynb #57348fea
 def cmd_train(args, # the parsed command line
@@ -182,32 +315,26 @@ def cmd_train(args, # the parsed command line
         if args.out is None: args.out = Path('runs/demo')
     # a bad value stops us here, before any data is made
     cfg = train_config(args)
-    get_device(cfg.device)                           # and so does an unavailable device
-    from petvit.cv import run_cv
-    from petvit.folders import RunFolder
-    from fastai.torch_core import rank_distrib
-    if rank_distrib():                    # a helper rank of data-parallel training: rank 0 reports
+    if int(os.environ.get('RANK', 0)):    # a helper rank of data-parallel training: rank 0 reports
+        from petvit.cv import run_cv
         run_cv(cfg, folds_to_run=args.folds_to_run, progress=False)
         return 0
     if args.demo and args.data is None:
         from petvit.demo import demo_data_dir
         cfg = dataclasses.replace(cfg, data_dir=str(demo_data_dir()))
-    folds = f'from {cfg.folds_file}' if cfg.folds_file else f'fold seed {cfg.fold_seed}'
-    from petvit.core import choose_precision
-    device = get_device(cfg.device)
-    precision, why = choose_precision(cfg.precision, device)
-    print(f'petvit train: {cfg.arch} at {cfg.img_size} px, {cfg.n_folds} folds x {cfg.epochs} '
-          f'epochs, batch {cfg.bs}x{cfg.accum}, lr {cfg.lr:g}, seed {cfg.seed}, folds {folds} '
-          f'({config_source(args)}); data {cfg.data_dir} -> {cfg.out_dir}; {precision} on '
-          f'{device} ({why})', flush=True)
-    cv = run_cv(cfg, folds_to_run=args.folds_to_run)
+    preflight(cfg)                                  # in a second, before PyTorch loads
+    if args.lr_find: return _lr_find(cfg)
+    from petvit.cv import run_cv
+    from petvit.folders import RunFolder
+    cv = run_cv(cfg, folds_to_run=args.folds_to_run, start_line=start_line(cfg, args))
     if cv is None:
         todo = RunFolder(cfg.out_dir).incomplete_folds(cfg.n_folds)
         print(f"fold(s) {', '.join(map(str, args.folds_to_run))} done; still to run: "
-              f"{', '.join(map(str, todo))}; then `petvit merge {cfg.out_dir}`")
+              f"{', '.join(map(str, todo))}; then `petvit merge --run {cfg.out_dir}`")
         return 0
     _print_results(cv, RunFolder(cfg.out_dir))
     return 0
+
 
 # %% ../nbs/09_cli.ipynb #ed93c218
 def _print_results(cv, run):
@@ -244,17 +371,21 @@ def compute_line(args, # the parsed command line (its --devices, --precision, --
 # %% ../nbs/09_cli.ipynb #b6254afc
 def _add_predict(sub):
     p = sub.add_parser('predict',
-                       help="predict a data folder's test images with a run, boost or blend",
+                       help="predict a data folder's test images, a photo or a folder of photos "
+                            'with a run, boost or blend',
                        description="Predict test.csv/test/ of --data with every fold model of "
-                                   "--run (mean over folds, TTA), or with a boost or blend folder.")
+                                   "--run (mean over folds, TTA), or with a boost or blend folder. "
+                                   "--data may also be a photo or a folder of photos (no CSV): "
+                                   "their predictions are printed, and written with --out.")
     p.add_argument('--run', type=Path, required=True,
                    help='folder of `petvit train`, `boost` or `blend`')
-    p.add_argument('--data', type=Path, required=True, help='folder with test.csv and test/')
+    p.add_argument('--data', type=Path, required=True,
+                   help='folder with test.csv and test/, a photo, or a folder of photos')
     p.add_argument('--tta', type=whole(1), default=None,
                    help="test-time views (default: the run's)")
     _add_compute_flags(p, batch=True)
-    p.add_argument('--out', type=Path, default=Path('submission.csv'),
-                   help='CSV to write (default submission.csv)')
+    p.add_argument('--out', type=Path, default=None,
+                   help='CSV to write (default submission.csv; photos: none, printed)')
     p.add_argument('--plan', nargs='?', const='here', default=None, metavar='GPU',
                    help='print the forward passes, FLOPs and expected time, and stop: measured '
                         f"on --devices, or on a GPU from the table ({', '.join(GPU_PEAKS)})")
@@ -263,21 +394,50 @@ def _add_predict(sub):
                         'competition has about 6,800)')
     p.set_defaults(func=cmd_predict)
 
+
 # %% ../nbs/09_cli.ipynb #c5c3084e
 def cmd_predict(args, # the parsed command line
                ):
     "`petvit predict`"
-    from petvit.submission import expected_test_ids, write_submission, check_submission_target
-    from petvit.ensemble import predict_member
+    from petvit.folders import BlendFolder, BoostFolder, RunFolder, open_folder
+    from petvit.data import check_data_folder
+    from petvit.submission import check_submission_target
+    open_folder(args.run, RunFolder, BoostFolder, BlendFolder)        # before any work
     if args.plan is not None: return _print_plan(args)
-    check_submission_target(args.out, args.data)        # before any work
+    if _photos(args.data): return _predict_photos(args)
+    out = args.out or Path('submission.csv')
+    check_data_folder(args.data, need_train=False); check_submission_target(out, args.data)
+    from petvit.submission import expected_test_ids, write_submission
+    from petvit.ensemble import predict_member
     sub = predict_member(args.run, args.data, args.tta, compute_line(args))
     for path, weight in sub.attrs['skipped']:
         print(f'skipped {path}: weight {weight:.1e}, below {MIN_BLEND_WEIGHT:g} (it moves no '
               'prediction by 0.01)')
-    write_submission(sub, args.out, expected_test_ids(args.data))
-    print(f'wrote {len(sub)} predictions to {args.out}')
+    write_submission(sub, out, expected_test_ids(args.data))
+    print(f'wrote {len(sub)} predictions to {out}')
     return 0
+
+
+# %% ../nbs/09_cli.ipynb #d2ba690d
+def _photos(path:Path)->bool:
+    "Whether `--data` names photos (a file, or a folder without the competition's CSVs)"
+    csvs = ('train.csv', 'test.csv', 'sample_submission.csv')
+    return path.is_file() or path.is_dir() and not any((path/n).exists() for n in csvs)
+
+
+# %% ../nbs/09_cli.ipynb #cd163b7d
+def _predict_photos(args)->int:
+    "`petvit predict --data PHOTO|FOLDER`: a line per photo, and a CSV with --out"
+    from petvit.folders import write_csv
+    from petvit.submission import check_submission_target
+    if args.out: check_submission_target(args.out, args.data)
+    from petvit.predict import predict_images
+    preds = predict_images(args.run, args.data, args.tta, compute_line(args))
+    if args.out: write_csv(preds, args.out)
+    for i, p in zip(preds.Id, preds.Pawpularity): print(f'{p:6.2f}  {i}')
+    if args.out: print(f'wrote {len(preds)} predictions to {args.out}')
+    return 0
+
 
 # %% ../nbs/09_cli.ipynb #e808ab12
 def _print_plan(args):
@@ -293,20 +453,21 @@ def _add_merge(sub):
     p = sub.add_parser('merge',
                        help="combine the folds of a fold-parallel run into oof.csv, submission.csv "
                             "and cv.json",
-                       description='Merge the fold folders of RUN (all complete) as a sequential '
+                       description='Merge the fold folders of --run (all complete) as a sequential '
                                    '`petvit train` would.')
-    p.add_argument('run', type=Path, help='run folder of `petvit train --fold K` processes')
+    path_flag(p, '--run', 'run folder of `petvit train --fold K` processes')
     p.add_argument('--data', type=Path, default=None,
                    help="the run's data folder, if it moved (for sample_submission.csv)")
     p.set_defaults(func=cmd_merge)
 
+
 # %% ../nbs/09_cli.ipynb #05790f5d
 def cmd_merge(args, # the parsed command line
              ):
-    "`petvit merge RUN`"
-    from petvit.cv import merge_folds
+    "`petvit merge --run RUN`"
     from petvit.folders import RunFolder, open_folder
-    run = open_folder(args.run, RunFolder)
+    run = open_folder(args.run, RunFolder)                  # before PyTorch loads
+    from petvit.cv import merge_folds
     _print_results(merge_folds(run, args.data), run)
     return 0
 
@@ -511,12 +672,13 @@ def cmd_boost(args, # the parsed command line
     return 0
 
 # %% ../nbs/09_cli.ipynb #22a89dfe
-def _add_member_flags(p, name:str, nargs:str='+'):
+def _add_member_flags(p, required:bool=True):
     "The members of a blend or a selection, the folder to write and the data to check against"
-    p.add_argument(name, type=Path, nargs=nargs, help='run, boost or blend folders (2 or more)')
+    path_flag(p, '--members', 'run, boost or blend folders (2 or more)', required, many=True)
     p.add_argument('--out', type=Path, required=True, help='folder to write')
     p.add_argument('--data', type=Path, default=None,
                    help='the data folder: check the submission against its test Ids')
+
 
 # %% ../nbs/09_cli.ipynb #11d26a99
 def _add_blend(sub):
@@ -526,7 +688,7 @@ def _add_blend(sub):
                                    'other folds. Runs of one config that differ only in --seed '
                                    '(same folds) blend into their seed average. Writes oof.csv, '
                                    'submission.csv, blend.json.')
-    _add_member_flags(p, 'runs')
+    _add_member_flags(p)
     p.add_argument('--weights', choices=BLEND_WEIGHTS, default=BLEND_WEIGHTS[0],
                    help='fitted on the OOF predictions (default); equal: the plain mean, '
                         'e.g. the seed average of one config trained with several --seed; hill: '
@@ -538,7 +700,7 @@ def cmd_blend(args, # the parsed command line
              ):
     "`petvit blend`"
     from petvit.ensemble import blend, blend_verdict
-    result = blend(args.runs, args.out, args.data, args.weights)
+    result = blend(args.members, args.out, args.data, args.weights)
     for m in result['members']:
         print(f"{m['path']:>40}  weight {m['weight']:.3f}  OOF RMSE {m['oof_rmse']:.3f}")
     fitted = f"{result['oof_rmse_fitted']:.3f} fitted on all rows"
@@ -561,7 +723,7 @@ def _add_select(sub):
                                    'RMSE of a regressor on the chosen ones side by side added '
                                    'until none does; writes a boost folder. Either way the honest '
                                    'RMSE repeats the selection inside each fold.')
-    _add_member_flags(p, 'members', nargs='*')
+    _add_member_flags(p, required=False)
     p.add_argument('--features', type=Path, nargs='+', metavar='EMBEDDINGS',
                    help='frozen backbones\' embeddings folders (petvit embed --arch or --zoo) to '
                         'choose from, e.g. ZOO/*')
@@ -618,7 +780,7 @@ def _add_check_submission(sub):
                        description='Columns Id,Pawpularity; exactly the test Ids in '
                                    "sample_submission.csv's order; finite values within 0-100. "
                                    'Every problem is listed.')
-    p.add_argument('file', type=Path, help='the submission CSV')
+    path_flag(p, '--submission', 'the submission CSV', metavar='FILE')
     p.add_argument('--data', type=Path, required=True,
                    help='the data folder (sample_submission.csv or test.csv)')
     p.set_defaults(func=cmd_check_submission)
@@ -626,11 +788,11 @@ def _add_check_submission(sub):
 # %% ../nbs/09_cli.ipynb #431acb14
 def cmd_check_submission(args, # the parsed command line
                         ):
-    "`petvit check-submission FILE --data DIR`: exit status 1 on problems"
+    "`petvit check-submission --submission FILE --data DIR`: exit status 1 on problems"
     from petvit.submission import check_submission
-    problems = check_submission(args.file, args.data)
-    for problem in problems: print(f'{args.file}: {problem}')
-    if not problems: print(f'{args.file}: a valid submission for {args.data}')
+    problems = check_submission(args.submission, args.data)
+    for problem in problems: print(f'{args.submission}: {problem}')
+    if not problems: print(f'{args.submission}: a valid submission for {args.data}')
     return 1 if problems else 0
 
 # %% ../nbs/09_cli.ipynb #398ea090
@@ -638,7 +800,7 @@ def _add_kaggle_kit(sub):
     p = sub.add_parser('kaggle-kit', help='build a folder of wheels for an offline Kaggle notebook',
                        description='Wheels of petvit and of what a Kaggle image lacks, pinned to '
                                    'the versions installed here (needs the package index).')
-    p.add_argument('dir', type=Path, help='a new or empty folder')
+    path_flag(p, '--out', 'a new or empty folder')
     p.add_argument('--include', nargs='+', default=[], metavar='PKG',
                    help='more installed distributions to add, pinned likewise')
     p.set_defaults(func=cmd_kaggle_kit)
@@ -646,12 +808,12 @@ def _add_kaggle_kit(sub):
 # %% ../nbs/09_cli.ipynb #f9a89ef0
 def cmd_kaggle_kit(args, # the parsed command line
                   ):
-    "`petvit kaggle-kit DIR`"
+    "`petvit kaggle-kit --out DIR`"
     from petvit.kaggle import build_kit
-    kit = build_kit(args.dir, tuple(args.include))
-    print(f"wrote {len(kit['files'])} wheels to {args.dir} "
+    kit = build_kit(args.out, tuple(args.include))
+    print(f"wrote {len(kit['files'])} wheels to {args.out} "
           f"({', '.join(f'{n} {v}' for n, v in kit['pins'].items())}); install with: "
-          f"{kit['install'].replace('KIT', str(args.dir))}")
+          f"{kit['install'].replace('KIT', str(args.out))}")
     return 0
 
 # %% ../nbs/09_cli.ipynb #a50756a3
@@ -661,8 +823,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
 
 # %% ../nbs/09_cli.ipynb #02c83192
-def get_parser():
-    "The `petvit` argument parser with all sub-commands"
+def get_parser(preset:str|None=None, # the preset whose defaults `train --help` shows
+              ):
+    "The `petvit` argument parser with all sub-commands (`.commands`: name to sub-parser)"
     from petvit import __version__
     parser = OneLineParser(prog='petvit',
                            description='Vision Transformers for PetFinder Pawpularity: '
@@ -672,8 +835,51 @@ def get_parser():
     for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain,
                 _add_embed, _add_boost, _add_blend, _add_select, _add_check_submission,
                 _add_kaggle_kit, _add_bench):
-        add(sub)
+        add(sub, preset) if add is _add_train else add(sub)
+    parser.commands = sub.choices
     return parser
+
+
+# %% ../nbs/09_cli.ipynb #0b6521e2
+def preset_asked(argv:list, # the command line
+                )->str|None:
+    "The preset a command line names (`--preset NAME`, `--preset=NAME`, `--demo`), if any"
+    argv = [str(a) for a in argv]
+    for i, a in enumerate(argv):
+        name = a.split('=', 1)[1] if a.startswith('--preset=') else (
+            argv[i + 1] if a == '--preset' and i + 1 < len(argv) else None)
+        if name is not None: return name if name in PRESETS else None
+    return 'demo' if '--demo' in argv else None
+
+
+# %% ../nbs/09_cli.ipynb #41175490
+def unknown_words(parser:argparse.ArgumentParser, # the sub-parser of the command
+                  extra:list,                     # the words it did not take
+                 )->str:
+    "argparse's message for words a command does not take, with the closest flag to a typo"
+    msg = f"unrecognized arguments: {' '.join(extra)}"
+    flags = [s for a in parser._actions for s in a.option_strings]
+    typo = next((w.split('=')[0] for w in extra if w.startswith('--')), None)
+    if typo and (close := difflib.get_close_matches(typo, flags, n=1)):
+        msg += f' (did you mean {close[0]}?)'
+    return msg
+
+
+# %% ../nbs/09_cli.ipynb #4b44a2bd
+def use_old_spelling(args,                           # the parsed command line
+                     parser:argparse.ArgumentParser, # the command's sub-parser, for its errors
+                    ):
+    "Take the bare argument of a `path_flag` as its flag; a path given twice, or none, an error"
+    if (spec := getattr(args, 'bare_path', None)) is None: return args
+    flag, dest, required = spec
+    bare = getattr(args, f'{dest}_bare') or None          # '?' gives None, '*' gives []
+    if bare is not None and getattr(args, dest) is not None:
+        parser.error(f'{flag} given twice: once as {flag}, once bare')
+    if bare is not None: setattr(args, dest, bare)
+    if required and getattr(args, dest) is None:
+        parser.error(f'the following arguments are required: {flag}')
+    return args
+
 
 # %% ../nbs/09_cli.ipynb #0712c898
 def _fresh_line()->str:
@@ -697,22 +903,27 @@ def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
     "Entry point of the `petvit` console script"
     for stream in (sys.stdout, sys.stderr):   # a terminal that cannot show a name gets \\uXXXX
         if hasattr(stream, 'reconfigure'): stream.reconfigure(errors='backslashreplace')
-    parser = get_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    try: return args.func(args)
+    argv, name = sys.argv[1:] if argv is None else list(argv), 'petvit'
+    try:
+        parser = get_parser(preset_asked(argv))
+        args, extra = parser.parse_known_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        name, here = f'petvit {args.command}', parser.commands[args.command]
+        if extra: here.error(unknown_words(here, extra))
+        return args.func(use_old_spelling(args, here))
     except PetvitError as e:
-        print(f'{_fresh_line()}petvit {args.command}: error: {e}', file=sys.stderr)
+        print(f'{_fresh_line()}{name}: error: {e}', file=sys.stderr)
         return 2
     # disk full, read-only or unwritable folder, a vanished file
     except OSError as e:
-        print(f'{_fresh_line()}petvit {args.command}: error: {os_error_line(e)}', file=sys.stderr)
+        print(f'{_fresh_line()}{name}: error: {os_error_line(e)}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f'{_fresh_line()}petvit {args.command}: interrupted', file=sys.stderr)
+        print(f'{_fresh_line()}{name}: interrupted', file=sys.stderr)
         return 130
+
 
 # %% ../nbs/09_cli.ipynb #bfe55f36
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # not in a notebook

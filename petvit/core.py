@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #4f023413
 from __future__ import annotations
-import json, math, os, random, stat, tempfile, threading, warnings
+import json, math, os, random, socket, stat, sys, tempfile, threading, urllib.parse, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
@@ -22,10 +22,10 @@ __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHED
            'SEED_LIMIT', 'CONFIG_CHOICES', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
            'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
            'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained',
-           'optimizer_names', 'timm_auto_augment', 'config_to_dict', 'config_from_dict', 'save_config',
-           'read_data_file', 'read_config_file', 'load_config', 'preset_config', 'seed_everything', 'get_device',
-           'parse_devices', 'share_out', 'auto_precision', 'choose_precision', 'resolve_precision', 'gpu_peak',
-           'resolve_workers']
+           'hub_unreachable', 'hub_offline_mode', 'optimizer_names', 'timm_auto_augment', 'config_to_dict',
+           'config_from_dict', 'save_config', 'read_data_file', 'read_config_file', 'load_config', 'preset_config',
+           'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision',
+           'resolve_precision', 'gpu_peak', 'resolve_workers', 'progress_bar_lines']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -343,6 +343,33 @@ def parse_pretrained(v, # True/False, a word for one ('yes', 'off', ...), or a w
     if isinstance(v, str) and v.strip().lower() not in _TRUE + _FALSE: return v
     try: return _to_bool(v)
     except ValueError: raise ValueError('true, false or a weights file') from None
+
+# %% ../nbs/00_core.ipynb #b0c566a8
+def hub_unreachable(timeout:float=3., # the most seconds to wait for the hub's host
+                   )->str|None:
+    "Why the Hugging Face hub cannot be reached now (`HF_HUB_OFFLINE`, no network), or None"
+    if os.environ.get('HF_HUB_OFFLINE', '').strip().lower() in _TRUE:   # by the user, or by us:
+        return os.environ.get('PETVIT_HUB_OFFLINE', 'HF_HUB_OFFLINE is set')  # `hub_offline_mode`
+    url = urllib.parse.urlsplit(os.environ.get('HF_ENDPOINT') or 'https://huggingface.co')
+    host, port = url.hostname or '', url.port or (80 if url.scheme == 'http' else 443)
+    answer = []
+    def connect():
+        try: socket.create_connection((host, port), timeout=timeout).close(); answer.append(None)
+        except OSError as e: answer.append(f'no connection to {host}: {e.strerror or e}')
+    # a thread: the name lookup itself has no timeout
+    probe = threading.Thread(target=connect, daemon=True)
+    probe.start(); probe.join(timeout)
+    return answer[0] if answer else f'{host} did not answer within {timeout:g} s'
+
+
+# %% ../nbs/00_core.ipynb #df96be6e
+def hub_offline_mode()->str|None:
+    "Use the hub's cache alone, no requests, if the hub cannot be reached; why, or None"
+    if not (why := hub_unreachable()): return None
+    os.environ['HF_HUB_OFFLINE'], os.environ['PETVIT_HUB_OFFLINE'] = '1', why
+    if (hub := sys.modules.get('huggingface_hub.constants')) is not None: hub.HF_HUB_OFFLINE = True
+    return why
+
 
 # %% ../nbs/00_core.ipynb #e09cec27
 def _to_int(v):
@@ -748,3 +775,16 @@ def resolve_workers(n:int, # workers, or -1 for automatic
                    )->int:
     "DataLoader workers: `n`, or for -1 one per spare CPU core (at most 8)"
     return n if n >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
+
+# %% ../nbs/00_core.ipynb #f13df8d2
+def progress_bar_lines(it,           # what to iterate
+                       total:int,    # how many items
+                       comment:str,  # what is being done, beside the bar
+                      ):
+    "Iterate `it` behind fastprogress's bar, which ends its line on a terminal when it is done"
+    from fastprogress.fastprogress import ConsoleProgressBar, progress_bar
+    bar = progress_bar(it, total=total)
+    bar.comment = comment
+    yield from bar
+    if isinstance(bar, ConsoleProgressBar): print(flush=True)
+

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cv.ipynb #7c8f1b20
 from __future__ import annotations
-import contextlib, sys, time
+import contextlib, dataclasses, sys, tempfile, time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -22,12 +22,13 @@ from .models import create_model, head_outputs
 from .store import data_path_plan
 from .losses import rmse
 from .training import (FoldWrites, fold_learner, train_fold, enable_grad_checkpointing,
-                             pet_optimizer)
+                             pet_optimizer, drop_training_callbacks)
 from .predict import PredictSettings, cached_frames, predict_frame
 from .submission import submission_order, write_submission
 
 # %% auto #0
-__all__ = ['run_fold', 'check_model', 'merge_folds', 'plot_oof', 'plot_learning_curves', 'run_cv', 'cv_table']
+__all__ = ['run_fold', 'check_model', 'merge_folds', 'plot_oof', 'plot_learning_curves', 'fold_span', 'run_cv', 'cv_table',
+           'find_lr']
 
 # %% ../nbs/07_cv.ipynb #8f996c9e
 def _prediction_images(valid, oof, n=8)->list:
@@ -175,37 +176,59 @@ def _save_fig(fig, path):
         fig.savefig(tmp, format='png', dpi=100, metadata={'Software': None})
     plt.close(fig)
 
-# %% ../nbs/07_cv.ipynb #9f912099
-def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` say where
-           folds_to_run:list|None=None, # only these (default: all); merged once all are complete
-           progress:bool=True,          # print fold lines and progress bars
-          )->dict|None:
-    "Train and predict every fold into `cfg.out_dir`, resuming; return `cv.json`'s content"
+# %% ../nbs/07_cv.ipynb #47c8d78f
+def fold_span(ks:list, # fold numbers, ascending
+             )->str:
+    "Folds for a message: 'fold 3', 'folds 0–2', 'folds 0, 2–4'"
+    runs = []
+    for k in ks:
+        if runs and k == runs[-1][1] + 1: runs[-1][1] = k
+        else: runs.append([k, k])
+    spans = [f'{a}' if a == b else f'{a}, {b}' if b == a + 1 else f'{a}–{b}' for a, b in runs]
+    return ('fold ' if len(ks) == 1 else 'folds ') + ', '.join(spans)
+
+
+# %% ../nbs/07_cv.ipynb #bb97671b
+def _checked_inputs(cfg:PetConfig, folds_to_run:list|None, bars:bool)->tuple:
+    "The run's (folds, test) frames, once all that can be checked before training has passed"
     check_outside(cfg.out_dir, cfg.data_dir)
-    run, progress = RunFolder(cfg.out_dir), progress and rank_distrib() == 0  # rank 0 reports
-    # bars on a terminal; plain lines in logs and notebooks
-    bars = progress and sys.stdout.isatty()
     if bad := [k for k in folds_to_run or [] if not 0 <= k < cfg.n_folds]: raise PetvitError(
         f"fold(s) {', '.join(map(str, bad))} do not exist: a {cfg.n_folds}-fold run has folds 0 to "
         f"{cfg.n_folds - 1}")
-    train, test = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=bars)
-    folds = assign_folds(train, cfg.n_folds, cfg.fold_seed, cfg.folds_file, cfg.dup_threshold)
-    fold_table = folds[['Id', 'fold', TARGET]]
     if cfg.compile and get_device(cfg.device).type != 'cuda': raise PetvitError(
         f"--compile needs a CUDA GPU and the device is {get_device(cfg.device)}: torch.compile of "
         "a run fails on the CPU with this stack, so drop --compile there")
     check_model(cfg)
+    train, test = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta, progress=bars)
+    folds = assign_folds(train, cfg.n_folds, cfg.fold_seed, cfg.folds_file, cfg.dup_threshold)
     data_path_plan(cfg, len(folds), get_device(cfg.device))  # --data-path store: does it fit?
     if (small := len(folds) - folds.fold.value_counts().max()) < cfg.bs: raise PetvitError(
         f"a fold trains on only {small} images, less than one batch of --bs {cfg.bs}: lower --bs "
         "or --folds")
-    if rank_distrib() == 0: run.check_takes(cfg, fold_table)
+    if rank_distrib() == 0: RunFolder(cfg.out_dir).check_takes(cfg, folds[['Id', 'fold', TARGET]])
+    return folds, test
+
+
+# %% ../nbs/07_cv.ipynb #9f912099
+def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` say where
+           folds_to_run:list|None=None, # only these (default: all); merged once all are complete
+           progress:bool=True,          # print fold lines and progress bars
+           start_line:str='',           # printed once every check passed (a command's first line)
+          )->dict|None:
+    "Train and predict every fold into `cfg.out_dir`, resuming; return `cv.json`'s content"
+    progress = progress and rank_distrib() == 0                # rank 0 reports
+    bars = progress and sys.stdout.isatty()  # bars on a terminal; lines in logs and notebooks
+    folds, test = _checked_inputs(cfg, folds_to_run, bars)
+    if progress and start_line: print(start_line, flush=True)
+    run, todo = RunFolder(cfg.out_dir), list(folds_to_run or range(cfg.n_folds))
+    if progress and (done := [k for k in todo if run.fold_record(k) is not None]):
+        left = [k for k in todo if k not in done]
+        print(f"resuming: {fold_span(done)} done"
+              + (f", {fold_span(left)} to train" if left else ''), flush=True)
     folds, test = cached_frames(PredictSettings.of(cfg), folds, test, progress=bars)
-    if rank_distrib() == 0: run.start(cfg, fold_table)
-    for k in (range(cfg.n_folds) if folds_to_run is None else folds_to_run):
-        if run.fold_record(k) is not None:
-            if progress: print(f'fold {k}: complete, skipped')
-            continue
+    if rank_distrib() == 0: run.start(cfg, folds[['Id', 'fold', TARGET]])
+    for k in todo:
+        if run.fold_record(k) is not None: continue
         if progress: print(f'fold {k}: training {cfg.arch} on {(folds.fold != k).sum()} images, '
                            f'validating on {(folds.fold == k).sum()}')
         with run.training([k]) if rank_distrib() == 0 else contextlib.nullcontext():  # locked
@@ -213,6 +236,7 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
         if progress: print(f"fold {k}: RMSE {s['rmse']:.3f} (without TTA {s['rmse_plain']:.3f}, "
                            f"train mean {s['baseline_rmse']:.3f})")
     if rank_distrib() == 0 and not run.incomplete_folds(cfg.n_folds): return merge_folds(run)
+
 
 # %% ../nbs/07_cv.ipynb #10e91d19
 def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
@@ -226,3 +250,33 @@ def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
     rows.append(f"{'OOF':>5} {cv['oof_rmse']:8.3f} {cv['oof_rmse_plain']:8.3f} "
                 f"{cv['baseline_rmse']:8.3f} {'':>7} {cv['seconds']:8.1f}")
     return '\n'.join(rows)
+
+# %% ../nbs/07_cv.ipynb #a46e3268
+def _lr_plot(recorder, lr:float):
+    "The loss against the learning rate of fastai's finder, with the suggestion marked"
+    lrs, losses = recorder.lrs[:-5], [float(v) for v in recorder.losses[:-5]]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(lrs, losses); ax.set_xscale('log')
+    ax.axvline(lr, ls='--', c='C1', label=f'suggested lr {lr:.1e} (valley)')
+    ax.set(xlabel='learning rate', ylabel='smoothed training loss'); ax.legend()
+    return fig
+
+
+# %% ../nbs/07_cv.ipynb #bc571110
+def find_lr(cfg:PetConfig,  # the run's config: data, model and every knob
+            fold:int=0,     # the fold whose training images the search trains on
+            num_it:int=100, # mini-batches, the learning rate rising from 1e-7 to 10
+           )->tuple:
+    "fastai's learning-rate finder on fold `fold`: (the suggested lr, the loss-vs-lr figure)"
+    cfg = dataclasses.replace(cfg, wandb='disabled')
+    check_model(cfg)
+    train, _ = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta)
+    folds = assign_folds(train, cfg.n_folds, cfg.fold_seed, cfg.folds_file, cfg.dup_threshold)
+    folds, = cached_frames(PredictSettings.of(cfg), folds)
+    seed_everything(cfg.seed)
+    learn = drop_training_callbacks(fold_learner(cfg, folds, fold, progress=False))
+    with tempfile.TemporaryDirectory() as tmp:
+        learn.path = Path(tmp)                      # where fastai keeps the weights it restores
+        lr = learn.lr_find(num_it=num_it, show_plot=False).valley
+    return lr, _lr_plot(learn.recorder, lr)
+

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from .core import MAX_LINE, PetvitError, read_text
+from .core import MAX_LINE, PetvitError, progress_bar_lines, read_text
 
 # %% auto #0
 __all__ = ['METADATA_COLS', 'TARGET', 'KAGGLE_DATA_DIR', 'MAX_PIXELS', 'DataError', 'listing', 'csv_lines', 'phash', 'scan_image',
-           'PetfinderScan', 'unsafe_ids', 'scan_petfinder', 'read_petfinder']
+           'PetfinderScan', 'unsafe_ids', 'scan_petfinder', 'read_petfinder', 'check_data_folder']
 
 # %% ../nbs/01_data.ipynb #62a54603
 METADATA_COLS = ['Subject Focus', 'Eyes', 'Face', 'Near', 'Action', 'Accessory', 'Group', 'Collage',
@@ -26,13 +26,15 @@ KAGGLE_DATA_DIR = Path('/kaggle/input/petfinder-pawpularity-score')
 
 # %% ../nbs/01_data.ipynb #10b326f1
 class DataError(PetvitError):
-    "Everything wrong with a data folder (or a file of it), one line per problem"
+    "Everything wrong with a data folder (or a file of it), one line per problem (one: that line)"
     def __init__(self,
                  path,             # the data folder or file
                  problems,         # one line per problem
                  headline:str='',  # the first line ('': "N problem(s) in data folder PATH")
                 ):
         self.path, self.problems = path, list(problems)
+        if len(self.problems) == 1 and not headline:
+            super().__init__(self.problems[0]); return  # it names the file: one line says it all
         headline = headline or f"{len(self.problems)} problem(s) in data folder {path}"
         super().__init__(f"{headline}:\n" + '\n'.join(f'  - {p}' for p in self.problems))
 
@@ -178,10 +180,7 @@ def _scan_images(df, folder, name, scan, n_workers, progress):
     ok = df.Id.notna() & ~unsafe_ids(df.Id)   # never read a path hidden in an Id
     paths = [folder/f'{i}.jpg' for i in df.Id[ok]]
     it = ThreadPoolExecutor(n_workers).map(scan_image, paths)
-    if progress:
-        from fastprogress.fastprogress import progress_bar
-        it = progress_bar(it, total=len(paths))
-        it.comment = f'checking {folder.name}/'
+    if progress: it = progress_bar_lines(it, len(paths), f'checking {folder.name}/')
     info = pd.DataFrame(list(it), index=df.index[ok], columns=['width', 'height', 'phash', 'error'])
     df['image_path'] = pd.Series([str(p.resolve()) for p in paths], index=df.index[ok],
                                  dtype=object)
@@ -207,7 +206,8 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
                    need_meta:bool=False, # the 12 metadata columns are required (metadata branch on)
                    n_workers:int=8,      # threads decoding images
                    progress:bool=False,  # show a progress bar while images are checked
-                   need_train:bool=True  # False: only test.csv + test/ are needed (prediction)
+                   need_train:bool=True, # False: only test.csv + test/ are needed (prediction)
+                   images:bool=True,     # open every image (False: the CSVs alone, in a moment)
                   )->PetfinderScan:
     "Check a PetFinder folder: CSVs, columns, values and every image; collect all problems"
     path = Path(path).expanduser()
@@ -215,7 +215,7 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
     if not path.is_dir():
         scan.problems.append(f"{path}: data folder not found: pass the folder holding train.csv, "
                              f"test.csv and train/ (on Kaggle {KAGGLE_DATA_DIR}), or make one with "
-                             "`petvit demo-data DIR`")
+                             "`petvit demo-data --out DIR`")
         return scan
     train, test, sample = (_read_csv(path, n, scan)      # all three, for prediction too
                            for n in ('train.csv', 'test.csv', 'sample_submission.csv'))
@@ -223,11 +223,11 @@ def scan_petfinder(path:str|Path,       # folder in the competition's layout
                                                            scan):
         _check_ids(train, 'train.csv', scan); _check_target(train, 'train.csv', scan)
         _check_meta(train, 'train.csv', scan, need_meta)
-        _scan_images(train, path/'train', 'train.csv', scan, n_workers, progress)
+        if images: _scan_images(train, path/'train', 'train.csv', scan, n_workers, progress)
         scan.train = train
     if test is not None and _check_columns(test, 'test.csv', ['Id'], scan):
         _check_ids(test, 'test.csv', scan); _check_meta(test, 'test.csv', scan, need_meta)
-        _scan_images(test, path/'test', 'test.csv', scan, n_workers, progress)
+        if images: _scan_images(test, path/'test', 'test.csv', scan, n_workers, progress)
         scan.test = test
     if sample is not None and _check_columns(sample, 'sample_submission.csv', ['Id', TARGET], scan):
         scan.sample = sample
@@ -249,3 +249,13 @@ def read_petfinder(path:str|Path,        # the competition folder (or one in its
                           need_train=need_train)
     if scan.problems: raise DataError(scan.path, scan.problems)
     return scan.train, scan.test
+
+# %% ../nbs/01_data.ipynb #0c78cc93
+def check_data_folder(path:str|Path,        # the competition folder (or one in its layout)
+                      need_meta:bool=False, # the 12 metadata columns are required
+                      need_train:bool=True, # False: only test.csv and test/ are needed
+                     ):
+    "The checks of `scan_petfinder` that open no image: a `DataError` in a moment, or nothing"
+    scan = scan_petfinder(path, need_meta=need_meta, need_train=need_train, images=False)
+    if scan.problems: raise DataError(scan.path, scan.problems)
+

@@ -777,7 +777,8 @@ def _blend_members(folder:BlendFolder, seen:tuple)->tuple:
         f"the blend {folder.path} holds itself: make it again")
     members = folder.members()
     here = os.path.normpath(folder.path)
-    again = f"petvit blend {' '.join(os.path.normpath(m.path) for m, _, _ in members)} --out {here}"
+    again = (f"petvit blend --members {' '.join(os.path.normpath(m.path) for m, _, _ in members)} "
+             f"--out {here}")
     for member, _, recorded in members:      # every member, the light ones too: as made
         now = member.fingerprint()
         if differ := [_FINGERPRINT_PARTS[k] for k in recorded if now.get(k) != recorded[k]]:

@@ -420,7 +420,7 @@ class RunFolder(PredictionFolder):
         f = super().oof()
         if set(f.Id) != set((folds := self.folds()).Id) or len(f) != len(folds): raise PetvitError(
             f"{self.oof_path} does not list the {len(folds)} training images of its folds.csv: "
-            f"merge the run again with petvit merge {self.path}")
+            f"merge the run again with petvit merge --run {self.path}")
         return f
 
     def check_takes(self, cfg:PetConfig, fold_table:pd.DataFrame):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from .core import PetvitError, atomic_path
+from .core import PetvitError, atomic_path, progress_bar_lines
 from .data import METADATA_COLS, TARGET, listing
 
 # %% auto #0
@@ -204,8 +204,6 @@ def cache_images(df:pd.DataFrame,        # a frame with `image_path` (from `read
         with ThreadPoolExecutor(min(n_workers, os.cpu_count() or 1)) as pool:
             it = pool.map(_one, todo)
             if progress:
-                from fastprogress.fastprogress import progress_bar
-                it = progress_bar(it, total=len(todo))
-                it.comment = f'caching images at short side {min_side}'
+                it = progress_bar_lines(it, len(todo), f'caching images at short side {min_side}')
             for _ in it: pass
     return df.assign(image_path=[str(d) for d in dsts], source_path=srcs)

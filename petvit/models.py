@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import PetvitError, atomic_write, parse_pretrained
+from .core import PetvitError, atomic_write, hub_offline_mode, parse_pretrained
 from fastai.data.transforms import Normalize
 import timm
 from timm.models import load_state_dict
@@ -66,6 +66,19 @@ def _timm_backbone(arch, pretrained, img_size, **kwargs):
         # any input size (e.g. ConvNeXt)
         return timm.create_model(arch, pretrained=pretrained, **kwargs)
 
+# %% ../nbs/03_models.ipynb #d6fa7e21
+def _hub_backbone(arch, img_size, **kwargs):
+    "`_timm_backbone` with the hub's weights: offline, from its cache or a one-line error at once"
+    why = hub_offline_mode()
+    try: return _timm_backbone(arch, True, img_size, **kwargs)
+    except Exception as e: raise PetvitError(
+        f"no pretrained weights for {arch}: the Hugging Face hub "
+        + (f"cannot be reached ({why}) and its cache lacks them" if why else
+           f"did not give them ({type(e).__name__})")
+        + ": pass a local weights file (--pretrained PATH) or train from scratch "
+        "(--pretrained false)") from None
+
+
 # %% ../nbs/03_models.ipynb #6159f934
 def load_backbone_weights(backbone:nn.Module, # a timm model, e.g. `PetModel.backbone`
                           path:str|Path,       # .safetensors / .pth / .bin in timm's format
@@ -116,10 +129,8 @@ def classifier_backbone(arch:str,                 # a timm model name that has a
     _check_arch(arch)
     try: pretrained = parse_pretrained(pretrained)
     except ValueError as e: raise PetvitError(f"pretrained={pretrained!r} must be {e}") from None
-    try: model = _timm_backbone(arch, pretrained is True, img_size, num_classes=None)
-    except Exception as e: raise PetvitError(
-        f"could not build {arch} with its classifier ({type(e).__name__}): offline? pass a local "
-        "weights file") from None
+    model = (_hub_backbone(arch, img_size, num_classes=None) if pretrained is True else
+             _timm_backbone(arch, False, img_size, num_classes=None))
     if not getattr(model, 'num_classes', 0): raise PetvitError(
         f"{arch} has no classifier: embed its pooled features instead (features: pooled)")
     if isinstance(pretrained, str): load_backbone_weights(model, pretrained, keep_classifier=True)
@@ -138,13 +149,7 @@ def create_model(arch:str,                  # timm architecture name (or a petvi
     try: pretrained = parse_pretrained(pretrained)
     except ValueError as e: raise PetvitError(f"pretrained={pretrained!r} must be {e}") from None
     if drop_path_rate: kwargs['drop_path_rate'] = drop_path_rate
-    if pretrained is True:
-        try: backbone = _timm_backbone(arch, True, img_size, **kwargs)
-        except Exception as e:
-            raise PetvitError(f"could not get pretrained weights for {arch} from the Hugging Face "
-                              f"hub ({type(e).__name__}): "
-                              "offline (e.g. a Kaggle notebook)? pass a local weights file "
-                              "(--pretrained PATH) or --pretrained false") from None
+    if pretrained is True: backbone = _hub_backbone(arch, img_size, **kwargs)
     else:
         try: backbone = _timm_backbone(arch, False, img_size, **kwargs)
         except TypeError as e:

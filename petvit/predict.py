@@ -13,7 +13,7 @@ import torch
 from .core import (PetConfig, PetvitError, get_device, resolve_precision, choose_precision,
                          resolve_workers, parse_devices, share_out)
 from .folders import RunFolder
-from .data import TARGET, read_petfinder
+from .data import TARGET, DataError, read_petfinder, scan_image
 from .images import cache_images, image_dataloader
 from .augment import tta_view
 from .models import create_model, load_weights, backbone_normalize, head_outputs
@@ -21,8 +21,8 @@ from .losses import pawpularity_probs
 from .submission import submission_order
 
 # %% auto #0
-__all__ = ['prediction_dtype', 'PredictSettings', 'tta_dataloader', 'predict_view', 'predict_tta', 'cached_frames',
-           'predict_frame', 'load_fold_model', 'Compute', 'predict']
+__all__ = ['IMAGE_SUFFIXES', 'prediction_dtype', 'PredictSettings', 'tta_dataloader', 'predict_view', 'predict_tta',
+           'cached_frames', 'predict_frame', 'load_fold_model', 'Compute', 'predict', 'image_frame', 'predict_images']
 
 # %% ../nbs/06a_predict.ipynb #373bf08e
 _DEFAULT = PetConfig()
@@ -164,6 +164,18 @@ class Compute:
         return devices, precision, why
 
 # %% ../nbs/06a_predict.ipynb #832f8b3e
+def _fold_mean(run:RunFolder, frame:pd.DataFrame, tta:int|None, compute:Compute)->np.ndarray:
+    "The mean over `run`'s fold models of their TTA predictions of `frame`'s images, in order"
+    cfg = run.config()
+    devices, precision, _ = compute.resolve()
+    how = PredictSettings.of(cfg, devices[0], tta, precision, compute.bs)
+    frame, = cached_frames(how, frame)
+    preds = share_out(list(range(cfg.n_folds)), devices, lambda k, device: predict_frame(
+        load_fold_model(run, k, device), frame, how.on(device))[1])
+    return np.mean(preds, axis=0)
+
+
+# %% ../nbs/06a_predict.ipynb #33ebbc74
 def predict(run:RunFolder|str|Path, # a finished `petvit train` run folder
             data_dir:str|Path,      # a folder with test.csv and test/{Id}.jpg
             tta:int|None=None,      # views per image (None: the run's `tta`)
@@ -171,13 +183,46 @@ def predict(run:RunFolder|str|Path, # a finished `petvit train` run folder
            )->pd.DataFrame:
     "Pawpularity of `data_dir`'s test images by the fold models of `run` (mean over folds, TTA)"
     run = (run if isinstance(run, RunFolder) else RunFolder(run)).require_complete()
-    cfg = run.config()
-    devices, precision, _ = compute.resolve()
-    how = PredictSettings.of(cfg, devices[0], tta, precision, compute.bs)
-    _, test = read_petfinder(data_dir, need_meta=cfg.use_meta, need_train=False)
-    test, = cached_frames(how, test)
-    preds = share_out(list(range(cfg.n_folds)), devices, lambda k, device: predict_frame(
-        load_fold_model(run, k, device), test, how.on(device))[1])
-    pred = pd.Series(np.mean(preds, axis=0), index=test.Id.values)
+    _, test = read_petfinder(data_dir, need_meta=run.config().use_meta, need_train=False)
+    pred = pd.Series(_fold_mean(run, test, tta, compute), index=test.Id.values)
     order = submission_order(pred.index, data_dir)
     return pd.DataFrame({'Id': order, TARGET: pred.reindex(order).values})
+
+
+# %% ../nbs/06a_predict.ipynb #bceb2cb9
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp', '.bmp')   # what a folder of photos holds
+
+def image_frame(path:str|Path, # a photo, or a folder of photos (its sub-folders are not read)
+               )->pd.DataFrame:
+    "`Id` (the file name without its suffix) and `image_path` of the photos at `path`, checked"
+    path = Path(path).expanduser()
+    if path.is_file(): files = [path]
+    elif path.is_dir(): files = sorted(p for p in path.iterdir()
+                                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    else: raise PetvitError(f"{path} not found: pass a photo, a folder of photos or a data folder")
+    if not files: raise PetvitError(
+        f"{path} holds no photos ({', '.join(IMAGE_SUFFIXES)}) and no test.csv: pass a photo, a "
+        "folder of photos or a data folder")
+    if problems := [f'{p.name}: cannot be read ({e})' for p in files
+                    if (e := scan_image(p)['error'])]: raise DataError(path, problems)
+    ids = pd.Series([p.stem for p in files])
+    if ids.duplicated().any(): raise PetvitError(
+        f"{path}: {', '.join(p.name for p in files if p.stem in set(ids[ids.duplicated()]))} "
+        "share a name: a photo's Id is its file name without the suffix, so rename one")
+    return pd.DataFrame({'Id': ids, 'image_path': [str(p) for p in files]})
+
+
+# %% ../nbs/06a_predict.ipynb #06235edd
+def predict_images(run:RunFolder|str|Path, # a finished `petvit train` run folder
+                   images:str|Path,        # a photo, or a folder of photos (no CSV needed)
+                   tta:int|None=None,      # views per image (None: the run's `tta`)
+                   compute:Compute=Compute(), # devices, precision, batch
+                  )->pd.DataFrame:
+    "Pawpularity of a photo or of a folder's photos by `run`'s fold models (`Id`: the file stem)"
+    run = (run if isinstance(run, RunFolder) else RunFolder(run)).require_complete()
+    if run.config().use_meta: raise PetvitError(
+        f"{run.path} was trained with the metadata columns (use_meta): its models need test.csv "
+        "beside the photos, so pass a data folder in the PetFinder layout")
+    frame = image_frame(images)
+    return frame[['Id']].assign(**{TARGET: _fold_mean(run, frame, tta, compute)})
+

@@ -64,6 +64,9 @@ class DeviceSmoothLoss(AvgSmoothLoss):
 class ProgressBars(ProgressCallback):
     "fastai's progress bars, showing the smoothed loss every `every` batches rather than every one"
     name = 'progress'                                   # what `Learner.no_bar` removes
+    # before CSVLogger (60), which then chains to our table: the other way round the bars'
+    # table would replace its writer, and `history.csv` would get no rows on a terminal
+    order = CSVLogger.order - 1
     def __init__(self,
                  every:int=20, # batches between loss readings (each waits for the GPU)
                 ): self.every = every

@@ -49,7 +49,7 @@ def test_partial_config_file_refines_the_preset(cli, small_data, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())
     assert (cfg['arch'], cfg['img_size'], cfg['epochs'], cfg['n_folds'], cfg['use_meta']) == ('vit_convstem_nano', 32, 1, 2, False)
-    assert r.stdout.splitlines()[0].startswith('petvit train: vit_convstem_nano at 32 px, 2 folds x 1 epochs')
+    assert r.stdout.splitlines()[0].startswith('petvit train: vit_convstem_nano at 32 px (from scratch), 2 folds x 1 epochs')
     assert f'(preset demo + {tmp_path/"e.yaml"})' in r.stdout.splitlines()[0]
 
 @pytest.mark.parametrize('flags, says', [
@@ -118,7 +118,7 @@ def test_broken_fold_weights_are_one_line_and_retrained(cli, quick_run, small_da
         assert 'fold 1' in err and 'weights_only' not in err
     (run/'fold1'/'model.pth').unlink()
     r = cli('train', '--data', small_data, '--out', run, *QUICK)
-    assert r.returncode == 0 and 'fold 1: training' in r.stdout and 'fold 0: complete, skipped' in r.stdout
+    assert r.returncode == 0 and 'fold 1: training' in r.stdout and 'resuming: fold 0 done, fold 1 to train' in r.stdout
     assert (run/'fold1'/'model.pth').read_bytes() == good                   # same seed, same bytes
 
 def test_merge_refuses_mismatched_sample_submission_and_missing_data(cli, quick_run, small_data, tmp_path):

@@ -9,7 +9,7 @@ from conftest import ROOT
 # grouped so that each takes about as long (measured with tools/time_cells.py); every notebook once
 GROUPS = ['06_training', '07_cv 06b_submission 11b_zoo', '06a_predict 11_ensembles 00_core 00a_folders 02_augment 02a_store 04_losses_metrics 05_schedulers',
           '03_models 03a_arch 03b_shiftvit 03c_fnet 03d_convstem 10_benchmark 01_data 01a_folds 01b_images 01c_demo',
-          '08_attention_rollout 09_cli 13_kaggle_inference 12_kaggle_kit index 11a_plan']
+          '08_attention_rollout 09_cli 09a_api 13_kaggle_inference 12_kaggle_kit index 11a_plan']
 
 def test_every_notebook_is_in_one_group():
     names = sorted(n for g in GROUPS for n in g.split())

@@ -200,7 +200,7 @@ def test_predict_needs_the_data_folders_three_csvs(cli, runs_copy, small_data, t
     data = tmp_path/'data'; shutil.copytree(small_data, data); (data/'sample_submission.csv').unlink()
     r = cli('predict', '--run', runs_copy/'a', '--data', data, '--out', tmp_path/'p.csv')
     assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
-    assert '- sample_submission.csv: file not found' in r.stderr and not (tmp_path/'p.csv').exists()
+    assert 'error: sample_submission.csv: file not found' in r.stderr and not (tmp_path/'p.csv').exists()
 
 def test_a_terminal_that_cannot_show_a_name_gets_no_traceback(small_data, tmp_path):
     data = tmp_path/'data'; shutil.copytree(small_data, data)

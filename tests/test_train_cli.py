@@ -20,7 +20,7 @@ def test_train_writes_run_folder_and_resumes_identically(cli, tiny_runs, small_d
     first = _outputs(run)
     r2 = cli('train', '--data', small_data, '--out', run, '--folds', 2, '--epochs', 1, *TINY, '--arch', 'shiftvit_nano',
              '--resize', 'squish')
-    assert r2.returncode == 0 and r2.stdout.count('complete, skipped') == 2
+    assert r2.returncode == 0 and 'resuming: folds 0, 1 done\n' in r2.stdout, r2.stdout
     assert _outputs(run) == first
     r3 = cli('predict', '--run', run, '--data', small_data, '--out', tmp_path/'pred.csv')
     assert r3.returncode == 0
@@ -46,7 +46,7 @@ def test_killed_run_resumes_to_complete_outputs(small_data, tmp_path):
     fold0_model = (run/'fold0'/'model.pth').stat().st_mtime
     r = petvit(*args)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert 'fold 0: complete, skipped' in r.stdout
+    assert 'resuming: fold 0 done, folds 1, 2 to train\n' in r.stdout, r.stdout     # says so first
     assert (run/'fold0'/'model.pth').stat().st_mtime == fold0_model
     oof = pd.read_csv(run/'oof.csv')
     assert len(oof) == 60 and oof.pred.notna().all() and sorted(oof.fold.unique()) == [0, 1, 2]
@@ -59,7 +59,7 @@ def test_store_run_killed_and_resumed_is_byte_identical(small_data, tmp_path):
     assert r.returncode == 0 and 'image store in host memory' in r.stdout, r.stderr[-2000:]
     _kill_during_fold1(['train', *common, '--out', resumed], resumed)
     r = petvit('train', *common, '--out', resumed)
-    assert r.returncode == 0 and 'fold 0: complete, skipped' in r.stdout, r.stderr[-2000:]
+    assert r.returncode == 0 and 'fold 0 done, folds 1, 2 to train' in r.stdout, r.stderr[-2000:]
     for name in ('oof.csv', 'submission.csv', 'folds.csv', *[f'fold{k}/model.pth' for k in range(3)],
                  *[f'fold{k}/oof.csv' for k in range(3)], *[f'fold{k}/test.csv' for k in range(3)]):
         assert (whole/name).read_bytes() == (resumed/name).read_bytes(), name

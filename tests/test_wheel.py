@@ -32,7 +32,7 @@ def test_wheel_metadata_and_contents(dists):
     assert urls['Source'] == s['git_url'] and urls['Documentation'].startswith(s['doc_host'])
     assert any(c.startswith('Development Status :: 3') for c in meta.get_all('Classifier'))
     assert set(s['requirements'].split()) <= {r.replace(' ', '') for r in meta.get_all('Requires-Dist')}
-    assert 'petvit = petvit.cli:main' in z.read(f'{info}/entry_points.txt').decode()
+    assert 'petvit = petvit:cli_main' in z.read(f'{info}/entry_points.txt').decode()
     assert meta.get_payload(decode=True).decode() == (ROOT/'README.md').read_text()   # the README is the long description
 
 def _fresh_venv(path, wheel, deps_from_this_env):
