@@ -9,7 +9,6 @@ import importlib, sys
 # settings.ini's version, written here by nbdev_export
 __version__ = "0.1.0"
 
-
 # %% auto #0
 __all__ = ['API', 'cli_main', 'PetConfig', 'PRESETS', 'preset_config', 'load_config', 'save_config', 'PetvitError',
            'make_demo_data', 'demo_data_dir', 'read_petfinder', 'run_cv', 'find_lr', 'predict', 'predict_images',
@@ -26,17 +25,14 @@ _all_ = ['PetConfig', 'PRESETS', 'preset_config', 'load_config', 'save_config', 
          'make_demo_data', 'demo_data_dir', 'read_petfinder', 'run_cv', 'find_lr', 'predict',
          'predict_images', 'explain_run']
 
-
 # %% ../nbs/09a_api.ipynb #ba421cf2
 def __getattr__(name:str): # a top-level name of petvit
     "The top-level name `name`, from its module, imported on first use"
     if name not in API: raise AttributeError(f"module 'petvit' has no attribute {name!r}")
     return getattr(importlib.import_module(f'petvit.{API[name]}'), name)
 
-
 # %% ../nbs/09a_api.ipynb #51ff130a
 def __dir__(): return sorted([*globals(), *API])
-
 
 # %% ../nbs/09a_api.ipynb #43cc9d65
 def cli_main()->int:
@@ -47,4 +43,3 @@ def cli_main()->int:
     except KeyboardInterrupt:
         print('\npetvit: interrupted', file=sys.stderr)
         return 130
-

@@ -15,7 +15,6 @@ from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
                          SEED_LIMIT, check_outside, config_from_dict, get_device,
                          hub_offline_mode, parse_pretrained, read_config_file)
 
-
 # %% auto #0
 __all__ = ['SEED', 'CONFIG_GROUPS', 'whole', 'path_flag', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags',
            'train_config', 'config_source', 'preflight', 'start_line', 'cmd_train', 'compute_line', 'cmd_predict',
@@ -55,7 +54,6 @@ def path_flag(p:argparse.ArgumentParser, # a sub-parser
     p.add_argument(f'{dest}_bare', type=Path, nargs='*' if many else '?', help=argparse.SUPPRESS)
     p.set_defaults(bare_path=(flag, dest, required))
 
-
 # %% ../nbs/09_cli.ipynb #8f0deee9
 def _add_demo_data(sub):
     p = sub.add_parser('demo-data',
@@ -69,7 +67,6 @@ def _add_demo_data(sub):
     p.add_argument('--seed', type=SEED, default=42, help='seed: same seed, same files (default 42)')
     p.set_defaults(func=cmd_demo_data)
 
-
 # %% ../nbs/09_cli.ipynb #0af7c2be
 def cmd_demo_data(args, # the parsed command line
                  ):
@@ -81,7 +78,6 @@ def cmd_demo_data(args, # the parsed command line
     print(f'wrote a demo dataset to {path}: {args.n} train images, {n_test} test images, '
           'train.csv, test.csv, sample_submission.csv')
     return 0
-
 
 # %% ../nbs/09_cli.ipynb #ed259dae
 def _add_check(sub):
@@ -103,7 +99,6 @@ def _add_check(sub):
                    help='near-duplicate threshold in differing pHash bits (default '
                         f'{d.dup_threshold})')
     p.set_defaults(func=cmd_check)
-
 
 # %% ../nbs/09_cli.ipynb #6b5d8921
 def cmd_check(args, # the parsed command line
@@ -140,7 +135,6 @@ CONFIG_GROUPS = {  # `train --help`'s sections, in order: every `PetConfig` fiel
                  'channels_last', 'compile'),
 }
 
-
 # %% ../nbs/09_cli.ipynb #5e526350
 # what the value is, where the field's name does not say
 _METAVARS = dict(ema='DECAY', layer_decay='FACTOR', mixup='ALPHA', cutmix='ALPHA', drop_path='RATE',
@@ -148,14 +142,12 @@ _METAVARS = dict(ema='DECAY', layer_decay='FACTOR', mixup='ALPHA', cutmix='ALPHA
                  pretrained='{true,false,PATH}', img_size='PX', dup_threshold='BITS', epochs='N',
                  bs='N', accum='N', ordinal_bins='K', patience='EPOCHS', tta='VIEWS')
 
-
 # %% ../nbs/09_cli.ipynb #9f8b6351
 def _default_words(name:str, preset:str|None)->str:
     "A field's default for --help: petvit's, and the preset's where it differs"
     mine, theirs = getattr(PetConfig(), name), PRESETS.get(preset, {}).get(name)
     if theirs is None or theirs == mine: return f'default {mine!r}'
     return f'default {theirs!r} with preset {preset}; {mine!r} without'
-
 
 # %% ../nbs/09_cli.ipynb #157e3d07
 def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
@@ -177,7 +169,6 @@ def add_config_flags(p:argparse.ArgumentParser, # the `train` sub-parser
             metavar = '{' + ','.join(choices) + '}' if choices else None
             groups[title].add_argument(flag, dest=name, default=None, help=h,
                                        metavar=metavar or _METAVARS.get(name, name.upper()))
-
 
 # %% ../nbs/09_cli.ipynb #2a442a5d
 def train_config(args, # the parsed command line
@@ -220,7 +211,6 @@ def preflight(cfg:PetConfig, # the run's config
         "(--pretrained PATH), or train from scratch (--pretrained false)")
     if weights is True: hub_offline_mode()
 
-
 # %% ../nbs/09_cli.ipynb #7bca51cd
 def start_line(cfg:PetConfig, # the run's config
                args,          # the parsed command line (for the config's layers)
@@ -237,7 +227,6 @@ def start_line(cfg:PetConfig, # the run's config
             f'folds {folds} ({config_source(args)}); data {cfg.data_dir} -> {cfg.out_dir}; '
             f'{precision} on {device} ({why})')
 
-
 # %% ../nbs/09_cli.ipynb #332fd854
 _LR_PLOT_MARK = 'petvit lr-find'   # the PNG's Software field: a plot petvit may replace
 
@@ -249,7 +238,6 @@ def _lr_plot_ours(plot:Path)->bool:
     try:
         with Image.open(plot) as im: return im.text.get('Software') == _LR_PLOT_MARK
     except Exception: return False
-
 
 # %% ../nbs/09_cli.ipynb #c08783a5
 def _lr_find(cfg:PetConfig)->int:
@@ -266,7 +254,6 @@ def _lr_find(cfg:PetConfig)->int:
     print(f"petvit train --lr-find: suggested lr {lr:.1e} (fastai's valley; this config trains at "
           f"{cfg.lr:g}); plot: {plot}")
     return 0
-
 
 # %% ../nbs/09_cli.ipynb #17be75cc
 def _add_train(sub, preset:str|None=None):
@@ -305,7 +292,6 @@ def _add_train(sub, preset:str|None=None):
     add_config_flags(p, preset, groups)
     p.set_defaults(func=cmd_train)
 
-
 # %% ../nbs/09_cli.ipynb #57348fea
 def cmd_train(args, # the parsed command line
              ):
@@ -334,7 +320,6 @@ def cmd_train(args, # the parsed command line
         return 0
     _print_results(cv, RunFolder(cfg.out_dir))
     return 0
-
 
 # %% ../nbs/09_cli.ipynb #ed93c218
 def _print_results(cv, run):
@@ -394,7 +379,6 @@ def _add_predict(sub):
                         'competition has about 6,800)')
     p.set_defaults(func=cmd_predict)
 
-
 # %% ../nbs/09_cli.ipynb #c5c3084e
 def cmd_predict(args, # the parsed command line
                ):
@@ -417,13 +401,11 @@ def cmd_predict(args, # the parsed command line
     print(f'wrote {len(sub)} predictions to {out}')
     return 0
 
-
 # %% ../nbs/09_cli.ipynb #d2ba690d
 def _photos(path:Path)->bool:
     "Whether `--data` names photos (a file, or a folder without the competition's CSVs)"
     csvs = ('train.csv', 'test.csv', 'sample_submission.csv')
     return path.is_file() or path.is_dir() and not any((path/n).exists() for n in csvs)
-
 
 # %% ../nbs/09_cli.ipynb #cd163b7d
 def _predict_photos(args)->int:
@@ -437,7 +419,6 @@ def _predict_photos(args)->int:
     for i, p in zip(preds.Id, preds.Pawpularity): print(f'{p:6.2f}  {i}')
     if args.out: print(f'wrote {len(preds)} predictions to {args.out}')
     return 0
-
 
 # %% ../nbs/09_cli.ipynb #e808ab12
 def _print_plan(args):
@@ -459,7 +440,6 @@ def _add_merge(sub):
     p.add_argument('--data', type=Path, default=None,
                    help="the run's data folder, if it moved (for sample_submission.csv)")
     p.set_defaults(func=cmd_merge)
-
 
 # %% ../nbs/09_cli.ipynb #05790f5d
 def cmd_merge(args, # the parsed command line
@@ -531,6 +511,8 @@ def _add_explain(sub):
 def cmd_explain(args, # the parsed command line
                ):
     "`petvit explain`"
+    from petvit.folders import RunFolder, open_folder
+    open_folder(args.run, RunFolder)                        # before PyTorch loads
     from petvit.rollout import explain_run
     result = explain_run(args.run, args.out, args.data, args.worst, args.best, args.ids,
                          args.method)
@@ -678,7 +660,6 @@ def _add_member_flags(p, required:bool=True):
     p.add_argument('--out', type=Path, required=True, help='folder to write')
     p.add_argument('--data', type=Path, default=None,
                    help='the data folder: check the submission against its test Ids')
-
 
 # %% ../nbs/09_cli.ipynb #11d26a99
 def _add_blend(sub):
@@ -839,7 +820,6 @@ def get_parser(preset:str|None=None, # the preset whose defaults `train --help` 
     parser.commands = sub.choices
     return parser
 
-
 # %% ../nbs/09_cli.ipynb #0b6521e2
 def preset_asked(argv:list, # the command line
                 )->str|None:
@@ -850,7 +830,6 @@ def preset_asked(argv:list, # the command line
             argv[i + 1] if a == '--preset' and i + 1 < len(argv) else None)
         if name is not None: return name if name in PRESETS else None
     return 'demo' if '--demo' in argv else None
-
 
 # %% ../nbs/09_cli.ipynb #41175490
 def unknown_words(parser:argparse.ArgumentParser, # the sub-parser of the command
@@ -863,7 +842,6 @@ def unknown_words(parser:argparse.ArgumentParser, # the sub-parser of the comman
     if typo and (close := difflib.get_close_matches(typo, flags, n=1)):
         msg += f' (did you mean {close[0]}?)'
     return msg
-
 
 # %% ../nbs/09_cli.ipynb #4b44a2bd
 def use_old_spelling(args,                           # the parsed command line
@@ -879,7 +857,6 @@ def use_old_spelling(args,                           # the parsed command line
     if required and getattr(args, dest) is None:
         parser.error(f'the following arguments are required: {flag}')
     return args
-
 
 # %% ../nbs/09_cli.ipynb #0712c898
 def _fresh_line()->str:
@@ -923,7 +900,6 @@ def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
     except KeyboardInterrupt:
         print(f'{_fresh_line()}{name}: interrupted', file=sys.stderr)
         return 130
-
 
 # %% ../nbs/09_cli.ipynb #bfe55f36
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # not in a notebook

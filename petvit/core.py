@@ -361,7 +361,6 @@ def hub_unreachable(timeout:float=3., # the most seconds to wait for the hub's h
     probe.start(); probe.join(timeout)
     return answer[0] if answer else f'{host} did not answer within {timeout:g} s'
 
-
 # %% ../nbs/00_core.ipynb #df96be6e
 def hub_offline_mode()->str|None:
     "Use the hub's cache alone, no requests, if the hub cannot be reached; why, or None"
@@ -369,7 +368,6 @@ def hub_offline_mode()->str|None:
     os.environ['HF_HUB_OFFLINE'], os.environ['PETVIT_HUB_OFFLINE'] = '1', why
     if (hub := sys.modules.get('huggingface_hub.constants')) is not None: hub.HF_HUB_OFFLINE = True
     return why
-
 
 # %% ../nbs/00_core.ipynb #e09cec27
 def _to_int(v):
@@ -787,4 +785,3 @@ def progress_bar_lines(it,           # what to iterate
     bar.comment = comment
     yield from bar
     if isinstance(bar, ConsoleProgressBar): print(flush=True)
-

@@ -187,7 +187,6 @@ def fold_span(ks:list, # fold numbers, ascending
     spans = [f'{a}' if a == b else f'{a}, {b}' if b == a + 1 else f'{a}–{b}' for a, b in runs]
     return ('fold ' if len(ks) == 1 else 'folds ') + ', '.join(spans)
 
-
 # %% ../nbs/07_cv.ipynb #bb97671b
 def _checked_inputs(cfg:PetConfig, folds_to_run:list|None, bars:bool)->tuple:
     "The run's (folds, test) frames, once all that can be checked before training has passed"
@@ -207,7 +206,6 @@ def _checked_inputs(cfg:PetConfig, folds_to_run:list|None, bars:bool)->tuple:
         "or --folds")
     if rank_distrib() == 0: RunFolder(cfg.out_dir).check_takes(cfg, folds[['Id', 'fold', TARGET]])
     return folds, test
-
 
 # %% ../nbs/07_cv.ipynb #9f912099
 def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` say where
@@ -237,7 +235,6 @@ def run_cv(cfg:PetConfig,               # every knob; `data_dir` and `out_dir` s
                            f"train mean {s['baseline_rmse']:.3f})")
     if rank_distrib() == 0 and not run.incomplete_folds(cfg.n_folds): return merge_folds(run)
 
-
 # %% ../nbs/07_cv.ipynb #10e91d19
 def cv_table(cv:dict, # the content of `cv.json` (per-fold and OOF figures)
             )->str:
@@ -261,7 +258,6 @@ def _lr_plot(recorder, lr:float):
     ax.set(xlabel='learning rate', ylabel='smoothed training loss'); ax.legend()
     return fig
 
-
 # %% ../nbs/07_cv.ipynb #bc571110
 def find_lr(cfg:PetConfig,  # the run's config: data, model and every knob
             fold:int=0,     # the fold whose training images the search trains on
@@ -279,4 +275,3 @@ def find_lr(cfg:PetConfig,  # the run's config: data, model and every knob
         learn.path = Path(tmp)                      # where fastai keeps the weights it restores
         lr = learn.lr_find(num_it=num_it, show_plot=False).valley
     return lr, _lr_plot(learn.recorder, lr)
-

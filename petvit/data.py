@@ -258,4 +258,3 @@ def check_data_folder(path:str|Path,        # the competition folder (or one in 
     "The checks of `scan_petfinder` that open no image: a `DataError` in a moment, or nothing"
     scan = scan_petfinder(path, need_meta=need_meta, need_train=need_train, images=False)
     if scan.problems: raise DataError(scan.path, scan.problems)
-

@@ -78,7 +78,6 @@ def _hub_backbone(arch, img_size, **kwargs):
         + ": pass a local weights file (--pretrained PATH) or train from scratch "
         "(--pretrained false)") from None
 
-
 # %% ../nbs/03_models.ipynb #6159f934
 def load_backbone_weights(backbone:nn.Module, # a timm model, e.g. `PetModel.backbone`
                           path:str|Path,       # .safetensors / .pth / .bin in timm's format

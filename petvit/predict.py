@@ -174,7 +174,6 @@ def _fold_mean(run:RunFolder, frame:pd.DataFrame, tta:int|None, compute:Compute)
         load_fold_model(run, k, device), frame, how.on(device))[1])
     return np.mean(preds, axis=0)
 
-
 # %% ../nbs/06a_predict.ipynb #33ebbc74
 def predict(run:RunFolder|str|Path, # a finished `petvit train` run folder
             data_dir:str|Path,      # a folder with test.csv and test/{Id}.jpg
@@ -187,7 +186,6 @@ def predict(run:RunFolder|str|Path, # a finished `petvit train` run folder
     pred = pd.Series(_fold_mean(run, test, tta, compute), index=test.Id.values)
     order = submission_order(pred.index, data_dir)
     return pd.DataFrame({'Id': order, TARGET: pred.reindex(order).values})
-
 
 # %% ../nbs/06a_predict.ipynb #bceb2cb9
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp', '.bmp')   # what a folder of photos holds
@@ -211,7 +209,6 @@ def image_frame(path:str|Path, # a photo, or a folder of photos (its sub-folders
         "share a name: a photo's Id is its file name without the suffix, so rename one")
     return pd.DataFrame({'Id': ids, 'image_path': [str(p) for p in files]})
 
-
 # %% ../nbs/06a_predict.ipynb #06235edd
 def predict_images(run:RunFolder|str|Path, # a finished `petvit train` run folder
                    images:str|Path,        # a photo, or a folder of photos (no CSV needed)
@@ -225,4 +222,3 @@ def predict_images(run:RunFolder|str|Path, # a finished `petvit train` run folde
         "beside the photos, so pass a data folder in the PetFinder layout")
     frame = image_frame(images)
     return frame[['Id']].assign(**{TARGET: _fold_mean(run, frame, tta, compute)})
-

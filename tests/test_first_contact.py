@@ -94,7 +94,8 @@ def test_checks_that_need_no_model_fail_before_pytorch_loads(small_data, tmp_pat
                        (['train', '--data', small_data, '--out', tmp_path/'r', '--pretrained', tmp_path/'w.pth'],
                         'weights file'),
                        (['predict', '--run', tmp_path/'never', '--data', small_data], 'is not a petvit run'),
-                       (['merge', '--run', tmp_path/'never'], 'is not a petvit run')]:
+                       (['merge', '--run', tmp_path/'never'], 'is not a petvit run'),
+                       (['explain', '--run', tmp_path/'never'], 'is not a petvit run')]:
         code = (f'import sys; from petvit.cli import main; rc = main({[str(a) for a in argv]!r}); '
                 "print(rc, 'torch' in sys.modules)")
         r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path)
