@@ -21,6 +21,7 @@ API = {  # what `from petvit import ...` gives: name: the module that defines it
     'demo_data_dir': 'demo', 'read_petfinder': 'data', 'run_cv': 'cv', 'find_lr': 'cv',
     'predict': 'predict', 'predict_images': 'predict', 'explain_run': 'rollout',
 }
+# the same names for `from petvit import *`: nbdev reads `_all_` as a literal list
 _all_ = ['PetConfig', 'PRESETS', 'preset_config', 'load_config', 'save_config', 'PetvitError',
          'make_demo_data', 'demo_data_dir', 'read_petfinder', 'run_cv', 'find_lr', 'predict',
          'predict_images', 'explain_run']
