@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #f163319f
 from __future__ import annotations
-import argparse, dataclasses, difflib, errno, math, os, sys
+import argparse, dataclasses, difflib, errno, functools, math, os, sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -12,8 +12,8 @@ from fastcore.docments import docments
 from .core import (BLEND_WEIGHTS, BOOST_DEFAULTS, BOOST_MODELS, EMBED_DEFAULTS,
                          CONFIG_CHOICES, FROZEN_FEATURES, GPU_PEAKS,
                          MIN_BLEND_WEIGHT, PetConfig, PetvitError, PRECISIONS, PRESETS,
-                         SEED_LIMIT, check_outside, config_from_dict, get_device,
-                         hub_offline_mode, parse_pretrained, read_config_file)
+                         SEED_LIMIT, check_outside, check_weights_file, config_from_dict,
+                         get_device, parse_pretrained, read_config_file)
 
 # %% auto #0
 __all__ = ['SEED', 'CONFIG_GROUPS', 'whole', 'path_flag', 'cmd_demo_data', 'cmd_check', 'config_flag', 'add_config_flags',
@@ -205,11 +205,7 @@ def preflight(cfg:PetConfig, # the run's config
     check_outside(cfg.out_dir, cfg.data_dir)
     RunFolder(cfg.out_dir).check_writable()
     check_data_folder(cfg.data_dir, need_meta=cfg.use_meta)
-    weights = parse_pretrained(cfg.pretrained)
-    if isinstance(weights, str) and not Path(weights).expanduser().is_file(): raise PetvitError(
-        f"weights file {weights} not found: pass an existing .safetensors/.pth/.bin file "
-        "(--pretrained PATH), or train from scratch (--pretrained false)")
-    if weights is True: hub_offline_mode()
+    if isinstance(weights := parse_pretrained(cfg.pretrained), str): check_weights_file(weights)
 
 # %% ../nbs/09_cli.ipynb #7bca51cd
 def start_line(cfg:PetConfig, # the run's config
@@ -813,10 +809,10 @@ def get_parser(preset:str|None=None, # the preset whose defaults `train --help` 
                                      'data checks, folds, training, CV and TTA.')
     parser.add_argument('--version', action='version', version=f'petvit {__version__}')
     sub = parser.add_subparsers(title='commands', dest='command', metavar='COMMAND')
-    for add in (_add_demo_data, _add_check, _add_train, _add_merge, _add_predict, _add_explain,
-                _add_embed, _add_boost, _add_blend, _add_select, _add_check_submission,
-                _add_kaggle_kit, _add_bench):
-        add(sub, preset) if add is _add_train else add(sub)
+    for add in (_add_demo_data, _add_check, functools.partial(_add_train, preset=preset),
+                _add_merge, _add_predict, _add_explain, _add_embed, _add_boost, _add_blend,
+                _add_select, _add_check_submission, _add_kaggle_kit, _add_bench):
+        add(sub)
     parser.commands = sub.choices
     return parser
 

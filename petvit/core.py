@@ -22,10 +22,10 @@ __all__ = ['MAX_READ', 'MAX_LINE', 'WANDB_MODES', 'PRECISIONS', 'LOSSES', 'SCHED
            'SEED_LIMIT', 'CONFIG_CHOICES', 'PRESETS', 'EMBED_DEFAULTS', 'BOOST_DEFAULTS', 'GPU_PEAKS', 'PetvitError',
            'current_umask', 'atomic_path', 'atomic_write', 'file_sha256', 'open_regular', 'read_limited', 'read_text',
            'read_csv_file', 'read_json', 'read_arrays', 'check_outside', 'PetConfig', 'parse_pretrained',
-           'hub_unreachable', 'hub_offline_mode', 'optimizer_names', 'timm_auto_augment', 'config_to_dict',
-           'config_from_dict', 'save_config', 'read_data_file', 'read_config_file', 'load_config', 'preset_config',
-           'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision', 'choose_precision',
-           'resolve_precision', 'gpu_peak', 'resolve_workers', 'progress_bar_lines']
+           'check_weights_file', 'hub_unreachable', 'hub_offline_mode', 'optimizer_names', 'timm_auto_augment',
+           'config_to_dict', 'config_from_dict', 'save_config', 'read_data_file', 'read_config_file', 'load_config',
+           'preset_config', 'seed_everything', 'get_device', 'parse_devices', 'share_out', 'auto_precision',
+           'choose_precision', 'resolve_precision', 'gpu_peak', 'resolve_workers', 'progress_bar_lines']
 
 # %% ../nbs/00_core.ipynb #33c41d45
 class PetvitError(Exception):
@@ -343,6 +343,16 @@ def parse_pretrained(v, # True/False, a word for one ('yes', 'off', ...), or a w
     if isinstance(v, str) and v.strip().lower() not in _TRUE + _FALSE: return v
     try: return _to_bool(v)
     except ValueError: raise ValueError('true, false or a weights file') from None
+
+# %% ../nbs/00_core.ipynb #400594c7
+def check_weights_file(path:str|Path, # the local weights file `pretrained` names
+                      )->Path:
+    "`path`, expanded; a one-line error if no file is there"
+    path = Path(path).expanduser()
+    if not path.is_file(): raise PetvitError(
+        f"weights file {path} not found: pass an existing .safetensors/.pth/.bin file "
+        "(--pretrained PATH), or train from scratch (--pretrained false)")
+    return path
 
 # %% ../nbs/00_core.ipynb #b0c566a8
 def hub_unreachable(timeout:float=3., # the most seconds to wait for the hub's host

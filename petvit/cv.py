@@ -188,12 +188,8 @@ def fold_span(ks:list, # fold numbers, ascending
     return ('fold ' if len(ks) == 1 else 'folds ') + ', '.join(spans)
 
 # %% ../nbs/07_cv.ipynb #bb97671b
-def _checked_inputs(cfg:PetConfig, folds_to_run:list|None, bars:bool)->tuple:
-    "The run's (folds, test) frames, once all that can be checked before training has passed"
-    check_outside(cfg.out_dir, cfg.data_dir)
-    if bad := [k for k in folds_to_run or [] if not 0 <= k < cfg.n_folds]: raise PetvitError(
-        f"fold(s) {', '.join(map(str, bad))} do not exist: a {cfg.n_folds}-fold run has folds 0 to "
-        f"{cfg.n_folds - 1}")
+def _checked_data(cfg:PetConfig, bars:bool)->tuple:
+    "(folds, test) frames of `cfg`'s data, once its model, images, folds and memory pass"
     if cfg.compile and get_device(cfg.device).type != 'cuda': raise PetvitError(
         f"--compile needs a CUDA GPU and the device is {get_device(cfg.device)}: torch.compile of "
         "a run fails on the CPU with this stack, so drop --compile there")
@@ -204,6 +200,16 @@ def _checked_inputs(cfg:PetConfig, folds_to_run:list|None, bars:bool)->tuple:
     if (small := len(folds) - folds.fold.value_counts().max()) < cfg.bs: raise PetvitError(
         f"a fold trains on only {small} images, less than one batch of --bs {cfg.bs}: lower --bs "
         "or --folds")
+    return folds, test
+
+# %% ../nbs/07_cv.ipynb #40032a21
+def _checked_inputs(cfg:PetConfig, folds_to_run:list|None, bars:bool)->tuple:
+    "The run's (folds, test) frames, once all that can be checked before training has passed"
+    check_outside(cfg.out_dir, cfg.data_dir)
+    if bad := [k for k in folds_to_run or [] if not 0 <= k < cfg.n_folds]: raise PetvitError(
+        f"fold(s) {', '.join(map(str, bad))} do not exist: a {cfg.n_folds}-fold run has folds 0 to "
+        f"{cfg.n_folds - 1}")
+    folds, test = _checked_data(cfg, bars)
     if rank_distrib() == 0: RunFolder(cfg.out_dir).check_takes(cfg, folds[['Id', 'fold', TARGET]])
     return folds, test
 
@@ -265,10 +271,7 @@ def find_lr(cfg:PetConfig,  # the run's config: data, model and every knob
            )->tuple:
     "fastai's learning-rate finder on fold `fold`: (the suggested lr, the loss-vs-lr figure)"
     cfg = dataclasses.replace(cfg, wandb='disabled')
-    check_model(cfg)
-    train, _ = read_petfinder(cfg.data_dir, need_meta=cfg.use_meta)
-    folds = assign_folds(train, cfg.n_folds, cfg.fold_seed, cfg.folds_file, cfg.dup_threshold)
-    folds, = cached_frames(PredictSettings.of(cfg), folds)
+    folds, = cached_frames(PredictSettings.of(cfg), _checked_data(cfg, bars=False)[0])
     seed_everything(cfg.seed)
     learn = drop_training_callbacks(fold_learner(cfg, folds, fold, progress=False))
     with tempfile.TemporaryDirectory() as tmp:

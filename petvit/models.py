@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import PetvitError, atomic_write, hub_offline_mode, parse_pretrained
+from .core import (PetvitError, atomic_write, check_weights_file, hub_offline_mode,
+                         parse_pretrained)
 from fastai.data.transforms import Normalize
 import timm
 from timm.models import load_state_dict
@@ -84,11 +85,8 @@ def load_backbone_weights(backbone:nn.Module, # a timm model, e.g. `PetModel.bac
                           keep_classifier:bool=False, # load the classifier too (it must be there)
                          ):
     "Load a timm weights file into `backbone`: classifier dropped, position embeddings resized"
-    path, arch = Path(path).expanduser(), backbone.pretrained_cfg.get('architecture',
-                                                                      type(backbone).__name__)
-    if not path.is_file():
-        raise PetvitError(f"weights file {path} not found: pass an existing .safetensors/.pth/.bin "
-                          "file, or --pretrained false")
+    path, arch = check_weights_file(path), backbone.pretrained_cfg.get('architecture',
+                                                                       type(backbone).__name__)
     try: sd = load_state_dict(str(path), weights_only=True)
     except Exception as e:
         raise PetvitError(f"weights file {path} cannot be read ({type(e).__name__}: {e}): it must "
